@@ -1,0 +1,324 @@
+"""Offline checks over a loaded project: pure functions from content to diagnostics.
+
+Nothing here reads files or the clock; `now` is passed in, so results are reproducible.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+
+from . import diagnostics as dg
+from . import urls
+from .diagnostics import Diagnostic
+from .document import ArchiveIndex
+from .markdown import Locator, Parsed, walk
+from .model import Post, Project, Snippet
+
+
+def check_project(project: Project, now: dt.datetime) -> list[Diagnostic]:
+    """Diagnostics that are not about one post: loading, snippets, archives.yaml.
+
+    Posts are checked one by one with `check_post` (and `check_slugs` across them).
+    """
+    diags = list(project.diagnostics)
+    diags += check_snippets(project, now)
+    diags += check_archives_file(project, now)
+    return diags
+
+
+# Snippets -------------------------------------------------------------------------------
+
+
+def check_snippets(project: Project, now: dt.datetime) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    for dup in project.duplicate_snippets:
+        first = project.snippets[dup.id]
+        out.append(dg.make("S001", dup.path, 1,
+                           f"snippet id `{dup.id}` is defined twice: in {first.path} and in "
+                           f"{dup.path}; rename one file (the id is the file name)"))
+    for s in project.snippets.values():
+        out += _check_snippet(s, project, now)
+    out += _supersession_cycles(project)
+    return out
+
+
+def _check_snippet(s: Snippet, project: Project, now: dt.datetime) -> Iterator[Diagnostic]:
+    line = s.loaded.line
+    if s.lab and s.lab not in project.labs:
+        if project.labs:
+            hint = dg.did_you_mean(s.lab, project.labs)
+            fix = f"; add it to {project.labs_path} or use a known key"
+        else:
+            hint, fix = "", f"; create {project.labs_path} mapping lab keys to {{name, url}}"
+        yield dg.make("S002", s.path, line(("lab",)), f"unknown lab `{s.lab}`{hint}{fix}")
+    if not s.quote:
+        yield dg.make("S007", s.path, line(("title",)),
+                      "no `quote`: add the source's exact words so the online check can "
+                      "verify them")
+    if s.status == "superseded" and not s.superseded_by:
+        yield dg.make("S004", s.path, line(("status",)),
+                      "`status: superseded` needs `superseded_by: <id of the newer snippet>`")
+    if s.superseded_by and s.superseded_by not in project.snippets:
+        hint = dg.did_you_mean(s.superseded_by, project.snippets)
+        yield dg.make("S005", s.path, line(("superseded_by",)),
+                      f"`superseded_by` names `{s.superseded_by}`, which is not a snippet{hint}")
+    if s.archive is None:
+        if s.source_url and "archive" not in (s.loaded.value or {}):
+            yield dg.make("S003", s.path, line(("source",)),
+                          "no `archive` link: add a snapshot of source.url (run "
+                          "`toolkit archive` to find or make one)")
+        return
+    yield from _check_snapshot(s.archive, s.source_url, s.path, line(("archive",)), project,
+                               now)
+
+
+def _check_snapshot(archive: str, original: str | None, path: str, line: int,
+                    project: Project, now: dt.datetime) -> Iterator[Diagnostic]:
+    try:
+        snap = urls.parse_snapshot(archive, project.config.wayback_url)
+    except urls.NotASnapshot as e:
+        yield dg.make("A001", path, line, f"`{archive}` is not an archive snapshot: {e}")
+        return
+    if snap.timestamp is not None:
+        if snap.time is None:
+            yield dg.make("A003", path, line,
+                          f"snapshot timestamp `{snap.timestamp}` is not a real time; it must "
+                          "be 14 digits, YYYYMMDDhhmmss, as the archive shows it")
+        elif snap.time > now:
+            yield dg.make("A004", path, line,
+                          f"snapshot timestamp `{snap.timestamp}` is in the future; copy the "
+                          "snapshot URL from the archive again")
+    if original and snap.original and urls.normalize(snap.original) != urls.normalize(original):
+        yield dg.make("A002", path, line,
+                      f"the snapshot is of {snap.original}, but the source is {original}; "
+                      "archive the source URL itself (or fix the source URL)")
+
+
+def _supersession_cycles(project: Project) -> Iterator[Diagnostic]:
+    reported: set[str] = set()
+    for start in sorted(project.snippets):
+        chain, current = [], start
+        while current in project.snippets and current not in chain:
+            chain.append(current)
+            current = project.snippets[current].superseded_by or ""
+        if current in chain:
+            cycle = chain[chain.index(current):]
+            if reported.isdisjoint(cycle):
+                reported.update(cycle)
+                first = project.snippets[min(cycle)]
+                loop = " -> ".join(_rotate(cycle, min(cycle)) + [min(cycle)])
+                yield dg.make("S006", first.path, first.loaded.line(("superseded_by",)),
+                              f"snippets supersede each other in a cycle: {loop}; "
+                              "the newest one should have no `superseded_by`")
+
+
+def _rotate(cycle: list[str], first: str) -> list[str]:
+    i = cycle.index(first)
+    return cycle[i:] + cycle[:i]
+
+
+# archives.yaml ----------------------------------------------------------------------------
+
+
+def check_archives_file(project: Project, now: dt.datetime) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    for entry in project.archives.values():
+        if entry.archive:
+            out += _check_snapshot(entry.archive, entry.url, project.archives_path,
+                                   entry.line, project, now)
+    return out
+
+
+# Posts --------------------------------------------------------------------------------------
+
+
+def check_slugs(posts: list[Post]) -> list[Diagnostic]:
+    out, seen = [], {}
+    for post in posts:
+        if post.slug in seen:
+            first = seen[post.slug]
+            out.append(dg.make("P002", post.path, post.loaded.line(("slug",)),
+                               f"slug `{post.slug}` is also used by {first.path}; both would "
+                               "be written to the same URL; set a different `slug:`"))
+        else:
+            seen[post.slug] = post
+    return out
+
+
+def check_post(post: Post, parsed: Parsed, project: Project,
+               archives: ArchiveIndex | None = None) -> list[Diagnostic]:
+    out: list[Diagnostic] = []
+    line = post.loaded.line
+    if post.status == "published" and post.date is None and "date" not in (
+            post.loaded.value or {}):
+        out.append(dg.make("P001", post.path, line(("status",)),
+                           "a published post needs a `date:` (e.g. date: 2025-02-14T09:00:00Z)"))
+    known = project.snippets
+    for i, claim in enumerate(post.claims):
+        if claim not in known:
+            where = post.loaded.at(("claims", i))
+            out.append(dg.make("P005", post.path, where[0],
+                               f"`claims` lists `{claim}`, which is not a snippet"
+                               f"{dg.did_you_mean(claim, known)}", where[1]))
+    out += _check_body(post, parsed, project, archives or ArchiveIndex(project.archives))
+    return out
+
+
+def _check_body(post: Post, parsed: Parsed, project: Project, archives: ArchiveIndex
+                ) -> Iterator[Diagnostic]:
+    loc = Locator(post.body, post.body_line)
+    path, config = post.path, project.config
+    own_host = urls.host(config.base_url)
+    tokens = list(walk(parsed.tokens))
+    for d in parsed.definitions:
+        tokens += walk(d.children)
+    relies_on = set(post.claims) | _cited_ids(tokens)
+    defined = {d.key for d in parsed.definitions}
+    referenced: set[str] = set()
+    reported_refs: set[str] = set()
+    checked_claims: set[str] = set()
+
+    def cited(snippet_id: str, where: tuple[int, int], how: str) -> Iterator[Diagnostic]:
+        checked_claims.add(snippet_id)
+        yield from _check_citation(post, snippet_id, where, how, project, relies_on)
+
+    for tok in tokens:
+        kind = tok["type"]
+        if kind == "citation":
+            where = loc.find(tok["raw"])
+            for item in tok["attrs"]["items"]:
+                yield from cited(item["id"], where, "cites")
+        elif kind == "claim":
+            snippet_id = tok["attrs"]["id"]
+            where = loc.find("{claim}")
+            if not snippet_id:
+                yield dg.make("P003", path, where[0],
+                              "```{claim}``` needs a snippet id: ```{claim} snippet-id",
+                              where[1])
+                continue
+            yield from cited(snippet_id, where, "quotes")
+            s = project.snippets.get(snippet_id)
+            if s is not None and not s.quote:
+                yield dg.make("P013", path, where[0],
+                              f"{{claim}} {snippet_id} has nothing to show: the snippet has "
+                              f"no `quote`; add one to {s.path}", where[1])
+        elif kind == "block_error":
+            where = loc.find(tok["raw"].split("\n", 1)[0])
+            name = tok["raw"].split("}", 1)[0].lstrip("`~:{")
+            yield dg.make("P014", path, where[0],
+                          f"unknown directive `{{{name}}}`{dg.did_you_mean(name, ['claim'])}; "
+                          "the only directive is ```{claim} snippet-id", where[1])
+        elif kind == "footnote_ref":
+            key, label = tok["attrs"]["key"], tok["attrs"]["label"]
+            referenced.add(key)
+            if key not in defined and key not in reported_refs:
+                reported_refs.add(key)
+                where = loc.find(tok["raw"])
+                yield dg.make("P006", path, where[0],
+                              f"footnote `[^{label}]` has no definition; add a line "
+                              f"`[^{label}]: ...` below the text", where[1])
+        elif kind in ("link", "image"):
+            yield from _check_link(post, tok["attrs"].get("url", ""), loc, project, own_host,
+                                   archives)
+
+    seen_defs: dict[str, int] = {}
+    for d in parsed.definitions:
+        where = (loc.position(d.offset) if d.offset >= 0 else loc.find(f"[^{d.label}]:"))
+        if d.key in seen_defs:
+            yield dg.make("P008", path, where[0],
+                          f"footnote `[^{d.label}]` is defined twice (first on line "
+                          f"{seen_defs[d.key]}); only the first is used; merge them",
+                          where[1])
+            continue
+        seen_defs[d.key] = where[0]
+        if d.key not in referenced:
+            yield dg.make("P007", path, where[0],
+                          f"footnote `[^{d.label}]` is defined but never referenced; cite it "
+                          f"with `[^{d.label}]` in the text or delete it", where[1])
+
+    for i, claim in enumerate(post.claims):
+        if claim not in checked_claims and claim in project.snippets:
+            yield from _status_problems(post, claim, post.loaded.at(("claims", i)),
+                                        "relies on", project, relies_on)
+
+
+def _cited_ids(tokens: list) -> set[str]:
+    ids = set()
+    for tok in tokens:
+        if tok["type"] == "citation":
+            ids.update(item["id"] for item in tok["attrs"]["items"])
+        elif tok["type"] == "claim":
+            ids.add(tok["attrs"]["id"])
+    return ids
+
+
+def _check_citation(post: Post, snippet_id: str, where: tuple[int, int], how: str,
+                    project: Project, relies_on: set[str]) -> Iterator[Diagnostic]:
+    line, col = where
+    if snippet_id not in project.snippets:
+        yield dg.make("P003", post.path, line,
+                      f"{how} `{snippet_id}`, which is not a snippet"
+                      f"{dg.did_you_mean(snippet_id, project.snippets)}; snippets are "
+                      "snippets/**/<id>.md", col)
+        return
+    if snippet_id not in post.claims:
+        yield dg.make("P004", post.path, line,
+                      f"{how} `{snippet_id}` but `claims` in the front matter does not list it; "
+                      f"add it: claims: [..., {snippet_id}]", col)
+    yield from _status_problems(post, snippet_id, where, how, project, relies_on)
+
+
+def successors(project: Project, snippet_id: str) -> list[str]:
+    """The chain of `superseded_by` from a snippet, newest last (stops at loops and gaps)."""
+    chain: list[str] = []
+    current = project.snippets.get(snippet_id)
+    while current is not None and current.superseded_by and current.superseded_by not in chain:
+        chain.append(current.superseded_by)
+        current = project.snippets.get(current.superseded_by)
+    return [c for c in chain if c in project.snippets]
+
+
+def _status_problems(post: Post, snippet_id: str, where: tuple[int, int], how: str,
+                     project: Project, relies_on: set[str]) -> Iterator[Diagnostic]:
+    s = project.snippets[snippet_id]
+    if s.status == "retracted":
+        yield dg.make("P009", post.path, where[0],
+                      f"{how} `{snippet_id}`, which is retracted; remove the citation or "
+                      "add a correction", where[1])
+    elif s.status == "superseded":
+        chain = successors(project, snippet_id)
+        if relies_on.intersection(chain):
+            return  # the post cites the newer version too: it is discussing the change
+        instead = f"; cite `{chain[-1]}` instead" if chain else ""
+        yield dg.make("P010", post.path, where[0],
+                      f"{how} `{snippet_id}`, which is superseded by "
+                      f"`{s.superseded_by}`{instead} or cite both to discuss the change",
+                      where[1])
+
+
+def _check_link(post: Post, url: str, loc: Locator, project: Project, own_host: str,
+                archives: ArchiveIndex) -> Iterator[Diagnostic]:
+    url = url.strip()
+    scheme = urls.scheme(url)
+    if not scheme:
+        return  # relative links and #fragments stay on this site
+    if scheme not in ("http", "https"):
+        where = loc.find(url.split(":", 1)[0] + ":")
+        yield dg.make("P011", post.path, where[0],
+                      f"link to `{url[:60]}` uses `{scheme}:`; only http(s) links are allowed "
+                      "in posts (they go to feeds and other sites)", where[1])
+        return
+    link_host = urls.host(url)
+    where = loc.find(url)
+    if link_host == own_host or urls.host_matches(link_host, project.config.no_archive_needed):
+        return
+    if urls.is_archive_host(link_host, project.config.wayback_url) and urls.try_snapshot(
+            url, project.config.wayback_url):
+        return  # a link straight to an archived copy needs no copy of its own
+    entry = archives.get(url)
+    if entry is None or not entry.archive:
+        yield dg.make("P012", post.path, where[0],
+                      f"{url} has no archived copy in {project.archives_path}; run "
+                      "`toolkit archive`, or add its host to [check] no_archive_needed",
+                      where[1])

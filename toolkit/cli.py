@@ -1,0 +1,79 @@
+"""The `toolkit` command: a thin click layer over the library.
+
+Exit codes: 0 clean, 1 content problems, 2 usage errors (click's own convention).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from . import content, pipeline
+from . import diagnostics as dg
+
+
+class Context:
+    def __init__(self, root: Path | None):
+        self._root = root
+
+    @property
+    def root(self) -> Path:
+        try:
+            return content.find_root(self._root or Path.cwd())
+        except content.NotAProject as e:
+            raise click.UsageError(str(e)) from None
+
+
+pass_ctx = click.make_pass_decorator(Context)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("--root", type=click.Path(file_okay=False, path_type=Path),
+              help="The content repository (default: the nearest directory with a "
+                   "toolkit.toml, from here up).")
+@click.version_option(package_name="toolkit")
+@click.pass_context
+def cli(ctx: click.Context, root: Path | None) -> None:
+    """Write posts that cite AI companies' own words, check every citation against its
+    archived copy, and publish one Markdown source as a site, feeds, and drafts on
+    Substack and LessWrong.
+
+    \b
+    Start with `toolkit check` in a content repository (or `toolkit init` to make one).
+    """
+    ctx.obj = Context(root)
+
+
+def echo_diagnostics(diags: list[dg.Diagnostic], fmt: str, strict: bool) -> None:
+    if fmt == "json":
+        click.echo(dg.to_json(diags))
+        return
+    for d in diags:
+        color = "red" if d.severity == dg.ERROR else "yellow"
+        location = click.style(f"{d.path}:{d.line}:{d.column}:", bold=True)
+        click.echo(f"{location} {click.style(d.severity, fg=color)} "
+                   f"{click.style(d.code, bold=True)} {d.message}")
+    click.echo(dg.summary(diags, strict), err=True)
+
+
+@cli.command()
+@click.option("--strict", is_flag=True, help="Count warnings as errors.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="text: one `path:line:col: severity CODE message` per "
+              "line; json: an array of {path, line, column, severity, code, message}.")
+@pass_ctx
+def check(obj: Context, strict: bool, fmt: str) -> None:
+    """Check posts, snippets and settings without building anything.
+
+    Reports every problem with its file, line and a stable code (listed in the
+    README). Exits 0 when clean, 1 when there are errors (or warnings, with --strict).
+    """
+    result = pipeline.run(obj.root, keep_parsed=False)
+    echo_diagnostics(result.diagnostics, fmt, strict)
+    if dg.has_failures(result.diagnostics, strict):
+        raise SystemExit(1)
+
+
+def main() -> None:
+    cli(prog_name="toolkit")

@@ -1,0 +1,321 @@
+"""Loading a content repository from disk: toolkit.toml, posts, snippets, labs, archives.
+
+Loading never raises on bad content. Each file is read on its own; a file that cannot be
+read, decoded or parsed yields diagnostics and is left out, and the others still load.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+import sys
+from pathlib import Path
+
+import frontmatter
+
+from . import diagnostics as dg
+from . import fields, parallel, yamlfile
+from .model import ArchiveEntry, Config, Lab, Post, Project, Snippet
+from .yamlfile import Loaded
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+CONFIG_FILE = "toolkit.toml"
+_FM_BOUNDARY = frontmatter.YAMLHandler.FM_BOUNDARY
+
+
+class NotAProject(Exception):
+    """No toolkit.toml where one was expected."""
+
+
+def find_root(start: Path) -> Path:
+    """The nearest directory at or above `start` that holds a toolkit.toml."""
+    start = start.resolve()
+    for candidate in (start, *start.parents):
+        if (candidate / CONFIG_FILE).is_file():
+            return candidate
+    raise NotAProject(
+        f"no {CONFIG_FILE} in {start} or any parent directory; "
+        "run `toolkit init` to start a project, or pass --root DIR"
+    )
+
+
+def rel(root: Path, path: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def read_text(path: Path, shown: str) -> tuple[str | None, bytes, list[dg.Diagnostic]]:
+    """The file's text, its raw bytes, and any reading/decoding problem."""
+    try:
+        data = path.read_bytes()
+    except OSError as e:
+        return None, b"", [dg.make("F011", shown, 1, f"cannot read the file: {e.strerror or e}")]
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
+        msg = (f"not valid UTF-8 (byte 0x{data[e.start]:02x}); re-save the file as UTF-8 "
+               "in your editor")
+        return None, data, [dg.make("F001", shown, line, msg, col)]
+    return text.removeprefix("\ufeff"), data, []
+
+
+def split_front_matter(text: str) -> tuple[str, int, str, int] | None:
+    """(front matter, lines before it, body, first body line) or None without front matter."""
+    start = _FM_BOUNDARY.match(text)
+    if not start:
+        return None
+    end = _FM_BOUNDARY.search(text, start.end())
+    if not end:
+        return None
+    fm_offset = text.count("\n", 0, start.end())
+    # The boundary regex may swallow a newline after `---`; count what it really consumed.
+    body_start = end.end()
+    if text.startswith("\n", body_start):
+        body_start += 1
+    body_line = text.count("\n", 0, body_start) + 1
+    return text[start.end(): end.start()], fm_offset, text[body_start:], body_line
+
+
+def slugify(text: str) -> str:
+    slug = re.sub(r"[^a-z0-9._-]+", "-", text.lower()).strip("-.")
+    return re.sub(r"-{2,}", "-", slug) or "untitled"
+
+
+def _front_matter(path: Path, shown: str, what: str) -> tuple[
+        Loaded | None, str, int, bytes, list[dg.Diagnostic]]:
+    text, data, diags = read_text(path, shown)
+    if text is None:
+        return None, "", 1, data, diags
+    split = split_front_matter(text)
+    if split is None:
+        msg = (f"no front matter: a {what} starts with a `---` line, YAML keys, and another "
+               "`---` line")
+        return None, "", 1, data, [dg.make("F003", shown, 1, msg)]
+    fm, offset, body, body_line = split
+    loaded = yamlfile.load(fm, shown, offset)
+    if loaded.value is None and not loaded.diagnostics:
+        loaded.value = {}
+        loaded.positions[()] = (offset + 1, 1)
+    return loaded, body, body_line, data, loaded.diagnostics
+
+
+def load_post(root: Path, path: Path) -> tuple[Post | None, list[dg.Diagnostic]]:
+    shown = rel(root, path)
+    loaded, body, body_line, data, diags = _front_matter(path, shown, "post")
+    if loaded is None or loaded.value is None:
+        return None, diags
+    v = fields.Validator(loaded, shown, "post front matter")
+    values = v.mapping(loaded.value, fields.POST)
+    post = Post(
+        path=shown,
+        slug=values["slug"] or slugify(path.stem),
+        title=values["title"] or path.stem,
+        date=values["date"],
+        kind=values["kind"] or "post",
+        status=values["status"] or "draft",
+        subtitle=values["subtitle"],
+        summary=values["summary"],
+        tags=values["tags"],
+        claims=values["claims"],
+        targets=values["targets"],
+        updated=values["updated"],
+        body=body,
+        body_line=body_line,
+        loaded=loaded,
+        digest=hashlib.sha256(data).hexdigest(),
+    )
+    return post, diags + v.diagnostics
+
+
+def load_snippet(root: Path, path: Path) -> tuple[Snippet | None, list[dg.Diagnostic]]:
+    shown = rel(root, path)
+    loaded, body, _, _, diags = _front_matter(path, shown, "snippet")
+    if loaded is None or loaded.value is None:
+        return None, diags
+    v = fields.Validator(loaded, shown, "snippet front matter")
+    values = v.mapping(loaded.value, fields.SNIPPET)
+    source = values["source"]
+    snippet = Snippet(
+        id=path.stem,
+        path=shown,
+        lab=values["lab"],
+        title=values["title"] or source.get("title") or path.stem,
+        claim=values["claim"],
+        quote=values["quote"],
+        source_url=source.get("url"),
+        source_title=source.get("title"),
+        published=source.get("published"),
+        accessed=source.get("accessed"),
+        archive=values["archive"],
+        topics=values["topics"],
+        status=values["status"] or "current",
+        superseded_by=values["superseded_by"],
+        body=body,
+        loaded=loaded,
+    )
+    return snippet, diags + v.diagnostics
+
+
+def _yaml_file(root: Path, path: Path) -> tuple[Loaded | None, list[dg.Diagnostic]]:
+    shown = rel(root, path)
+    text, _, diags = read_text(path, shown)
+    if text is None:
+        return None, diags
+    loaded = yamlfile.load(text, shown)
+    return loaded, loaded.diagnostics
+
+
+def load_labs(root: Path, path: Path) -> tuple[dict[str, Lab], list[dg.Diagnostic]]:
+    if not path.is_file():
+        return {}, []
+    loaded, diags = _yaml_file(root, path)
+    if loaded is None or loaded.value is None:
+        return {}, diags
+    shown = rel(root, path)
+    v = fields.Validator(loaded, shown, "labs file")
+    if not isinstance(loaded.value, dict):
+        v.report("F004", (), "labs.yaml must map lab keys to `{name, url}`")
+        return {}, diags + v.diagnostics
+    labs = {}
+    for key, entry in loaded.value.items():
+        values = v.mapping(entry, fields.LAB, (key,))
+        labs[key] = Lab(key, values["name"] or key, values["url"], loaded.line((key,)))
+    return labs, diags + v.diagnostics
+
+
+def load_archives(root: Path, path: Path) -> tuple[dict[str, ArchiveEntry], list[dg.Diagnostic]]:
+    if not path.is_file():
+        return {}, []
+    loaded, diags = _yaml_file(root, path)
+    if loaded is None or loaded.value is None:
+        return {}, diags
+    shown = rel(root, path)
+    v = fields.Validator(loaded, shown, "archives file")
+    if not isinstance(loaded.value, dict):
+        v.report("F004", (), "archives.yaml must map each URL to `{archive: <snapshot URL>}`")
+        return {}, diags + v.diagnostics
+    entries = {}
+    for url, entry in loaded.value.items():
+        if not fields.is_http_url(url):
+            v.report("F010", (url,), f"`{url}` is not an absolute http(s) URL")
+            continue
+        values = v.mapping(entry, fields.ARCHIVE_ENTRY, (url,))
+        entries[url] = ArchiveEntry(url, values["archive"], values["accessed"],
+                                    loaded.line((url,)))
+    return entries, diags + v.diagnostics
+
+
+_TOML_ERROR_AT = re.compile(r"\(at line (\d+), column (\d+)\)")
+_TOML_TABLE = re.compile(r"^\s*\[\s*([A-Za-z0-9_.\-\" ]+?)\s*\]")
+_TOML_KEY = re.compile(r"^\s*\"?([A-Za-z0-9_\-]+)\"?\s*=")
+
+
+def toml_positions(text: str) -> dict[tuple, tuple[int, int]]:
+    """Line of each `[table]` and `key =` in a TOML file (tomllib keeps no positions)."""
+    positions: dict[tuple, tuple[int, int]] = {(): (1, 1)}
+    table: tuple = ()
+    for number, line in enumerate(text.splitlines(), start=1):
+        if m := _TOML_TABLE.match(line):
+            table = tuple(part.strip().strip('"') for part in m.group(1).split("."))
+            positions.setdefault(table, (number, 1))
+        elif m := _TOML_KEY.match(line):
+            positions.setdefault(table + (m.group(1),), (number, m.start(1) + 1))
+    return positions
+
+
+def load_config(root: Path) -> tuple[Config, list[dg.Diagnostic]]:
+    path = root / CONFIG_FILE
+    config = Config(root=root)
+    if not path.is_file():
+        return config, [dg.make("C001", CONFIG_FILE, 1,
+                                f"no {CONFIG_FILE} here; run `toolkit init` to create one")]
+    text, _, diags = read_text(path, CONFIG_FILE)
+    if text is None:
+        return config, diags
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        m = _TOML_ERROR_AT.search(str(e))
+        line, col = (int(m.group(1)), int(m.group(2))) if m else (1, 1)
+        problem = _TOML_ERROR_AT.sub("", str(e)).strip()
+        return config, [dg.make("F002", CONFIG_FILE, line,
+                                f"TOML does not parse: {problem}", col)]
+    loaded = Loaded(data, toml_positions(text))
+    v = fields.Validator(loaded, CONFIG_FILE, "toolkit.toml")
+    values = v.mapping(data, fields.CONFIG)
+    site, check = values["site"], values["check"]
+    config = Config(
+        root=root,
+        title=site["title"] or "Untitled",
+        base_url=site["base_url"] or "https://example.org",
+        author=site["author"],
+        description=site["description"],
+        language=site["language"] or "en",
+        no_archive_needed=check["no_archive_needed"],
+        ignore=check["ignore"],
+        max_items=values["feeds"]["max_items"] or 20,
+        substack_url=values["substack"]["publication_url"],
+        lesswrong_graphql_url=values["lesswrong"]["graphql_url"]
+        or "https://www.lesswrong.com/graphql",
+        wayback_url=values["archive"]["wayback_url"] or "https://web.archive.org",
+        loaded=loaded,
+    )
+    for code in config.ignore:
+        if code not in dg.CODES:
+            v.report("F008", ("check", "ignore"),
+                     f"`{code}` in [check] ignore is not a diagnostic code"
+                     f"{dg.did_you_mean(code, dg.CODES)}; see the README's list of codes")
+    return config, diags + v.diagnostics
+
+
+def _files(directory: Path, pattern: str) -> list[Path]:
+    if not directory.is_dir():
+        return []
+    # Broken symlinks are kept so that reading them reports F011 instead of vanishing.
+    return sorted(p for p in directory.rglob(pattern) if p.is_file() or p.is_symlink())
+
+
+def post_files(root: Path) -> list[Path]:
+    return _files(root / "posts", "*.md")
+
+
+def load_project(root: Path, posts: bool = True) -> Project:
+    """Everything under `root`, with every loading problem as a diagnostic.
+
+    With `posts=False` the posts are left for the caller (the pipeline loads and parses
+    each post in one step, in parallel).
+    """
+    config, diags = load_config(root)
+    project = Project(root=root, config=config, diagnostics=list(diags))
+
+    project.labs, diags = load_labs(root, root / project.labs_path)
+    project.diagnostics += diags
+    project.archives, diags = load_archives(root, root / project.archives_path)
+    project.diagnostics += diags
+
+    snippet_files = _files(root / "snippets", "*.md")
+    for snippet, diags in parallel.pmap(functools.partial(load_snippet, root), snippet_files):
+        project.diagnostics += diags
+        if snippet is None:
+            continue
+        if snippet.id in project.snippets:
+            project.duplicate_snippets.append(snippet)
+        else:
+            project.snippets[snippet.id] = snippet
+
+    if not posts:
+        return project
+    for post, diags in parallel.pmap(functools.partial(load_post, root), post_files(root)):
+        project.diagnostics += diags
+        if post is not None:
+            project.posts.append(post)
+    return project

@@ -1,0 +1,136 @@
+"""Diagnostics: what `toolkit check` reports, with stable codes.
+
+A diagnostic is `path:line:col: severity CODE message`, like a linter. Codes never change
+meaning once released; a retired check keeps its code unused. The letter says where a
+problem lives: F = any file, C = toolkit.toml, P = posts, S = snippets, A = archives.yaml
+and archive links, L = live and archived copies checked online.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+
+ERROR = "error"
+WARNING = "warning"
+
+
+@dataclass(frozen=True)
+class Code:
+    code: str
+    name: str
+    severity: str
+    summary: str
+
+
+_CODES = [
+    # Files of any kind.
+    Code("F001", "not-utf8", ERROR, "The file is not valid UTF-8."),
+    Code("F002", "yaml-syntax", ERROR, "YAML (or TOML) that does not parse."),
+    Code("F003", "no-front-matter", ERROR, "A post or snippet without a `---` front matter block."),
+    Code("F004", "wrong-type", ERROR, "A value of the wrong type (a list for text...)."),
+    Code("F005", "missing-key", ERROR, "A required key is missing."),
+    Code("F006", "unknown-key", WARNING, "A key the format does not know (typo?)."),
+    Code("F007", "bad-date", ERROR, "A date that does not exist or cannot be read."),
+    Code("F008", "bad-choice", ERROR, "A value outside its allowed set (kind, status...)."),
+    Code("F009", "duplicate-key", WARNING, "The same key twice in one mapping; the last wins."),
+    Code("F010", "bad-url", ERROR, "A URL that is not an absolute http(s) URL."),
+    Code("F011", "unreadable", ERROR, "A file or directory that cannot be read."),
+    # toolkit.toml
+    Code("C001", "no-config", ERROR, "No toolkit.toml in the project directory."),
+    # Posts
+    Code("P001", "published-without-date", ERROR, "A published post has no `date`."),
+    Code("P002", "duplicate-slug", ERROR, "Two posts share a slug (and so a URL)."),
+    Code("P003", "unknown-snippet", ERROR, "A citation or {claim} names no existing snippet."),
+    Code("P004", "cited-not-in-claims", ERROR, "A cited snippet is missing from `claims`."),
+    Code("P005", "unknown-claim", ERROR, "`claims` names a snippet that does not exist."),
+    Code("P006", "undefined-footnote", ERROR, "A footnote reference `[^x]` without a definition."),
+    Code("P007", "unused-footnote", WARNING, "A footnote definition that is never referenced."),
+    Code("P008", "duplicate-footnote", ERROR, "Two definitions of the same footnote label."),
+    Code("P009", "cites-retracted", ERROR, "The post cites a retracted snippet."),
+    Code("P010", "cites-superseded", WARNING, "The post cites a superseded snippet."),
+    Code("P011", "unsafe-link", ERROR, "A link whose scheme is not http(s) (javascript:...)."),
+    Code("P012", "link-not-archived", WARNING, "An external link with no entry in archives.yaml."),
+    Code("P013", "empty-claim", ERROR, "A {claim} block whose snippet has no `quote` to show."),
+    Code("P014", "unknown-directive", ERROR, "A fenced directive other than {claim}."),
+    # Snippets
+    Code("S001", "duplicate-snippet-id", ERROR, "Two snippet files with the same id."),
+    Code("S002", "unknown-lab", ERROR, "`lab` is not a key of snippets/labs.yaml."),
+    Code("S003", "missing-archive", WARNING, "A snippet without an `archive` link."),
+    Code("S004", "superseded-without-successor", ERROR,
+         "`status: superseded` but no `superseded_by`."),
+    Code("S005", "unknown-successor", ERROR, "`superseded_by` names no existing snippet."),
+    Code("S006", "supersession-cycle", ERROR, "Snippets that supersede each other in a cycle."),
+    Code("S007", "missing-quote", WARNING, "A snippet without a `quote` (nothing to verify)."),
+    # Archive links, in snippets and archives.yaml
+    Code("A001", "not-a-snapshot", ERROR, "An archive URL that is not a known archive's snapshot."),
+    Code("A002", "snapshot-of-other-url", ERROR, "The snapshot is of another URL than the source."),
+    Code("A003", "bad-snapshot-time", ERROR, "A snapshot timestamp that is not a real time."),
+    Code("A004", "future-snapshot", ERROR, "A snapshot timestamp in the future."),
+]
+
+CODES: dict[str, Code] = {c.code: c for c in _CODES}
+
+
+@dataclass(frozen=True, order=True)
+class Diagnostic:
+    path: str
+    line: int
+    column: int
+    severity: str
+    code: str
+    message: str
+
+    def format(self) -> str:
+        return f"{self.path}:{self.line}:{self.column}: {self.severity} {self.code} {self.message}"
+
+
+def make(code: str, path: str, line: int, message: str, column: int = 1) -> Diagnostic:
+    """A diagnostic with the code's own severity; lines and columns count from 1."""
+    return Diagnostic(path, max(line, 1), max(column, 1), CODES[code].severity, code, message)
+
+
+def filter_ignored(diags: Iterable[Diagnostic], ignore: Iterable[str]) -> list[Diagnostic]:
+    ignored = set(ignore)
+    return sorted(d for d in diags if d.code not in ignored)
+
+
+def count(diags: Iterable[Diagnostic]) -> tuple[int, int]:
+    errors = warnings = 0
+    for d in diags:
+        if d.severity == ERROR:
+            errors += 1
+        else:
+            warnings += 1
+    return errors, warnings
+
+
+def has_failures(diags: Iterable[Diagnostic], strict: bool = False) -> bool:
+    errors, warnings = count(diags)
+    return errors > 0 or (strict and warnings > 0)
+
+
+def to_json(diags: Iterable[Diagnostic]) -> str:
+    return json.dumps([asdict(d) for d in diags], indent=2, ensure_ascii=False)
+
+
+def summary(diags: list[Diagnostic], strict: bool = False) -> str:
+    errors, warnings = count(diags)
+    if not errors and not warnings:
+        return "No problems found."
+    parts = []
+    if errors:
+        parts.append(f"{errors} error{'s' if errors != 1 else ''}")
+    if warnings:
+        note = " (errors under --strict)" if strict else ""
+        parts.append(f"{warnings} warning{'s' if warnings != 1 else ''}{note}")
+    return "Found " + " and ".join(parts) + "."
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """' (did you mean `x`?)' when a close choice exists, else ''."""
+    import difflib
+
+    close = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.6)
+    return f" (did you mean `{close[0]}`?)" if close else ""

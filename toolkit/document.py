@@ -1,0 +1,297 @@
+"""The document: one post, parsed once and resolved, ready for any renderer.
+
+A `Document` is what every output (HTML page, feeds, Substack, LessWrong) is rendered
+from, so they all show the same notes with the same numbers.
+
+Shape
+-----
+`Document.body` is a list of mistune block tokens (dicts: `type`, and `children` or
+`raw`, and `attrs`) in which our own syntaxes have been resolved:
+
+- `{"type": "note_ref", "attrs": {"number": n, "occurrence": k}}` (inline) replaces every
+  `[^label]` and `[@id]`. `number` indexes `Document.notes` (1-based); `occurrence` is 1
+  for the first reference to that note, 2 for the second, and so on.
+- `{"type": "claim", "children": [paragraph...], "attrs": {"snippet": id, "number": n,
+  "attribution": [inline tokens]}}` (block) is a `{claim}` quote; `number` is its note.
+- `{"type": "link", "attrs": {"url", "title"?, "archive"?, "archive_date"?, "role"?}}`:
+  a link with an archived copy carries `archive` (snapshot URL) and `archive_date`
+  (ISO 8601, may be None); the visible link to the copy follows it as its own link token
+  with `role: "archive"` and `original`.
+
+`Document.notes` lists every note, numbered 1..n by first reference. A note's `children`
+are block tokens: an author footnote's own text, or, for a citation, a paragraph naming
+the source (company, linked title, date, locator, linked archived copy). Citations
+inside an author footnote are written out inline there, since notes cannot nest.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+from dataclasses import dataclass, field
+
+from . import urls
+from .markdown import FootnoteDef, Parsed, Token, plain_text
+from .model import ArchiveEntry, Post, Project, Snippet
+
+MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
+          "September", "October", "November", "December")
+
+
+@dataclass
+class Note:
+    number: int
+    kind: str  # "footnote" | "citation"
+    children: list[Token]
+    label: str | None = None  # the author's footnote label
+    snippets: tuple[str, ...] = ()  # cited snippet ids, for citations and claims
+    refs: int = 0  # how many references point at this note
+
+
+@dataclass
+class Document:
+    post: Post
+    body: list[Token]
+    notes: list[Note]
+    claims: list[str]  # snippets the post relies on: cited (in order), then listed-only
+    path: str  # URL path of the post's page relative to the site root, e.g. "posts/x/"
+    summary: str = ""
+    extra: dict = field(default_factory=dict)
+
+
+def page_path(post: Post) -> str:
+    return f"{'shortform' if post.kind == 'shortform' else 'posts'}/{post.slug}/"
+
+
+def human_date(value: dt.date | None) -> str:
+    if value is None:
+        return ""
+    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
+
+
+def text(raw: str) -> Token:
+    return {"type": "text", "raw": raw}
+
+
+class ArchiveIndex:
+    """archives.yaml entries, looked up by exact or normalised URL."""
+
+    def __init__(self, entries: dict[str, ArchiveEntry]):
+        self.exact = entries
+        self.normal = {urls.normalize(u): e for u, e in entries.items()}
+
+    def get(self, url: str) -> ArchiveEntry | None:
+        return self.exact.get(url) or self.normal.get(urls.normalize(url))
+
+
+def link_attrs(url: str, archive: str | None, wayback: str) -> dict:
+    attrs: dict = {"url": url}
+    if archive:
+        snap = urls.try_snapshot(archive, wayback)
+        attrs["archive"] = archive
+        attrs["archive_date"] = snap.date_iso if snap else None
+    return attrs
+
+
+def archive_link(original: str, archive: str, date_iso: str | None, label: str) -> Token:
+    return {"type": "link", "children": [text(label)],
+            "attrs": {"url": archive, "role": "archive", "original": original,
+                      "archive_date": date_iso}}
+
+
+def citation_tokens(snippet: Snippet | None, snippet_id: str, locator: str | None,
+                    project: Project) -> list[Token]:
+    """Inline tokens naming one cited source: company, linked title, date, copy."""
+    if snippet is None:
+        return [text(f"[unknown snippet: {snippet_id}]")]
+    lab = project.labs.get(snippet.lab or "")
+    company = lab.name if lab else (snippet.lab or "")
+    title = snippet.source_title or snippet.title
+    wayback = project.config.wayback_url
+    out: list[Token] = [text(f"{company}, " if company else "")]
+    if snippet.source_url:
+        attrs = link_attrs(snippet.source_url, snippet.archive, wayback)
+        attrs["archive_shown"] = True  # the copy is linked explicitly just below
+        out += [text("“"), {"type": "link", "children": [text(title)], "attrs": attrs},
+                text("”")]
+    else:
+        out.append(text(f"“{title}”"))
+    if snippet.published:
+        out.append(text(f", {human_date(snippet.published)}"))
+    if locator:
+        out.append(text(f", {locator}"))
+    if snippet.archive and snippet.source_url:
+        snap = urls.try_snapshot(snippet.archive, wayback)
+        when = f" {human_date(snap.time.date())}" if snap and snap.time else ""
+        out += [text(" ("), archive_link(snippet.source_url, snippet.archive,
+                                          snap.date_iso if snap else None, "archived"),
+                text(f"{when})")]
+    return [t for t in out if t.get("raw") != ""]
+
+
+def citation_paragraph(items: list[dict], project: Project) -> list[Token]:
+    children: list[Token] = []
+    for i, item in enumerate(items):
+        if i:
+            children.append(text("; "))
+        snippet = project.snippets.get(item["id"])
+        children += citation_tokens(snippet, item["id"], item.get("locator"), project)
+    children.append(text("."))
+    return [{"type": "paragraph", "children": children}]
+
+
+def _quote_paragraphs(quote: str) -> list[Token]:
+    paragraphs = [p.strip() for p in quote.strip().split("\n\n") if p.strip()]
+    return [{"type": "paragraph", "children": [text(" ".join(p.split()))]}
+            for p in paragraphs]
+
+
+class _Resolver:
+    def __init__(self, post: Post, parsed: Parsed, project: Project):
+        self.post, self.project = post, project
+        self.wayback = project.config.wayback_url
+        self.own_host = urls.host(project.config.base_url)
+        self.archives = ArchiveIndex(project.archives)
+        self.defs: dict[str, FootnoteDef] = {}
+        for d in parsed.definitions:
+            self.defs.setdefault(d.key, d)  # the first definition wins, as in mistune
+        self.notes: list[Note] = []
+        self.by_label: dict[str, Note] = {}
+        self.cited: list[str] = []
+
+    def new_note(self, kind: str, children: list[Token], **kw) -> Note:
+        note = Note(len(self.notes) + 1, kind, children, **kw)
+        self.notes.append(note)
+        return note
+
+    def ref(self, note: Note) -> Token:
+        note.refs += 1
+        return {"type": "note_ref", "attrs": {"number": note.number, "occurrence": note.refs}}
+
+    def cite(self, ids: list[str]) -> None:
+        for snippet_id in ids:
+            if snippet_id not in self.cited:
+                self.cited.append(snippet_id)
+
+    def blocks(self, tokens: list[Token], in_note: bool = False) -> list[Token]:
+        out = []
+        for tok in tokens:
+            if tok["type"] == "claim":
+                out.append(self.claim(tok, in_note))
+                continue
+            tok = dict(tok)
+            if "children" in tok:
+                tok["children"] = self.children(tok, in_note)
+            out.append(tok)
+        return out
+
+    def children(self, tok: Token, in_note: bool) -> list[Token]:
+        kids = tok["children"]
+        if kids and kids[0].get("type") in _BLOCK_TYPES:
+            return self.blocks(kids, in_note)
+        return self.inline(kids, in_note)
+
+    def inline(self, tokens: list[Token], in_note: bool) -> list[Token]:
+        out: list[Token] = []
+        for tok in tokens:
+            kind = tok["type"]
+            if kind == "footnote_ref":
+                out.append(self.footnote_ref(tok, in_note))
+            elif kind == "citation":
+                items = tok["attrs"]["items"]
+                self.cite([i["id"] for i in items])
+                if in_note:
+                    out += citation_paragraph(items, self.project)[0]["children"]
+                else:
+                    note = self.new_note("citation", citation_paragraph(items, self.project),
+                                         snippets=tuple(i["id"] for i in items))
+                    out.append(self.ref(note))
+            elif kind == "link":
+                out += self.link(tok, in_note)
+            else:
+                if "children" in tok:
+                    tok = dict(tok, children=self.inline(tok["children"], in_note))
+                out.append(tok)
+        return out
+
+    def footnote_ref(self, tok: Token, in_note: bool) -> Token:
+        key = tok["attrs"]["key"]
+        definition = self.defs.get(key)
+        if definition is None or in_note:
+            return text(tok["raw"])  # undefined (reported by check) or nested: keep as written
+        note = self.by_label.get(key)
+        if note is None:
+            note = self.new_note("footnote", [], label=definition.label)
+            self.by_label[key] = note
+            # Resolve the note's own text after numbering it, so its citations are inline.
+            note.children = self.blocks(copy.deepcopy(definition.children), in_note=True)
+        return self.ref(note)
+
+    def link(self, tok: Token, in_note: bool) -> list[Token]:
+        tok = dict(tok, children=self.inline(tok.get("children", []), in_note),
+                   attrs=dict(tok.get("attrs", {})))
+        url = tok["attrs"].get("url", "")
+        if urls.scheme(url) not in ("http", "https") or urls.host(url) == self.own_host:
+            return [tok]
+        entry = self.archives.get(url)
+        if entry is None or not entry.archive:
+            return [tok]
+        attrs = link_attrs(url, entry.archive, self.wayback)
+        tok["attrs"].update(attrs)
+        return [tok, text(" ("),
+                archive_link(url, entry.archive, attrs.get("archive_date"), "archived"),
+                text(")")]
+
+    def claim(self, tok: Token, in_note: bool) -> Token:
+        snippet_id = tok["attrs"]["id"]
+        snippet = self.project.snippets.get(snippet_id)
+        self.cite([snippet_id])
+        if snippet is None or not snippet.quote:
+            why = "unknown snippet" if snippet is None else "snippet has no quote"
+            return {"type": "paragraph", "children": [text(f"[{why}: {snippet_id}]")]}
+        lab = self.project.labs.get(snippet.lab or "")
+        attribution: list[Token] = [text("— " + (lab.name if lab else snippet.lab or ""))]
+        if in_note:
+            attribution += [text(": ")] + citation_paragraph(
+                [{"id": snippet_id}], self.project)[0]["children"]
+            number = None
+        else:
+            title = snippet.source_title or snippet.title
+            attribution.append(text(f", “{title}”"))
+            note = self.new_note("citation",
+                                 citation_paragraph([{"id": snippet_id}], self.project),
+                                 snippets=(snippet_id,))
+            attribution.append(self.ref(note))
+            number = note.number
+        return {"type": "claim", "children": _quote_paragraphs(snippet.quote),
+                "attrs": {"snippet": snippet_id, "number": number, "attribution": attribution}}
+
+
+_BLOCK_TYPES = frozenset({
+    "paragraph", "heading", "block_quote", "list", "list_item", "block_text", "block_code",
+    "thematic_break", "block_html", "claim", "table", "table_head", "table_body", "table_row",
+    "table_cell", "block_error",
+})
+
+
+def summarize(post: Post, body: list[Token], limit: int = 280) -> str:
+    if post.summary:
+        return post.summary
+    for tok in body:
+        if tok["type"] == "paragraph":
+            words = plain_text([tok]).split()
+            summary = " ".join(words)
+            if len(summary) > limit:
+                summary = summary[:limit].rsplit(" ", 1)[0] + "…"
+            return summary
+    return ""
+
+
+def build(post: Post, parsed: Parsed, project: Project) -> Document:
+    """Resolve a parsed post against the project's snippets, labs and archives."""
+    resolver = _Resolver(post, parsed, project)
+    body = resolver.blocks(copy.deepcopy(parsed.tokens))
+    claims = [c for c in resolver.cited if c in project.snippets]
+    claims += [c for c in post.claims if c in project.snippets and c not in claims]
+    return Document(post=post, body=body, notes=resolver.notes, claims=claims,
+                    path=page_path(post), summary=summarize(post, body))

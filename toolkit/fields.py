@@ -1,0 +1,321 @@
+"""The formats a writer edits, declared once.
+
+Each format (post front matter, snippet front matter, labs.yaml entries, archives.yaml
+entries, toolkit.toml) is a tuple of `Field`s. The same declaration drives validation in
+`toolkit check` (with positions and did-you-mean hints) and the JSON Schemas that
+`toolkit schema` writes for editors, so the two can never disagree.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from . import diagnostics as dg
+from .yamlfile import INVALID, Loaded, Path
+
+SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+DATETIME_PATTERN = (r"^\d{4}-\d{2}-\d{2}"
+                    r"([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$")
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    kind: str  # text | url | date | datetime | choice | list | table | int | bool | slug
+    doc: str = ""
+    required: bool = False
+    choices: tuple[str, ...] = ()
+    default: Any = None
+    fields: tuple[Field, ...] = ()  # for kind="table"
+    items: str = "text"  # for kind="list": "text" or "choice" (then `choices` applies)
+    example: Any = None
+
+
+POST = (
+    Field("title", "text", "The post's title.", required=True),
+    Field("date", "datetime",
+          "Publication time; required when published. A date alone means 00:00 UTC.",
+          example="2025-02-14T09:00:00+00:00"),
+    Field("kind", "choice", "A newsletter post or a shortform note.",
+          choices=("post", "shortform"), default="post"),
+    Field("status", "choice", "Drafts stay out of feeds and the index.",
+          choices=("draft", "published"), default="draft"),
+    Field("slug", "slug", "URL name; defaults to the file name."),
+    Field("subtitle", "text", "Shown under the title."),
+    Field("summary", "text", "Used for feed summaries and previews."),
+    Field("tags", "list", "Topics; each gets a page and a feed.", default=()),
+    Field("claims", "list", "Ids of the snippets this post relies on.", default=()),
+    Field("targets", "list", "Where `toolkit publish` may push this post.",
+          items="choice", choices=("substack", "lesswrong"), default=()),
+    Field("updated", "datetime", "When the post was last substantively changed."),
+)
+
+SOURCE = (
+    Field("url", "url", "The page or PDF the quote comes from.", required=True),
+    Field("title", "text", "The source's own title."),
+    Field("published", "date", "When the company published it."),
+    Field("accessed", "date", "When you read it."),
+)
+
+SNIPPET = (
+    Field("lab", "text", "A key of snippets/labs.yaml.", required=True),
+    Field("title", "text", "What this claim is, in a few words.", required=True),
+    Field("claim", "text", "A one-sentence paraphrase of what the source commits to."),
+    Field("quote", "text", "Verbatim text from the source; checked against the archive online."),
+    Field("source", "table", "Where the claim was made.", required=True, fields=SOURCE),
+    Field("archive", "url", "A Wayback Machine or archive.today snapshot of source.url.",
+          example="https://web.archive.org/web/20250211000000/https://example.com/"),
+    Field("topics", "list", "Topics for `toolkit claims --topic`.", default=()),
+    Field("status", "choice", "Whether the claim still stands.",
+          choices=("current", "superseded", "retracted"), default="current"),
+    Field("superseded_by", "text", "The id of the snippet that replaces this one."),
+)
+
+LAB = (
+    Field("name", "text", "The company's name as readers know it.", required=True),
+    Field("url", "url", "The company's home page."),
+)
+
+ARCHIVE_ENTRY = (
+    Field("archive", "url", "A snapshot of the link's URL.", required=True),
+    Field("accessed", "date", "When the link was read."),
+)
+
+CONFIG = (
+    Field("site", "table", "The site and its feeds.", required=True, fields=(
+        Field("title", "text", "The site's name.", required=True),
+        Field("base_url", "url", "Absolute URL the site is served from.", required=True),
+        Field("author", "text", "Your name, for feeds and bylines."),
+        Field("description", "text", "One line about the site."),
+        Field("language", "text", "Language code.", default="en"),
+    )),
+    Field("check", "table", "What `toolkit check` looks at.", fields=(
+        Field("no_archive_needed", "list", "Hosts whose links need no archived copy.",
+              default=()),
+        Field("ignore", "list", "Diagnostic codes to silence.", default=()),
+    )),
+    Field("feeds", "table", "Feed settings.", fields=(
+        Field("max_items", "int", "Entries per feed, newest first.", default=20),
+    )),
+    Field("substack", "table", "Substack drafts.", fields=(
+        Field("publication_url", "url", "Your publication, e.g. https://name.substack.com."),
+    )),
+    Field("lesswrong", "table", "LessWrong drafts.", fields=(
+        Field("graphql_url", "url", "The GraphQL endpoint.",
+              default="https://www.lesswrong.com/graphql"),
+    )),
+    Field("archive", "table", "The web archive used for snapshots.", fields=(
+        Field("wayback_url", "url", "Base URL of the Wayback Machine.",
+              default="https://web.archive.org"),
+    )),
+)
+
+
+def is_http_url(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.netloc) and " " not in value
+
+
+def to_datetime(value: Any) -> dt.datetime | None:
+    """A timezone-aware datetime from YAML's date/datetime or an ISO string; None if not one."""
+    if isinstance(value, dt.datetime):
+        return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day, tzinfo=dt.timezone.utc)
+    if isinstance(value, str):
+        try:
+            parsed = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+        except ValueError:
+            return None
+        return to_datetime(parsed)
+    return None
+
+
+def to_date(value: Any) -> dt.date | None:
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value.strip())
+        except ValueError:
+            parsed = to_datetime(value)
+            return parsed.date() if parsed else None
+    return None
+
+
+_TYPE_NAMES = {
+    "text": "text", "url": "a URL", "date": "a date (YYYY-MM-DD)",
+    "datetime": "a date or time (YYYY-MM-DDTHH:MM:SS+00:00)", "choice": "one of the choices",
+    "list": "a list like [a, b]", "table": "a mapping of keys", "int": "a whole number",
+    "bool": "true or false", "slug": "a slug",
+}
+
+
+class Validator:
+    """Checks one mapping against a tuple of Fields, reporting at the key's line."""
+
+    def __init__(self, loaded: Loaded, path: str, what: str):
+        self.loaded, self.path, self.what = loaded, path, what
+        self.diagnostics: list[dg.Diagnostic] = []
+
+    def report(self, code: str, at: Path, message: str) -> None:
+        line, column = self.loaded.at(at)
+        self.diagnostics.append(dg.make(code, self.path, line, message, column))
+
+    def mapping(self, value: Any, fields: tuple[Field, ...], at: Path = ()) -> dict[str, Any]:
+        """Normalised values for every field (defaults filled in); bad values become None."""
+        if not isinstance(value, dict):
+            where = f"`{at[-1]}`" if at else f"the {self.what}"
+            self.report("F004", at, f"{where} must be a mapping of `key: value` lines")
+            value = {}
+        known = {f.name: f for f in fields}
+        for key in value:
+            if key not in known:
+                hint = dg.did_you_mean(key, known)
+                self.report("F006", at + (key,),
+                            f"unknown key `{key}` in the {self.what}{hint}; "
+                            "remove it or fix its spelling")
+        result: dict[str, Any] = {}
+        for f in fields:
+            if f.name not in value or value[f.name] is None:
+                if f.required:
+                    where = f" under `{'.'.join(map(str, at))}`" if at else ""
+                    self.report("F005", at, f"missing required key `{f.name}`{where}: "
+                                f"add `{f.name}:` ({f.doc.rstrip('.').lower()})")
+                result[f.name] = self.default(f)
+                continue
+            result[f.name] = self.field(f, value[f.name], at + (f.name,))
+        return result
+
+    @staticmethod
+    def default(f: Field) -> Any:
+        if f.kind == "table":
+            return {sub.name: Validator.default(sub) for sub in f.fields}
+        return tuple(f.default) if f.kind == "list" else f.default
+
+    def field(self, f: Field, value: Any, at: Path) -> Any:
+        if value is INVALID:
+            return self.default(f)
+        name = f"`{f.name}`"
+        if f.kind == "table":
+            return self.mapping(value, f.fields, at)
+        if f.kind == "list":
+            if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+                value = [value]  # `tags: rsp` means [rsp]
+            if not isinstance(value, list):
+                self.report("F004", at, f"{name} must be {_TYPE_NAMES['list']}")
+                return self.default(f)
+            items = []
+            for i, item in enumerate(value):
+                if isinstance(item, (int, float)) and not isinstance(item, bool):
+                    item = str(item)
+                if not isinstance(item, str):
+                    self.report("F004", at + (i,), f"each item of {name} must be text")
+                    continue
+                if f.items == "choice" and item not in f.choices:
+                    self.report("F008", at + (i,), f"`{item}` is not a valid {f.name} item"
+                                f"{dg.did_you_mean(item, f.choices)}; use one of: "
+                                + ", ".join(f.choices))
+                    continue
+                items.append(item)
+            return tuple(items)
+        if f.kind in ("date", "datetime"):
+            convert = to_date if f.kind == "date" else to_datetime
+            result = convert(value)
+            if result is None:
+                code = "F007" if isinstance(value, str) else "F004"
+                self.report(code, at, f"{name} is `{value}`, which is not {_TYPE_NAMES[f.kind]}")
+            return result
+        if f.kind == "int":
+            if isinstance(value, bool) or not isinstance(value, int):
+                self.report("F004", at, f"{name} must be {_TYPE_NAMES['int']}")
+                return f.default
+            return value
+        if f.kind == "bool":
+            if not isinstance(value, bool):
+                self.report("F004", at, f"{name} must be {_TYPE_NAMES['bool']}")
+                return f.default
+            return value
+        # Scalar text kinds from here on.
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str):
+            kind = "a list" if isinstance(value, list) else type(value).__name__
+            if isinstance(value, dict):
+                kind = "a mapping"
+            self.report("F004", at, f"{name} must be {_TYPE_NAMES[f.kind]}, not {kind}")
+            return f.default
+        value = value.strip()
+        if f.kind == "choice" and value not in f.choices:
+            self.report("F008", at, f"{name} is `{value}`{dg.did_you_mean(value, f.choices)}; "
+                        "use one of: " + ", ".join(f.choices))
+            return f.default
+        if f.kind == "url" and not is_http_url(value):
+            self.report("F010", at, f"{name} is `{value}`, not an absolute http(s) URL; "
+                        "write it as https://host/path")
+            return None
+        if f.kind == "slug" and not SLUG_RE.match(value):
+            self.report("F008", at, f"{name} `{value}` is not a valid slug; use lowercase "
+                        "letters, digits and hyphens, e.g. `frameworks-after-summit`")
+            return None
+        return value
+
+
+def json_schema(fields: tuple[Field, ...], title: str, description: str = "") -> dict:
+    """A JSON Schema (draft 2020-12) for one format, for YAML language servers."""
+    schema = _object_schema(fields)
+    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": title,
+              **({"description": description} if description else {}), **schema}
+    return schema
+
+
+def _object_schema(fields: tuple[Field, ...]) -> dict:
+    return {
+        "type": "object",
+        "properties": {f.name: _field_schema(f) for f in fields},
+        "required": [f.name for f in fields if f.required],
+        "additionalProperties": False,
+    }
+
+
+def _field_schema(f: Field) -> dict:
+    s: dict[str, Any]
+    if f.kind == "table":
+        s = _object_schema(f.fields)
+    elif f.kind == "list":
+        item: dict[str, Any] = {"type": "string"}
+        if f.items == "choice":
+            item["enum"] = list(f.choices)
+        s = {"type": "array", "items": item, "uniqueItems": True}
+    elif f.kind == "choice":
+        s = {"type": "string", "enum": list(f.choices)}
+    elif f.kind == "url":
+        s = {"type": "string", "format": "uri", "pattern": "^https?://"}
+    elif f.kind == "date":
+        s = {"type": "string", "format": "date"}
+    elif f.kind == "datetime":
+        s = {"type": "string", "pattern": DATETIME_PATTERN}
+    elif f.kind == "int":
+        s = {"type": "integer", "minimum": 1}
+    elif f.kind == "bool":
+        s = {"type": "boolean"}
+    elif f.kind == "slug":
+        s = {"type": "string", "pattern": SLUG_RE.pattern}
+    else:
+        s = {"type": "string"}
+    if f.doc:
+        s["description"] = f.doc
+    if f.default not in (None, ()) and f.kind != "table":
+        s["default"] = list(f.default) if isinstance(f.default, tuple) else f.default
+    if f.example is not None:
+        s["examples"] = [f.example]
+    return s

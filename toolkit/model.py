@@ -1,0 +1,112 @@
+"""The writer's content, as loaded: plain dataclasses with no behaviour of their own.
+
+Every object keeps the `Loaded` record of its YAML, so any later check can report the
+exact line of the key it is unhappy with.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .diagnostics import Diagnostic
+from .yamlfile import Loaded
+
+
+@dataclass
+class Config:
+    root: Path
+    path: str = "toolkit.toml"
+    title: str = "Untitled"
+    base_url: str = "https://example.org"
+    author: str | None = None
+    description: str | None = None
+    language: str = "en"
+    no_archive_needed: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    max_items: int = 20
+    substack_url: str | None = None
+    lesswrong_graphql_url: str = "https://www.lesswrong.com/graphql"
+    wayback_url: str = "https://web.archive.org"
+    loaded: Loaded = field(default_factory=lambda: Loaded({}))
+
+    @property
+    def site_url(self) -> str:
+        """base_url with exactly one trailing slash, for joining paths."""
+        return self.base_url.rstrip("/") + "/"
+
+
+@dataclass
+class Lab:
+    key: str
+    name: str
+    url: str | None
+    line: int
+
+
+@dataclass
+class Snippet:
+    id: str
+    path: str
+    lab: str | None
+    title: str
+    claim: str | None
+    quote: str | None
+    source_url: str | None
+    source_title: str | None
+    published: dt.date | None
+    accessed: dt.date | None
+    archive: str | None
+    topics: tuple[str, ...]
+    status: str
+    superseded_by: str | None
+    body: str
+    loaded: Loaded
+
+
+@dataclass
+class Post:
+    path: str
+    slug: str
+    title: str
+    date: dt.datetime | None
+    kind: str
+    status: str
+    subtitle: str | None
+    summary: str | None
+    tags: tuple[str, ...]
+    claims: tuple[str, ...]
+    targets: tuple[str, ...]
+    updated: dt.datetime | None
+    body: str
+    body_line: int  # the file line on which the body starts
+    loaded: Loaded
+    digest: str  # sha256 of the file's bytes
+
+    @property
+    def published(self) -> bool:
+        return self.status == "published"
+
+
+@dataclass
+class ArchiveEntry:
+    url: str
+    archive: str | None
+    accessed: dt.date | None
+    line: int
+
+
+@dataclass
+class Project:
+    root: Path
+    config: Config
+    posts: list[Post] = field(default_factory=list)
+    snippets: dict[str, Snippet] = field(default_factory=dict)
+    labs: dict[str, Lab] = field(default_factory=dict)
+    archives: dict[str, ArchiveEntry] = field(default_factory=dict)
+    archives_path: str = "archives.yaml"
+    labs_path: str = "snippets/labs.yaml"
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    # Snippets that lost a duplicate-id contest, kept so checks can name both files.
+    duplicate_snippets: list[Snippet] = field(default_factory=list)
