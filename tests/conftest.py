@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import datetime as dt
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from toolkit import pipeline
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared"
+NOW = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+
+CONFIG = """\
+[site]
+title = "Promises, Checked"
+base_url = "https://example.org"
+author = "A. Writer"
+
+[check]
+no_archive_needed = ["lesswrong.com"]
+"""
+
+LABS = """\
+openai:
+  name: OpenAI
+  url: https://openai.com
+xai:
+  name: xAI
+  url: https://x.ai
+"""
+
+SNIPPET = """\
+---
+lab: openai
+title: OpenAI's Preparedness page
+quote: "We will run evaluations."
+source:
+  url: https://openai.com/preparedness/
+  title: Preparedness
+  published: 2023-12-18
+archive: https://web.archive.org/web/20240603125126/https://openai.com/preparedness/
+status: current
+---
+Commentary.
+"""
+
+POST = """\
+---
+title: A post
+date: 2025-02-14T09:00:00+00:00
+status: published
+claims: [openai-prep]
+---
+OpenAI says so.[@openai-prep] A note.[^a]
+
+[^a]: The note.
+"""
+
+
+class Project:
+    """A small, clean content repository on disk that tests then break on purpose."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        self.write("toolkit.toml", CONFIG)
+        self.write("snippets/labs.yaml", LABS)
+        self.write("snippets/openai/openai-prep.md", SNIPPET)
+        self.write("posts/a-post.md", POST)
+
+    def write(self, rel: str, text: str | bytes) -> Path:
+        path = self.root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(text, bytes):
+            path.write_bytes(text)
+        else:
+            path.write_text(textwrap.dedent(text) if text.startswith("\n") else text,
+                            encoding="utf-8")
+        return path
+
+    def remove(self, rel: str) -> None:
+        (self.root / rel).unlink()
+
+    def run(self, at: dt.datetime = NOW) -> pipeline.Checked:
+        return pipeline.run(self.root, at)
+
+    def diagnostics(self, at: dt.datetime = NOW):
+        return self.run(at).diagnostics
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Project:
+    return Project(tmp_path)
+
+
+def post(front: str, body: str) -> str:
+    """A post file from front matter lines and a body (front matter starts at line 2)."""
+    return "---\n" + textwrap.dedent(front).strip("\n") + "\n---\n" + textwrap.dedent(body)

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+import pytest
+
+from toolkit import urls
+
+
+@pytest.mark.parametrize("a,b", [
+    ("https://www.openai.com/preparedness/", "http://openai.com/preparedness"),
+    ("https://openai.com/a#section", "https://openai.com/a/"),
+    ("https://OpenAI.com:443/a", "https://openai.com/a"),
+])
+def test_normalize_equates_trivial_variants(a, b):
+    assert urls.normalize(a) == urls.normalize(b)
+
+
+@pytest.mark.parametrize("a,b", [
+    ("https://openai.com/a", "https://openai.com/b"),
+    ("https://openai.com/a?x=1", "https://openai.com/a?x=2"),
+    ("https://openai.com/a", "https://openai.org/a"),
+])
+def test_normalize_keeps_real_differences(a, b):
+    assert urls.normalize(a) != urls.normalize(b)
+
+
+def test_wayback_snapshot_parts():
+    snap = urls.parse_snapshot(
+        "https://web.archive.org/web/20240603125126/https://openai.com/preparedness/")
+    assert snap.service == "wayback"
+    assert snap.original == "https://openai.com/preparedness/"
+    assert snap.date_iso == "2024-06-03T12:51:26Z"
+    assert snap.raw_url() == (
+        "https://web.archive.org/web/20240603125126id_/https://openai.com/preparedness/")
+
+
+def test_wayback_flag_and_schemeless_original():
+    snap = urls.parse_snapshot("https://web.archive.org/web/20240603125126id_/openai.com/x")
+    assert snap.original == "http://openai.com/x" and snap.timestamp == "20240603125126"
+
+
+@pytest.mark.parametrize("url", [
+    "https://archive.ph/x2vQs",
+    "https://archive.today/20240101000000/https://example.com/",
+])
+def test_archive_today_forms(url):
+    assert urls.parse_snapshot(url).service == "archive.today"
+
+
+@pytest.mark.parametrize("url,reason", [
+    ("https://web.archive.org/save/https://x.com", "/save/"),
+    ("https://web.archive.org/web/*/https://x.com", "calendar"),
+    ("https://archive.ph/newest/https://x.com", "moves over time"),
+    ("https://perma.example/ABC", "not a web archive we know"),
+])
+def test_not_snapshots_say_why(url, reason):
+    with pytest.raises(urls.NotASnapshot, match=reason):
+        urls.parse_snapshot(url)
+
+
+def test_configured_wayback_host_is_recognised():
+    snap = urls.parse_snapshot("http://127.0.0.1:9000/web/20240101000000/https://x.com/",
+                               "http://127.0.0.1:9000")
+    assert snap.service == "wayback"
+    with pytest.raises(urls.NotASnapshot):
+        urls.parse_snapshot("http://127.0.0.1:9001/web/20240101000000/https://x.com/",
+                            "http://127.0.0.1:9000")
+
+
+def test_host_matching_covers_subdomains_only():
+    assert urls.host_matches("www.lesswrong.com".removeprefix("www."), ["lesswrong.com"])
+    assert urls.host_matches("forum.lesswrong.com", ["lesswrong.com"])
+    assert not urls.host_matches("notlesswrong.com", ["lesswrong.com"])
