@@ -85,3 +85,20 @@ def test_parsing_a_post_twice_gives_equal_documents(project):
     post_ = first.post
     second = result.document(post_)
     assert first.body == second.body and first.notes == second.notes
+
+
+def test_note_numbers_sit_after_the_word_and_its_punctuation(project):
+    body = "Meta starts from harms [@openai-prep], so it is. End [@xai-thresholds].\n"
+    doc, _ = doc_of(project, body)
+    assert plain_text(doc.body) == "Meta starts from harms, so it is. End."
+    kinds = [t["type"] for t in doc.body[0]["children"]]
+    assert kinds == ["text", "text", "note_ref", "text", "text", "note_ref"]
+    assert doc.body[0]["children"][1]["raw"] == ","
+
+
+def test_citations_may_wrap_across_source_lines(project):
+    body = "One claim\n[@openai-prep], and two [@openai-prep;\n@xai-thresholds].\n"
+    doc, result = doc_of(project, body)
+    assert [d.format() for d in result.diagnostics] == []
+    assert plain_text(doc.body) == "One claim, and two."
+    assert [n.snippets for n in doc.notes] == [("openai-prep",), ("openai-prep", "xai-thresholds")]

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from . import build as buildlib
 from . import content, pipeline
 from . import diagnostics as dg
 
@@ -73,6 +74,33 @@ def check(obj: Context, strict: bool, fmt: str) -> None:
     echo_diagnostics(result.diagnostics, fmt, strict)
     if dg.has_failures(result.diagnostics, strict):
         raise SystemExit(1)
+
+
+@cli.command()
+@click.option("--drafts", is_flag=True, help="Include draft posts in the site (never in feeds).")
+@click.option("--strict", is_flag=True, help="Count warnings as errors: write nothing if any.")
+@pass_ctx
+def build(obj: Context, drafts: bool, strict: bool) -> None:
+    """Check, then write the site (site/) and the feeds (feeds/).
+
+    Nothing is written when the check finds errors (or warnings, with --strict): the
+    previous outputs stay as they were. Each output directory is replaced in one step.
+    """
+    root = obj.root
+    report = buildlib.build(root, drafts=drafts, strict=strict)
+    problems = [d for d in report.diagnostics]
+    if problems:
+        echo_diagnostics(problems, "text", strict)
+    if not report.ok:
+        click.echo("Nothing written: fix the errors above, then build again.", err=True)
+        raise SystemExit(1)
+    for directory, files in report.written.items():
+        shown = ", ".join(f for f in files if "/" not in f or directory == "feeds")
+        if directory == "site":
+            shown = f"{sum(f.endswith('.html') for f in files)} pages"
+        click.echo(f"Wrote {directory}/: {shown}")
+    cached = f", {report.reused} from cache" if report.reused else ""
+    click.echo(f"Built {report.posts} posts in {report.seconds:.2f} s{cached}.")
 
 
 def main() -> None:

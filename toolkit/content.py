@@ -6,6 +6,7 @@ read, decoded or parsed yields diagnostics and is left out, and the others still
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import re
@@ -51,12 +52,20 @@ def rel(root: Path, path: Path) -> str:
         return path.as_posix()
 
 
-def read_text(path: Path, shown: str) -> tuple[str | None, bytes, list[dg.Diagnostic]]:
-    """The file's text, its raw bytes, and any reading/decoding problem."""
+def read_bytes(path: Path, shown: str) -> tuple[bytes | None, list[dg.Diagnostic]]:
     try:
-        data = path.read_bytes()
+        return path.read_bytes(), []
     except OSError as e:
-        return None, b"", [dg.make("F011", shown, 1, f"cannot read the file: {e.strerror or e}")]
+        return None, [dg.make("F011", shown, 1, f"cannot read the file: {e.strerror or e}")]
+
+
+def read_text(path: Path, shown: str, data: bytes | None = None
+              ) -> tuple[str | None, bytes, list[dg.Diagnostic]]:
+    """The file's text, its raw bytes, and any reading/decoding problem."""
+    if data is None:
+        data, diags = read_bytes(path, shown)
+        if data is None:
+            return None, b"", diags
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -90,9 +99,9 @@ def slugify(text: str) -> str:
     return re.sub(r"-{2,}", "-", slug) or "untitled"
 
 
-def _front_matter(path: Path, shown: str, what: str) -> tuple[
+def _front_matter(path: Path, shown: str, what: str, data: bytes | None = None) -> tuple[
         Loaded | None, str, int, bytes, list[dg.Diagnostic]]:
-    text, data, diags = read_text(path, shown)
+    text, data, diags = read_text(path, shown, data)
     if text is None:
         return None, "", 1, data, diags
     split = split_front_matter(text)
@@ -108,9 +117,11 @@ def _front_matter(path: Path, shown: str, what: str) -> tuple[
     return loaded, body, body_line, data, loaded.diagnostics
 
 
-def load_post(root: Path, path: Path) -> tuple[Post | None, list[dg.Diagnostic]]:
+def load_post(root: Path, path: Path, data: bytes | None = None
+              ) -> tuple[Post | None, list[dg.Diagnostic]]:
+    """A post from its file (or from `data`, the file's bytes, when already read)."""
     shown = rel(root, path)
-    loaded, body, body_line, data, diags = _front_matter(path, shown, "post")
+    loaded, body, body_line, data, diags = _front_matter(path, shown, "post", data)
     if loaded is None or loaded.value is None:
         return None, diags
     v = fields.Validator(loaded, shown, "post front matter")
@@ -138,7 +149,7 @@ def load_post(root: Path, path: Path) -> tuple[Post | None, list[dg.Diagnostic]]
 
 def load_snippet(root: Path, path: Path) -> tuple[Snippet | None, list[dg.Diagnostic]]:
     shown = rel(root, path)
-    loaded, body, _, _, diags = _front_matter(path, shown, "snippet")
+    loaded, body, _, data, diags = _front_matter(path, shown, "snippet")
     if loaded is None or loaded.value is None:
         return None, diags
     v = fields.Validator(loaded, shown, "snippet front matter")
@@ -161,6 +172,7 @@ def load_snippet(root: Path, path: Path) -> tuple[Snippet | None, list[dg.Diagno
         superseded_by=values["superseded_by"],
         body=body,
         loaded=loaded,
+        digest=hashlib.sha256(data).hexdigest(),
     )
     return snippet, diags + v.diagnostics
 
@@ -284,6 +296,16 @@ def _files(directory: Path, pattern: str) -> list[Path]:
     return sorted(p for p in directory.rglob(pattern) if p.is_file() or p.is_symlink())
 
 
+def _digest(*paths: Path) -> str:
+    """One hash over several files' bytes (a missing file counts as empty)."""
+    h = hashlib.sha256()
+    for path in paths:
+        with contextlib.suppress(OSError):
+            h.update(path.read_bytes())
+        h.update(b"\0")
+    return h.hexdigest()
+
+
 def post_files(root: Path) -> list[Path]:
     return _files(root / "posts", "*.md")
 
@@ -296,6 +318,8 @@ def load_project(root: Path, posts: bool = True) -> Project:
     """
     config, diags = load_config(root)
     project = Project(root=root, config=config, diagnostics=list(diags))
+    project.digest = _digest(root / CONFIG_FILE, root / project.labs_path,
+                             root / project.archives_path)
 
     project.labs, diags = load_labs(root, root / project.labs_path)
     project.diagnostics += diags

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 from . import urls
@@ -131,10 +132,16 @@ def citation_tokens(snippet: Snippet | None, snippet_id: str, locator: str | Non
 
 def citation_paragraph(items: list[dict], project: Project) -> list[Token]:
     children: list[Token] = []
-    for i, item in enumerate(items):
-        if i:
-            children.append(text("; "))
+    seen: set[tuple] = set()
+    for item in items:
         snippet = project.snippets.get(item["id"])
+        # Two snippets from the same document, cited together, name it once.
+        source = (snippet.source_url if snippet else item["id"], item.get("locator"))
+        if source in seen:
+            continue
+        if seen:
+            children.append(text("; "))
+        seen.add(source)
         children += citation_tokens(snippet, item["id"], item.get("locator"), project)
     children.append(text("."))
     return [{"type": "paragraph", "children": children}]
@@ -147,13 +154,13 @@ def _quote_paragraphs(quote: str) -> list[Token]:
 
 
 class _Resolver:
-    def __init__(self, post: Post, parsed: Parsed, project: Project):
-        self.post, self.project = post, project
+    def __init__(self, definitions: list[FootnoteDef], project: Project):
+        self.project = project
         self.wayback = project.config.wayback_url
         self.own_host = urls.host(project.config.base_url)
         self.archives = ArchiveIndex(project.archives)
         self.defs: dict[str, FootnoteDef] = {}
-        for d in parsed.definitions:
+        for d in definitions:
             self.defs.setdefault(d.key, d)  # the first definition wins, as in mistune
         self.notes: list[Note] = []
         self.by_label: dict[str, Note] = {}
@@ -193,7 +200,7 @@ class _Resolver:
 
     def inline(self, tokens: list[Token], in_note: bool) -> list[Token]:
         out: list[Token] = []
-        for tok in tokens:
+        for tok in _notes_after_punctuation(tokens):
             kind = tok["type"]
             if kind == "footnote_ref":
                 out.append(self.footnote_ref(tok, in_note))
@@ -205,6 +212,7 @@ class _Resolver:
                 else:
                     note = self.new_note("citation", citation_paragraph(items, self.project),
                                          snippets=tuple(i["id"] for i in items))
+                    _strip_trailing_space(out)
                     out.append(self.ref(note))
             elif kind == "link":
                 out += self.link(tok, in_note)
@@ -267,6 +275,40 @@ class _Resolver:
                 "attrs": {"snippet": snippet_id, "number": number, "attribution": attribution}}
 
 
+def _strip_trailing_space(out: list[Token]) -> None:
+    """`text [@id]` puts the note number right after the word, as footnotes are set
+    (also when the citation starts a new source line)."""
+    while out and out[-1]["type"] in ("softbreak", "text"):
+        if out[-1]["type"] == "softbreak":
+            out.pop()
+            continue
+        stripped = out[-1]["raw"].rstrip(" \t\n")
+        if stripped:
+            out[-1] = dict(out[-1], raw=stripped)
+            return
+        out.pop()
+
+
+_PUNCTUATION = (".", ",", ";", ":", "!", "?")
+
+
+def _notes_after_punctuation(tokens: list[Token]) -> list[Token]:
+    """`abilities [@x], so` reads as `abilities,¹ so`: a citation moves after the
+    punctuation that follows it (pandoc's notes-after-punctuation)."""
+    out: list[Token] = []
+    pending = list(tokens)
+    while pending:
+        tok = pending.pop(0)
+        nxt = pending[0] if pending else None
+        if (tok["type"] == "citation" and nxt is not None and nxt["type"] == "text"
+                and nxt["raw"].startswith(_PUNCTUATION)):
+            _strip_trailing_space(out)
+            out.append(dict(nxt, raw=nxt["raw"][0]))
+            pending[0] = dict(nxt, raw=nxt["raw"][1:])
+        out.append(tok)
+    return [t for t in out if not (t["type"] == "text" and t.get("raw") == "")]
+
+
 _BLOCK_TYPES = frozenset({
     "paragraph", "heading", "block_quote", "list", "list_item", "block_text", "block_code",
     "thematic_break", "block_html", "claim", "table", "table_head", "table_body", "table_row",
@@ -274,13 +316,14 @@ _BLOCK_TYPES = frozenset({
 })
 
 
-def summarize(post: Post, body: list[Token], limit: int = 280) -> str:
+def summarize(post: Post, tokens: list[Token], limit: int = 280) -> str:
+    """The front matter's summary, else the first paragraph's words (from the parsed
+    tokens, before notes and archive links are added), cut at a word near `limit`."""
     if post.summary:
         return post.summary
-    for tok in body:
+    for tok in tokens:
         if tok["type"] == "paragraph":
-            words = plain_text([tok]).split()
-            summary = " ".join(words)
+            summary = re.sub(r"\s+([.,;:!?])", r"\1", " ".join(plain_text([tok]).split()))
             if len(summary) > limit:
                 summary = summary[:limit].rsplit(" ", 1)[0] + "…"
             return summary
@@ -289,9 +332,15 @@ def summarize(post: Post, body: list[Token], limit: int = 280) -> str:
 
 def build(post: Post, parsed: Parsed, project: Project) -> Document:
     """Resolve a parsed post against the project's snippets, labs and archives."""
-    resolver = _Resolver(post, parsed, project)
+    resolver = _Resolver(parsed.definitions, project)
     body = resolver.blocks(copy.deepcopy(parsed.tokens))
     claims = [c for c in resolver.cited if c in project.snippets]
     claims += [c for c in post.claims if c in project.snippets and c not in claims]
     return Document(post=post, body=body, notes=resolver.notes, claims=claims,
-                    path=page_path(post), summary=summarize(post, body))
+                    path=page_path(post), summary=summarize(post, parsed.tokens))
+
+
+def build_fragment(tokens: list[Token], project: Project) -> list[Token]:
+    """Resolve Markdown that is not a post (a snippet's commentary): citations are written
+    out inline and nothing becomes a note."""
+    return _Resolver([], project).blocks(copy.deepcopy(tokens), in_note=True)

@@ -26,7 +26,7 @@ Token = dict[str, Any]
 _KEY = r"[A-Za-z0-9_](?:[A-Za-z0-9_.:/-]*[A-Za-z0-9_])?"
 _ITEM = r"@" + _KEY + r"(?:[ \t]*,[^;\]\n]+)?"
 # Not followed by `(` or `[`: `[@handle](url)` stays a link.
-CITATION = r"\[" + _ITEM + r"(?:[ \t]*;[ \t]*" + _ITEM + r")*\](?![(\[])"
+CITATION = r"\[" + _ITEM + r"(?:\s*;\s*" + _ITEM + r")*\](?![(\[])"
 _ITEM_RE = re.compile(r"@(" + _KEY + r")(?:[ \t]*,[ \t]*([^;\]\n]+?))?[ \t]*$")
 
 

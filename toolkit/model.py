@@ -63,6 +63,7 @@ class Snippet:
     superseded_by: str | None
     body: str
     loaded: Loaded
+    digest: str = ""  # sha256 of the file's bytes
 
 
 @dataclass
@@ -108,5 +109,6 @@ class Project:
     archives_path: str = "archives.yaml"
     labs_path: str = "snippets/labs.yaml"
     diagnostics: list[Diagnostic] = field(default_factory=list)
+    digest: str = ""  # of toolkit.toml, labs.yaml and archives.yaml together
     # Snippets that lost a duplicate-id contest, kept so checks can name both files.
     duplicate_snippets: list[Snippet] = field(default_factory=list)

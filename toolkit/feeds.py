@@ -1,0 +1,163 @@
+"""Atom, RSS 2.0 and JSON Feed 1.1, from the same rendered posts as the site.
+
+feedgen builds Atom and RSS. Its traps (see feeds-and-peers.md, section 3) and what we do:
+- entry and feed `updated`/`lastBuildDate` default to now(): we always set them from the
+  posts, so two builds of the same input are byte-identical;
+- `add_entry` prepends by default: we sort ourselves and append;
+- RSS `<channel><link>` is the href of the last `link()` call: the alternate link goes last;
+- Atom entry links lose `rel`/`type`, and there is no `xml:base`: the small extension
+  below restores the attributes and puts `xml:base` (the post's URL) on `<content>`;
+- `description()` on an entry replaces the Atom content: we only call `summary()`,
+  which becomes the RSS `<description>` next to `<content:encoded>`.
+Every URL in content is absolute; note links point at the post's page, not at `#fn`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from urllib.parse import urlsplit
+
+from feedgen.ext.base import BaseEntryExtension, BaseExtension
+from feedgen.feed import FeedGenerator
+
+from .content import slugify
+from .model import Config
+from .render.html import absolute_fragments
+from .site import Item
+
+XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
+
+
+class _FeedExtension(BaseExtension):
+    def extend_ns(self) -> dict:
+        return {}
+
+
+class _EntryExtension(BaseEntryExtension):
+    """Puts xml:base on Atom content and restores entry link attributes."""
+
+    def __init__(self) -> None:
+        self.base: str | None = None
+        self.links: list[dict] = []
+
+    def extend_atom(self, entry):
+        content = entry.find("content")  # feedgen's elements carry no namespace
+        if content is not None and self.base:
+            content.set(XML_BASE, self.base)
+        for element, spec in zip(entry.findall("link"), self.links, strict=False):
+            for key in ("rel", "type", "length", "title", "hreflang"):
+                if spec.get(key):
+                    element.set(key, str(spec[key]))
+        return entry
+
+    def extend_rss(self, item):
+        return item
+
+
+def entry_id(item: Item, config: Config) -> str:
+    """A tag: URI from the site's host, the first publication date and the page path.
+    It never changes when the title does."""
+    host = urlsplit(config.base_url).hostname or "localhost"
+    date = (item.post.date or EPOCH).date().isoformat()
+    return f"tag:{host},{date}:/{item.path}"
+
+
+def updated(item: Item) -> dt.datetime:
+    return item.post.updated or item.post.date or EPOCH
+
+
+def content_html(item: Item, config: Config) -> str:
+    return absolute_fragments(item.html.full(), config.site_url + item.path)
+
+
+def _generator(items: list[Item], config: Config, name: str, title: str) -> FeedGenerator:
+    self_url = f"{config.site_url}feeds/{name}"
+    fg = FeedGenerator()
+    fg.register_extension("xmlbase", _FeedExtension, _EntryExtension, atom=True, rss=False)
+    fg.id(self_url)
+    fg.title(title)
+    fg.subtitle(config.description or title)
+    fg.author({"name": config.author or config.title})
+    fg.language(config.language)
+    fg.generator("toolkit", uri="https://pypi.org/project/toolkit/")
+    last = max((updated(i) for i in items), default=EPOCH)
+    fg.updated(last)
+    fg.lastBuildDate(last)
+    fg.link(href=self_url, rel="self")
+    fg.link(href=config.site_url, rel="alternate")  # last: RSS uses the last link
+    for item in items:
+        page_url = config.site_url + item.path
+        fe = fg.add_entry(order="append")
+        fe.id(entry_id(item, config))
+        fe.title(item.post.title)
+        link = {"href": page_url, "rel": "alternate", "type": "text/html"}
+        fe.link(link)
+        fe.xmlbase.base = page_url
+        fe.xmlbase.links = [link]
+        fe.content(content_html(item, config), type="html")
+        if item.summary:
+            fe.summary(item.summary)
+        fe.published(item.post.date or EPOCH)
+        fe.updated(updated(item))
+        for tag in item.post.tags:
+            fe.category(term=tag)
+    return fg
+
+
+def atom(items: list[Item], config: Config, name: str, title: str) -> bytes:
+    return _generator(items, config, name, title).atom_str(pretty=True)
+
+
+def rss(items: list[Item], config: Config, name: str, title: str) -> bytes:
+    return _generator(items, config, name, title).rss_str(pretty=True)
+
+
+def json_feed(items: list[Item], config: Config, name: str, title: str) -> bytes:
+    feed = {
+        "version": "https://jsonfeed.org/version/1.1",
+        "title": title,
+        "home_page_url": config.site_url,
+        "feed_url": f"{config.site_url}feeds/{name}",
+        "language": config.language,
+        "authors": [{"name": config.author or config.title}],
+        "items": [],
+    }
+    if config.description:
+        feed["description"] = config.description
+    for item in items:
+        entry = {
+            "id": entry_id(item, config),
+            "url": config.site_url + item.path,
+            "title": item.post.title,
+            "content_html": content_html(item, config),
+            "date_published": (item.post.date or EPOCH).isoformat(),
+            "date_modified": updated(item).isoformat(),
+        }
+        if item.summary:
+            entry["summary"] = item.summary
+        if item.post.tags:
+            entry["tags"] = list(item.post.tags)
+        feed["items"].append(entry)
+    return (json.dumps(feed, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
+
+
+def build_feeds(items: list[Item], config: Config) -> dict[str, bytes]:
+    """Every feed file under feeds/. `items`: published posts, newest first."""
+    published = [i for i in items if i.post.published]
+    top = published[: config.max_items]
+    files = {
+        "atom.xml": atom(top, config, "atom.xml", config.title),
+        "rss.xml": rss(top, config, "rss.xml", config.title),
+        "feed.json": json_feed(top, config, "feed.json", config.title),
+    }
+    shortform = [i for i in published if i.post.kind == "shortform"][: config.max_items]
+    files["shortform.xml"] = atom(shortform, config, "shortform.xml",
+                                  f"{config.title}: shortform")
+    tags = sorted({t for i in published for t in i.post.tags})
+    for tag in tags:
+        tagged = [i for i in published if tag in i.post.tags][: config.max_items]
+        name = f"tags/{slugify(tag)}.xml"
+        files[name] = atom(tagged, config, name, f"{config.title}: {tag}")
+    return files

@@ -1,0 +1,184 @@
+"""The HTML site: every page as bytes, keyed by its path under site/.
+
+Pure: takes rendered posts and the project, returns files. Pages link to each other with
+relative URLs, so the site works from any base path and under `toolkit serve`.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from importlib import resources
+
+import jinja2
+
+from . import document, markdown
+from .content import slugify
+from .diagnostics import Diagnostic
+from .model import Post, Project, Snippet
+from .render import html
+
+
+@dataclass
+class Item:
+    """One post, rendered, with what pages and feeds need to show it."""
+
+    post: Post
+    path: str  # page path under the site root, e.g. "posts/slug/"
+    summary: str
+    html: html.RenderedHtml
+    claims: list[str]  # snippet ids the post relies on
+
+
+@dataclass
+class PostPage:
+    """What the per-post renderer produces (in a worker, or read from the cache)."""
+
+    path: str
+    summary: str
+    html: html.RenderedHtml
+    claims: list[str]
+    page: bytes
+
+    def item(self, post: Post) -> Item:
+        return Item(post, self.path, self.summary, self.html, self.claims)
+
+
+PROBLEMS_MARKER = b"<!--toolkit:problems-->"
+
+
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("toolkit", "templates"),
+        autoescape=True, trim_blocks=True, lstrip_blocks=True,
+        undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+    )
+    env.filters["human_date"] = document.human_date
+    env.filters["slug"] = slugify
+    return env
+
+
+_ENV = _env()
+
+
+def relative_root(path: str) -> str:
+    """From a page at `path` ("posts/x/"), the relative URL of the site root ("../../")."""
+    depth = path.strip("/").count("/") + 1 if path.strip("/") else 0
+    return "../" * depth
+
+
+def page(template: str, path: str, project: Project, **context) -> bytes:
+    text = _ENV.get_template(template).render(
+        site=project.config, path=path, root=relative_root(path),
+        description=context.pop("description", ""), **context)
+    return text.encode("utf-8")
+
+
+def successors(project: Project) -> dict[str, Snippet]:
+    """Snippets that supersede another, by id (for "superseded by <title>" links)."""
+    return {s.superseded_by: project.snippets[s.superseded_by]
+            for s in project.snippets.values() if s.superseded_by in project.snippets}
+
+
+def claim_rows(ids: list[str], project: Project) -> list[dict]:
+    rows = []
+    for snippet_id in ids:
+        s = project.snippets[snippet_id]
+        lab = project.labs.get(s.lab or "")
+        rows.append({"id": s.id, "title": s.title, "lab": s.lab,
+                     "company": lab.name if lab else s.lab, "status": s.status,
+                     "superseded_by": s.superseded_by})
+    return rows
+
+
+def post_page(item: Item, project: Project) -> bytes:
+    return page("post.html", item.path, project, post=item.post, html=item.html,
+                claims=claim_rows(item.claims, project), successors=successors(project),
+                description=item.summary)
+
+
+def render_post(doc: document.Document, project: Project) -> PostPage:
+    """The per-post renderer for the site: the post's HTML and its whole page."""
+    rendered = html.render(doc, project.config.site_url)
+    item = Item(doc.post, doc.path, doc.summary, rendered, doc.claims)
+    return PostPage(doc.path, doc.summary, rendered, doc.claims, post_page(item, project))
+
+
+def problems_html(problems: list[Diagnostic]) -> bytes:
+    """The banner `toolkit serve` puts on every page while the files have problems."""
+    return _ENV.get_template("_problems.html").render(problems=problems).encode("utf-8")
+
+
+def source_html(s: Snippet, project: Project) -> str:
+    tokens = document.citation_tokens(s, s.id, None, project)
+    return html.render_inline(tokens, f"claim-{s.id}", project.config.site_url)
+
+
+def commentary_html(s: Snippet, project: Project) -> str:
+    if not s.body.strip():
+        return ""
+    tokens = document.build_fragment(markdown.parse(s.body).tokens, project)
+    return html.render_inline(tokens, f"claim-{s.id}", project.config.site_url)
+
+
+def build_pages(items: list[Item], project: Project,
+                post_pages: dict[str, bytes] | None = None) -> dict[str, bytes]:
+    """Every page of the site. `items` are the posts to show, newest first.
+
+    `post_pages` holds pages already rendered (in worker processes, or from the cache);
+    any post without one is rendered here.
+    """
+    files: dict[str, bytes] = {}
+    post_pages = post_pages or {}
+    for item in items:
+        files[item.path + "index.html"] = (post_pages.get(item.path)
+                                           or post_page(item, project))
+
+    files["index.html"] = page("index.html", "", project, items=items,
+                               description=project.config.description or "")
+    files["shortform/index.html"] = page(
+        "shortform.html", "shortform/", project,
+        items=[i for i in items if i.post.kind == "shortform"])
+
+    by_tag: dict[str, list[Item]] = defaultdict(list)
+    for item in items:
+        for tag in item.post.tags:
+            by_tag[tag].append(item)
+    for tag, tagged in by_tag.items():
+        path = f"tags/{slugify(tag)}/"
+        files[path + "index.html"] = page("tag.html", path, project, tag=tag,
+                                          items=tagged)
+    counts = sorted(((t, len(v)) for t, v in by_tag.items()), key=lambda tc: tc[0].lower())
+    files["tags/index.html"] = page("tags.html", "tags/", project, tags=counts)
+
+    files.update(claims_pages(items, project))
+    files["style.css"] = resources.files("toolkit").joinpath("static/style.css").read_bytes()
+    return files
+
+
+def claims_pages(items: list[Item], project: Project) -> dict[str, bytes]:
+    cited_by: dict[str, list[Item]] = defaultdict(list)
+    for item in items:
+        for snippet_id in item.claims:
+            cited_by[snippet_id].append(item)
+    by_lab: dict[str, list[Snippet]] = defaultdict(list)
+    for s in sorted(project.snippets.values(), key=lambda s: (s.title.lower(), s.id)):
+        by_lab[s.lab or ""].append(s)
+    labs = []
+    for key in sorted(by_lab, key=lambda k: (project.labs[k].name.lower()
+                                             if k in project.labs else k)):
+        lab = project.labs.get(key)
+        labs.append({"key": key, "name": lab.name if lab else key,
+                     "url": lab.url if lab else None, "snippets": by_lab[key]})
+    later = successors(project)
+    files = {"claims/index.html": page("claims.html", "claims/", project,
+                                       labs=labs, successors=later)}
+    for lab in labs:
+        path = f"claims/{lab['key']}/"
+        snippets = lab["snippets"]
+        files[path + "index.html"] = page(
+            "lab.html", path, project, lab=lab, successors=later,
+            sources={s.id: source_html(s, project) for s in snippets},
+            commentary={s.id: commentary_html(s, project) for s in snippets},
+            cited_by=cited_by)
+    return files
