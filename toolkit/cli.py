@@ -103,5 +103,54 @@ def build(obj: Context, drafts: bool, strict: bool) -> None:
     click.echo(f"Built {report.posts} posts in {report.seconds:.2f} s{cached}.")
 
 
+@cli.command()
+@click.option("--port", default=8000, show_default=True, help="Port on 127.0.0.1.")
+@click.option("--drafts/--no-drafts", default=True, show_default=True,
+              help="Show draft posts in the preview.")
+@pass_ctx
+def serve(obj: Context, port: int, drafts: bool) -> None:
+    """Preview the site on http://127.0.0.1:PORT/ and rebuild on every save.
+
+    Problems the check finds are printed here and shown on every page; the preview keeps
+    running. Stop with Ctrl-C.
+    """
+    import threading
+
+    from . import serve as servelib
+
+    root = obj.root
+
+    def rebuild() -> None:
+        try:
+            problems = servelib.preview(root, drafts)
+        except Exception as e:  # noqa: BLE001 - keep serving the last good preview
+            click.echo(click.style(f"Preview not rebuilt: {type(e).__name__}: {e}", fg="red"),
+                       err=True)
+            return
+        if problems:
+            echo_diagnostics(problems, "text", False)
+        else:
+            click.echo("Rebuilt: no problems.", err=True)
+
+    rebuild()
+    try:
+        server = servelib.make_server(root, port)
+    except OSError as e:
+        raise click.UsageError(f"cannot listen on 127.0.0.1:{port} ({e.strerror}); "
+                               f"try --port {port + 1}") from None
+    stop = threading.Event()
+    watcher = threading.Thread(target=servelib.watch, args=(root, rebuild, stop), daemon=True)
+    watcher.start()
+    click.echo(f"Serving {root / 'site'} at http://127.0.0.1:{server.server_port}/ "
+               "(Ctrl-C to stop)", err=True)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("Stopped.", err=True)
+    finally:
+        stop.set()
+        server.server_close()
+
+
 def main() -> None:
     cli(prog_name="toolkit")

@@ -1,0 +1,69 @@
+"""`toolkit serve`: preview site/ on 127.0.0.1 and rebuild whenever a file is saved.
+
+The preview is built even when the check finds problems: they are printed in the
+terminal and shown in a banner on every page, so a typo never stops the preview.
+Watching is by polling modification times: no extra dependency, and it works the same on
+every filesystem (network drives and containers included).
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from . import build, output
+from .diagnostics import Diagnostic
+
+WATCHED = ("posts", "snippets")
+WATCHED_FILES = ("toolkit.toml", "archives.yaml")
+
+
+def snapshot(root: Path) -> dict[str, tuple[int, int]]:
+    """(mtime, size) of every input file; any difference means "rebuild"."""
+    state = {}
+    paths = [root / name for name in WATCHED_FILES]
+    for directory in WATCHED:
+        if (root / directory).is_dir():
+            paths += (root / directory).rglob("*")
+    for path in paths:
+        try:
+            stat = path.stat()
+        except OSError:
+            continue
+        if path.is_file():
+            state[str(path)] = (stat.st_mtime_ns, stat.st_size)
+    return state
+
+
+def preview(root: Path, drafts: bool = True) -> list[Diagnostic]:
+    """Build site/ for previewing (problems shown on the pages); the check's diagnostics."""
+    checked, outputs = build.render(root, drafts=drafts)
+    files = build.with_problems(outputs["site"], checked.diagnostics)
+    output.replace_tree(files, root / "site")
+    return checked.diagnostics
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base's name
+        pass  # the terminal is for the writer's problems, not request logs
+
+
+def make_server(root: Path, port: int) -> http.server.ThreadingHTTPServer:
+    handler = functools.partial(_QuietHandler, directory=str(root / "site"))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
+    server.daemon_threads = True
+    return server
+
+
+def watch(root: Path, rebuild: Callable[[], None], stop: threading.Event,
+          interval: float = 0.5) -> None:
+    """Call `rebuild` after every change to the inputs, until `stop` is set."""
+    last = snapshot(root)
+    while not stop.wait(interval):
+        current = snapshot(root)
+        if current != last:
+            last = current
+            rebuild()
