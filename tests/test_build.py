@@ -308,3 +308,51 @@ def test_many_posts_on_one_day_stay_in_a_stable_order(project):
     first = (project.root / "feeds/atom.xml").read_bytes()
     buildlib.build(project.root, use_cache=False)
     assert (project.root / "feeds/atom.xml").read_bytes() == first
+
+
+# What a build keeps in .toolkit/ ------------------------------------------------------------
+
+
+def test_unchanged_files_are_linked_and_hand_edits_are_undone(examples):
+    build_ok(examples)
+    page = examples / "site/posts/paris-frameworks-compared/index.html"
+    other = examples / "site/shortform/preparedness-page-redirects/index.html"
+    inode, original = page.stat().st_ino, page.read_bytes()
+    other.write_text("edited by hand")  # a mistaken edit in the output directory
+    build_ok(examples)
+    assert page.stat().st_ino == inode  # same file, linked into the new tree
+    assert other.read_text() != "edited by hand"  # rewritten from the cache
+    assert page.read_bytes() == original
+
+
+def test_a_damaged_cache_is_only_a_miss(examples):
+    import sqlite3
+
+    build_ok(examples)
+    first = tree(examples / "site")
+    db = sqlite3.connect(examples / ".toolkit/cache.sqlite")
+    db.execute("DELETE FROM memo WHERE key LIKE 'blob:%'")  # lose every stored page
+    db.commit()
+    db.close()
+    shutil.rmtree(examples / "site")
+    build_ok(examples)
+    assert tree(examples / "site") == first
+
+
+def test_the_cache_holds_one_build_worth(examples):
+    import sqlite3
+
+    def rows() -> tuple[int, int]:
+        db = sqlite3.connect(examples / ".toolkit/cache.sqlite")
+        counts = (db.execute("SELECT COUNT(*) FROM posts").fetchone()[0],
+                  db.execute("SELECT COUNT(*) FROM memo").fetchone()[0])
+        db.close()
+        return counts
+
+    build_ok(examples)
+    after_first = rows()
+    for i in range(3):
+        path = examples / "posts/o3-mini-post-mitigation-evals.md"
+        path.write_text(path.read_text() + f"\nEdit {i}.\n")
+        build_ok(examples)
+    assert rows() == after_first

@@ -1,10 +1,19 @@
-"""What a build learned, kept in .toolkit/ so the next build can skip it.
+"""What a build learned, kept in .toolkit/cache.sqlite so the next build can skip it.
 
-One SQLite table maps a post's cache key to its result (the loaded post, its diagnostics
-and its rendered outputs). The key covers the post's own bytes and everything global it
-depends on (toolkit.toml, labs.yaml, archives.yaml, the toolkit's version, which outputs
-were asked for). The snippets a post cites are recorded with their digests and compared
-on every lookup, so editing a snippet re-renders exactly the posts that cite it.
+Three tables:
+- `posts`: a post's result (loaded post, diagnostics, rendered outputs) under a key made
+  of the post's bytes and everything global it depends on (toolkit.toml, labs.yaml,
+  archives.yaml, the toolkit's own code, the outputs asked for). The snippets a post cites
+  are stored with their digests and compared on every lookup, so editing a snippet
+  re-renders exactly the posts that cite it, and nothing stale is ever served.
+- `memo`: values under content keys: loaded files (keyed by path, size and mtime),
+  pages rendered from many posts (keyed by a hash of everything they show), and blobs
+  (page bytes keyed by their sha256).
+- `outputs`: what the last build wrote (path, digest, size, mtime, inode), so an unchanged
+  file can be hard-linked into the next tree instead of written again.
+
+Every build records the keys it used and `prune()` drops the rest, so the cache holds
+one build's worth. A damaged or outdated cache is only ever a miss.
 """
 
 from __future__ import annotations
@@ -14,12 +23,14 @@ import functools
 import hashlib
 import pickle
 import sqlite3
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from . import __version__
 
-SCHEMA = 2
+SCHEMA = 3
+_CHUNK = 500  # parameters per SQL statement
 
 
 @functools.lru_cache(maxsize=1)
@@ -41,12 +52,35 @@ def key(*parts: str) -> str:
     return h.hexdigest()
 
 
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def blob_key(content_digest: str) -> str:
+    """The memo key of a blob (bytes stored under their own digest)."""
+    return "blob:" + content_digest
+
+
+def _dumps(value: Any) -> bytes:
+    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _chunks(items: list, size: int = _CHUNK) -> Iterable[list]:
+    for i in range(0, len(items), size):
+        yield items[i: i + size]
+
+
 class Cache:
-    """A read-mostly store; `None` path means no cache (every lookup misses)."""
+    """The build cache; `Cache(None)` is a cache that always misses and keeps nothing."""
 
     def __init__(self, path: Path | None):
         self.path = path
         self._db: sqlite3.Connection | None = None
+        self.used: set[str] = set()
+
+    @property
+    def enabled(self) -> bool:
+        return self.path is not None
 
     def _connect(self) -> sqlite3.Connection | None:
         if self.path is None:
@@ -55,56 +89,131 @@ class Cache:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             db = sqlite3.connect(self.path, timeout=30)
             db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
             db.execute("CREATE TABLE IF NOT EXISTS posts "
                        "(key TEXT PRIMARY KEY, deps BLOB NOT NULL, value BLOB NOT NULL)")
+            db.execute("CREATE TABLE IF NOT EXISTS memo (key TEXT PRIMARY KEY, value BLOB)")
+            db.execute("CREATE TABLE IF NOT EXISTS outputs (dir TEXT, path TEXT, digest TEXT, "
+                       "size INTEGER, mtime INTEGER, inode INTEGER, PRIMARY KEY (dir, path))")
             self._db = db
         return self._db
 
-    def get(self, cache_key: str, current: dict[str, str | None]) -> Any | None:
-        """The stored value if every recorded dependency still has the same digest."""
+    def _safely(self, fn, default=None):
         try:
+            return fn()
+        except (sqlite3.Error, pickle.PickleError, EOFError, AttributeError, ImportError,
+                TypeError, ValueError):
+            return default  # the cache is an optimisation; it never fails a build
+
+    # posts -------------------------------------------------------------------------
+
+    def get_posts(self, keys: list[str], current: dict[str, str]) -> dict[str, Any]:
+        """Stored results for `keys` whose recorded snippet digests match `current`."""
+        def run() -> dict[str, Any]:
             db = self._connect()
             if db is None:
-                return None
-            row = db.execute("SELECT deps, value FROM posts WHERE key = ?",
-                             (cache_key,)).fetchone()
-            if row is None:
-                return None
-            deps: dict[str, str | None] = pickle.loads(row[0])
-            if any(current.get(name) != digest for name, digest in deps.items()):
-                return None
-            return pickle.loads(row[1])
-        except (sqlite3.Error, pickle.PickleError, EOFError, AttributeError):
-            return None  # a damaged or outdated cache is just a miss
+                return {}
+            found = {}
+            for chunk in _chunks(keys):
+                marks = ",".join("?" * len(chunk))
+                for k, deps, value in db.execute(
+                        f"SELECT key, deps, value FROM posts WHERE key IN ({marks})", chunk):
+                    recorded: dict[str, str | None] = pickle.loads(deps)
+                    if all(current.get(name) == d for name, d in recorded.items()):
+                        found[k] = pickle.loads(value)
+            self.used.update(found)
+            return found
+        return self._safely(run, {})
 
-    def put_many(self, entries: list[tuple[str, dict[str, str | None], Any]]) -> None:
-        try:
+    def put_posts(self, entries: list[tuple[str, dict[str, str | None], Any]]) -> None:
+        def run() -> None:
             db = self._connect()
             if db is None or not entries:
                 return
             with db:
-                db.executemany(
-                    "INSERT OR REPLACE INTO posts (key, deps, value) VALUES (?, ?, ?)",
-                    [(k, pickle.dumps(d, protocol=pickle.HIGHEST_PROTOCOL),
-                      pickle.dumps(v, protocol=pickle.HIGHEST_PROTOCOL))
-                     for k, d, v in entries])
-        except sqlite3.Error:
-            pass  # the cache is an optimisation; a build never fails because of it
+                db.executemany("INSERT OR REPLACE INTO posts VALUES (?, ?, ?)",
+                               [(k, _dumps(d), _dumps(v)) for k, d, v in entries])
+            self.used.update(k for k, _, _ in entries)
+        self._safely(run)
 
-    def prune(self, keep: set[str]) -> None:
-        """Forget every entry not in `keep` (what the last build used), so the cache
-        never grows past one entry per post."""
-        try:
+    # memo ----------------------------------------------------------------------------
+
+    def get_many(self, keys: list[str]) -> dict[str, Any]:
+        def run() -> dict[str, Any]:
+            db = self._connect()
+            if db is None:
+                return {}
+            found = {}
+            for chunk in _chunks(keys):
+                marks = ",".join("?" * len(chunk))
+                for k, value in db.execute(
+                        f"SELECT key, value FROM memo WHERE key IN ({marks})", chunk):
+                    found[k] = pickle.loads(value)
+            self.used.update(found)
+            return found
+        return self._safely(run, {})
+
+    def get(self, k: str) -> Any | None:
+        return self.get_many([k]).get(k)
+
+    def put_many(self, entries: dict[str, Any]) -> None:
+        def run() -> None:
+            db = self._connect()
+            if db is None or not entries:
+                return
+            with db:
+                db.executemany("INSERT OR REPLACE INTO memo VALUES (?, ?)",
+                               [(k, _dumps(v)) for k, v in entries.items()])
+            self.used.update(entries)
+        self._safely(run)
+
+    def put(self, k: str, value: Any) -> None:
+        self.put_many({k: value})
+
+    def keep(self, keys: Iterable[str]) -> None:
+        """Mark entries as used by this build without reading them."""
+        self.used.update(keys)
+
+    # outputs -------------------------------------------------------------------------
+
+    def outputs(self, directory: str) -> dict[str, tuple[str, int, int, int]]:
+        def run() -> dict[str, tuple[str, int, int, int]]:
+            db = self._connect()
+            if db is None:
+                return {}
+            rows = db.execute("SELECT path, digest, size, mtime, inode FROM outputs "
+                              "WHERE dir = ?", (directory,))
+            return {path: (d, size, mtime, inode) for path, d, size, mtime, inode in rows}
+        return self._safely(run, {})
+
+    def set_outputs(self, directory: str, entries: dict[str, tuple[str, int, int, int]]
+                    ) -> None:
+        def run() -> None:
             db = self._connect()
             if db is None:
                 return
             with db:
-                db.execute("CREATE TEMP TABLE IF NOT EXISTS keep (key TEXT PRIMARY KEY)")
-                db.execute("DELETE FROM keep")
-                db.executemany("INSERT OR IGNORE INTO keep VALUES (?)", [(k,) for k in keep])
-                db.execute("DELETE FROM posts WHERE key NOT IN (SELECT key FROM keep)")
-        except sqlite3.Error:
-            pass
+                db.execute("DELETE FROM outputs WHERE dir = ?", (directory,))
+                db.executemany("INSERT INTO outputs VALUES (?, ?, ?, ?, ?, ?)",
+                               [(directory, p, *v) for p, v in entries.items()])
+        self._safely(run)
+
+    # housekeeping ---------------------------------------------------------------------
+
+    def prune(self) -> None:
+        """Forget everything this build did not use."""
+        def run() -> None:
+            db = self._connect()
+            if db is None:
+                return
+            with db:
+                db.execute("CREATE TEMP TABLE IF NOT EXISTS used (key TEXT PRIMARY KEY)")
+                db.execute("DELETE FROM used")
+                db.executemany("INSERT OR IGNORE INTO used VALUES (?)",
+                               [(k,) for k in self.used])
+                db.execute("DELETE FROM posts WHERE key NOT IN (SELECT key FROM used)")
+                db.execute("DELETE FROM memo WHERE key NOT IN (SELECT key FROM used)")
+        self._safely(run)
 
     def close(self) -> None:
         if self._db is not None:
@@ -113,5 +222,5 @@ class Cache:
             self._db = None
 
     def __getstate__(self) -> dict:
-        # Worker processes open their own connection.
-        return {"path": self.path, "_db": None}
+        # Worker processes never touch the cache; they get a closed handle.
+        return {"path": None, "_db": None, "used": set()}

@@ -7,23 +7,25 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from . import diagnostics as dg
 from . import urls
 from .diagnostics import Diagnostic
-from .document import ArchiveIndex
 from .markdown import Locator, Parsed, walk
-from .model import Post, Project, Snippet
+from .model import ArchiveIndex, Post, Project, Snippet
 
 
-def check_project(project: Project, now: dt.datetime) -> list[Diagnostic]:
+def check_project(project: Project, now: dt.datetime,
+                  facts: list[ArchiveFact] | None = None) -> list[Diagnostic]:
     """Diagnostics that are not about one post: loading, snippets, archives.yaml.
 
     Posts are checked one by one with `check_post` (and `check_slugs` across them).
+    `facts` are `archive_facts(project)`, when already known.
     """
     diags = list(project.diagnostics)
     diags += check_snippets(project, now)
-    diags += check_archives_file(project, now)
+    diags += check_archives_file(facts if facts is not None else archive_facts(project), now)
     return diags
 
 
@@ -73,26 +75,50 @@ def _check_snippet(s: Snippet, project: Project, now: dt.datetime) -> Iterator[D
                                now)
 
 
-def _check_snapshot(archive: str, original: str | None, path: str, line: int,
-                    project: Project, now: dt.datetime) -> Iterator[Diagnostic]:
+@dataclass
+class ArchiveFact:
+    """What an archive link says on its own (no clock needed), so it can be kept."""
+
+    path: str
+    line: int
+    diagnostics: list[Diagnostic]  # A001-A003
+    time: dt.datetime | None  # the snapshot's time, to compare with now (A004)
+    timestamp: str | None
+
+
+def archive_fact(archive: str, original: str | None, path: str, line: int,
+                 wayback_url: str) -> ArchiveFact:
     try:
-        snap = urls.parse_snapshot(archive, project.config.wayback_url)
+        snap = urls.parse_snapshot(archive, wayback_url)
     except urls.NotASnapshot as e:
-        yield dg.make("A001", path, line, f"`{archive}` is not an archive snapshot: {e}")
-        return
-    if snap.timestamp is not None:
-        if snap.time is None:
-            yield dg.make("A003", path, line,
-                          f"snapshot timestamp `{snap.timestamp}` is not a real time; it must "
-                          "be 14 digits, YYYYMMDDhhmmss, as the archive shows it")
-        elif snap.time > now:
-            yield dg.make("A004", path, line,
-                          f"snapshot timestamp `{snap.timestamp}` is in the future; copy the "
-                          "snapshot URL from the archive again")
+        return ArchiveFact(path, line, [dg.make(
+            "A001", path, line, f"`{archive}` is not an archive snapshot: {e}")], None, None)
+    diags = []
+    if snap.timestamp is not None and snap.time is None:
+        diags.append(dg.make("A003", path, line,
+                             f"snapshot timestamp `{snap.timestamp}` is not a real time; it "
+                             "must be 14 digits, YYYYMMDDhhmmss, as the archive shows it"))
     if original and snap.original and urls.normalize(snap.original) != urls.normalize(original):
-        yield dg.make("A002", path, line,
-                      f"the snapshot is of {snap.original}, but the source is {original}; "
-                      "archive the source URL itself (or fix the source URL)")
+        diags.append(dg.make("A002", path, line,
+                             f"the snapshot is of {snap.original}, but the source is "
+                             f"{original}; archive the source URL itself (or fix the source "
+                             "URL)"))
+    return ArchiveFact(path, line, diags, snap.time, snap.timestamp)
+
+
+def check_fact(fact: ArchiveFact, now: dt.datetime) -> list[Diagnostic]:
+    diags = list(fact.diagnostics)
+    if fact.time is not None and fact.time > now:
+        diags.insert(0, dg.make("A004", fact.path, fact.line,
+                                f"snapshot timestamp `{fact.timestamp}` is in the future; "
+                                "copy the snapshot URL from the archive again"))
+    return diags
+
+
+def _check_snapshot(archive: str, original: str | None, path: str, line: int,
+                    project: Project, now: dt.datetime) -> list[Diagnostic]:
+    fact = archive_fact(archive, original, path, line, project.config.wayback_url)
+    return check_fact(fact, now)
 
 
 def _supersession_cycles(project: Project) -> Iterator[Diagnostic]:
@@ -121,13 +147,15 @@ def _rotate(cycle: list[str], first: str) -> list[str]:
 # archives.yaml ----------------------------------------------------------------------------
 
 
-def check_archives_file(project: Project, now: dt.datetime) -> list[Diagnostic]:
-    out: list[Diagnostic] = []
-    for entry in project.archives.values():
-        if entry.archive:
-            out += _check_snapshot(entry.archive, entry.url, project.archives_path,
-                                   entry.line, project, now)
-    return out
+def archive_facts(project: Project) -> list[ArchiveFact]:
+    """The clock-free part of checking every archives.yaml entry."""
+    return [archive_fact(e.archive, e.url, project.archives_path, e.line,
+                         project.config.wayback_url)
+            for e in project.archives.values() if e.archive]
+
+
+def check_archives_file(facts: list[ArchiveFact], now: dt.datetime) -> list[Diagnostic]:
+    return [d for fact in facts for d in check_fact(fact, now)]
 
 
 # Posts --------------------------------------------------------------------------------------
@@ -161,7 +189,7 @@ def check_post(post: Post, parsed: Parsed, project: Project,
             out.append(dg.make("P005", post.path, where[0],
                                f"`claims` lists `{claim}`, which is not a snippet"
                                f"{dg.did_you_mean(claim, known)}", where[1]))
-    out += _check_body(post, parsed, project, archives or ArchiveIndex(project.archives))
+    out += _check_body(post, parsed, project, archives or project.archive_index())
     return out
 
 

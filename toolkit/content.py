@@ -15,6 +15,7 @@ from pathlib import Path
 
 import frontmatter
 
+from . import cache as cachelib
 from . import diagnostics as dg
 from . import fields, parallel, yamlfile
 from .model import ArchiveEntry, Config, Lab, Post, Project, Snippet
@@ -310,24 +311,30 @@ def post_files(root: Path) -> list[Path]:
     return _files(root / "posts", "*.md")
 
 
-def load_project(root: Path, posts: bool = True) -> Project:
+def load_project(root: Path, posts: bool = True, memo=None) -> Project:
     """Everything under `root`, with every loading problem as a diagnostic.
 
     With `posts=False` the posts are left for the caller (the pipeline loads and parses
-    each post in one step, in parallel).
+    each post in one step, in parallel). `memo` (a `toolkit.cache.Cache`) remembers loaded
+    files between runs: the settings files by content, snippets by size and mtime.
     """
     config, diags = load_config(root)
     project = Project(root=root, config=config, diagnostics=list(diags))
     project.digest = _digest(root / CONFIG_FILE, root / project.labs_path,
                              root / project.archives_path)
 
-    project.labs, diags = load_labs(root, root / project.labs_path)
-    project.diagnostics += diags
-    project.archives, diags = load_archives(root, root / project.archives_path)
+    globals_key = cachelib.key("globals", project.digest)
+    remembered = memo.get(globals_key) if memo is not None else None
+    if remembered is None:
+        labs, labs_diags = load_labs(root, root / project.labs_path)
+        archives, archives_diags = load_archives(root, root / project.archives_path)
+        remembered = (labs, archives, labs_diags + archives_diags)
+        if memo is not None:
+            memo.put(globals_key, remembered)
+    project.labs, project.archives, diags = remembered
     project.diagnostics += diags
 
-    snippet_files = _files(root / "snippets", "*.md")
-    for snippet, diags in parallel.pmap(functools.partial(load_snippet, root), snippet_files):
+    for snippet, diags in _load_snippets(root, memo):
         project.diagnostics += diags
         if snippet is None:
             continue
@@ -343,3 +350,28 @@ def load_project(root: Path, posts: bool = True) -> Project:
         if post is not None:
             project.posts.append(post)
     return project
+
+
+def _content_key(root: Path, path: Path) -> str:
+    """A file's identity for the memo: its path and a hash of its bytes (never its mtime,
+    which some filesystems and `git checkout` make unreliable)."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return cachelib.key("file", rel(root, path), "unreadable")
+    return cachelib.key("file", rel(root, path), hashlib.sha256(data).hexdigest())
+
+
+def _load_snippets(root: Path, memo) -> list[tuple[Snippet | None, list[dg.Diagnostic]]]:
+    files = _files(root / "snippets", "*.md")
+    if memo is None or not memo.enabled:
+        return parallel.pmap(functools.partial(load_snippet, root), files)
+    keys = [_content_key(root, path) for path in files]
+    known = memo.get_many(keys)
+    missing = [path for path, k in zip(files, keys, strict=True) if k not in known]
+    loaded = dict(zip(missing, parallel.pmap(functools.partial(load_snippet, root), missing),
+                      strict=True))
+    memo.put_many({k: loaded[path] for path, k in zip(files, keys, strict=True)
+                   if path in loaded})
+    return [known[k] if k in known else loaded[path]
+            for path, k in zip(files, keys, strict=True)]

@@ -26,14 +26,13 @@ inside an author footnote are written out inline there, since notes cannot nest.
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 import re
 from dataclasses import dataclass, field
 
 from . import urls
 from .markdown import FootnoteDef, Parsed, Token, plain_text
-from .model import ArchiveEntry, Post, Project, Snippet
+from .model import Post, Project, Snippet
 
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December")
@@ -72,17 +71,6 @@ def human_date(value: dt.date | None) -> str:
 
 def text(raw: str) -> Token:
     return {"type": "text", "raw": raw}
-
-
-class ArchiveIndex:
-    """archives.yaml entries, looked up by exact or normalised URL."""
-
-    def __init__(self, entries: dict[str, ArchiveEntry]):
-        self.exact = entries
-        self.normal = {urls.normalize(u): e for u, e in entries.items()}
-
-    def get(self, url: str) -> ArchiveEntry | None:
-        return self.exact.get(url) or self.normal.get(urls.normalize(url))
 
 
 def link_attrs(url: str, archive: str | None, wayback: str) -> dict:
@@ -154,11 +142,14 @@ def _quote_paragraphs(quote: str) -> list[Token]:
 
 
 class _Resolver:
+    """Resolves parsed tokens into the document's. It never changes the tokens it is
+    given (the parse may be cached or shared); changed tokens are new dicts."""
+
     def __init__(self, definitions: list[FootnoteDef], project: Project):
         self.project = project
         self.wayback = project.config.wayback_url
         self.own_host = urls.host(project.config.base_url)
-        self.archives = ArchiveIndex(project.archives)
+        self.archives = project.archive_index()
         self.defs: dict[str, FootnoteDef] = {}
         for d in definitions:
             self.defs.setdefault(d.key, d)  # the first definition wins, as in mistune
@@ -232,7 +223,7 @@ class _Resolver:
             note = self.new_note("footnote", [], label=definition.label)
             self.by_label[key] = note
             # Resolve the note's own text after numbering it, so its citations are inline.
-            note.children = self.blocks(copy.deepcopy(definition.children), in_note=True)
+            note.children = self.blocks(definition.children, in_note=True)
         return self.ref(note)
 
     def link(self, tok: Token, in_note: bool) -> list[Token]:
@@ -333,7 +324,7 @@ def summarize(post: Post, tokens: list[Token], limit: int = 280) -> str:
 def build(post: Post, parsed: Parsed, project: Project) -> Document:
     """Resolve a parsed post against the project's snippets, labs and archives."""
     resolver = _Resolver(parsed.definitions, project)
-    body = resolver.blocks(copy.deepcopy(parsed.tokens))
+    body = resolver.blocks(parsed.tokens)
     claims = [c for c in resolver.cited if c in project.snippets]
     claims += [c for c in post.claims if c in project.snippets and c not in claims]
     return Document(post=post, body=body, notes=resolver.notes, claims=claims,
@@ -343,4 +334,4 @@ def build(post: Post, parsed: Parsed, project: Project) -> Document:
 def build_fragment(tokens: list[Token], project: Project) -> list[Token]:
     """Resolve Markdown that is not a post (a snippet's commentary): citations are written
     out inline and nothing becomes a note."""
-    return _Resolver([], project).blocks(copy.deepcopy(tokens), in_note=True)
+    return _Resolver([], project).blocks(tokens, in_note=True)

@@ -22,9 +22,9 @@ from feedgen.ext.base import BaseEntryExtension, BaseExtension
 from feedgen.feed import FeedGenerator
 
 from .content import slugify
-from .model import Config
+from .model import Config, Project
 from .render.html import absolute_fragments
-from .site import Item
+from .site import Group, Item
 
 XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
@@ -143,21 +143,37 @@ def json_feed(items: list[Item], config: Config, name: str, title: str) -> bytes
     return (json.dumps(feed, indent=2, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def build_feeds(items: list[Item], config: Config) -> dict[str, bytes]:
-    """Every feed file under feeds/. `items`: published posts, newest first."""
+def feed_groups(items: list[Item], project: Project) -> list[Group]:
+    """Every feed file under feeds/, as groups of what each shows. `items`: newest first."""
+    config = project.config
     published = [i for i in items if i.post.published]
     top = published[: config.max_items]
-    files = {
+
+    def shown(feed_items: list[Item]) -> tuple:
+        return (project.digest, tuple((i.listing(), i.html_key) for i in feed_items))
+
+    groups = [Group("feed:main", shown(top), lambda: {
         "atom.xml": atom(top, config, "atom.xml", config.title),
         "rss.xml": rss(top, config, "rss.xml", config.title),
         "feed.json": json_feed(top, config, "feed.json", config.title),
-    }
+    }, needs_html=True)]
     shortform = [i for i in published if i.post.kind == "shortform"][: config.max_items]
-    files["shortform.xml"] = atom(shortform, config, "shortform.xml",
-                                  f"{config.title}: shortform")
-    tags = sorted({t for i in published for t in i.post.tags})
-    for tag in tags:
+    groups.append(Group("feed:shortform", shown(shortform), lambda: {
+        "shortform.xml": atom(shortform, config, "shortform.xml",
+                              f"{config.title}: shortform")}, needs_html=True))
+    for tag in sorted({t for i in published for t in i.post.tags}):
         tagged = [i for i in published if tag in i.post.tags][: config.max_items]
         name = f"tags/{slugify(tag)}.xml"
-        files[name] = atom(tagged, config, name, f"{config.title}: {tag}")
+        groups.append(Group(f"feed:tag:{tag}", shown(tagged),
+                            lambda name=name, tag=tag, tagged=tagged: {
+                                name: atom(tagged, config, name, f"{config.title}: {tag}")},
+                            needs_html=True))
+    return groups
+
+
+def build_feeds(items: list[Item], project: Project) -> dict[str, bytes]:
+    """Every feed file under feeds/ (rendered here, no cache). Items must carry HTML."""
+    files: dict[str, bytes] = {}
+    for group in feed_groups(items, project):
+        files.update(group.render())
     return files

@@ -98,6 +98,25 @@ class ArchiveEntry:
     line: int
 
 
+class ArchiveIndex:
+    """archives.yaml entries, looked up by exact or normalised URL (see urls.normalize)."""
+
+    def __init__(self, entries: dict[str, ArchiveEntry], normal: dict[str, str] | None = None):
+        from .urls import normalize
+
+        self.exact = entries
+        # normalised URL -> the URL as written in archives.yaml
+        self.normal = normal if normal is not None else {normalize(u): u for u in entries}
+
+    def get(self, url: str) -> ArchiveEntry | None:
+        from .urls import normalize
+
+        entry = self.exact.get(url)
+        if entry is None and (written := self.normal.get(normalize(url))) is not None:
+            entry = self.exact.get(written)
+        return entry
+
+
 @dataclass
 class Project:
     root: Path
@@ -112,3 +131,9 @@ class Project:
     digest: str = ""  # of toolkit.toml, labs.yaml and archives.yaml together
     # Snippets that lost a duplicate-id contest, kept so checks can name both files.
     duplicate_snippets: list[Snippet] = field(default_factory=list)
+    _archive_index: ArchiveIndex | None = field(default=None, repr=False, compare=False)
+
+    def archive_index(self) -> ArchiveIndex:
+        if self._archive_index is None or self._archive_index.exact is not self.archives:
+            self._archive_index = ArchiveIndex(self.archives)
+        return self._archive_index

@@ -1,9 +1,12 @@
 """Writing outputs so that nothing is ever half-written.
 
 - `write_file`: write to a temporary file in the same directory, fsync, rename over.
-- `replace_tree`: write a whole directory next to the old one, then swap the two in one
-  step (Linux `renameat2(RENAME_EXCHANGE)`; elsewhere two renames with a moment between),
-  so a reader sees either the old tree or the new one, never a mix.
+- `replace_tree`: build a whole new directory next to the old one, then swap the two in
+  one step (Linux `renameat2(RENAME_EXCHANGE)`; elsewhere two renames with a moment
+  between), so a reader sees either the old tree or the new one, never a mix.
+
+A file that is byte-for-byte what the last build wrote (same digest, and on disk still the
+same size, mtime and inode) is hard-linked into the new tree instead of written again.
 """
 
 from __future__ import annotations
@@ -11,17 +14,37 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import hashlib
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
+# What the last build wrote: path -> (digest, size, mtime_ns, inode).
+Manifest = dict[str, tuple[str, int, int, int]]
+
+
+@dataclass
+class Entry:
+    """A file to write: its digest, and its bytes unless they can be fetched by digest."""
+
+    digest: str
+    data: bytes | None = None
+
+    @staticmethod
+    def of(data: bytes) -> Entry:
+        return Entry(hashlib.sha256(data).hexdigest(), data)
+
 
 def write_file(path: Path, data: bytes) -> None:
-    """Replace `path` atomically with `data` (unchanged files are left alone)."""
+    """Replace `path` atomically with `data` (an identical file is left alone)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with contextlib.suppress(OSError):
         if path.read_bytes() == data:
@@ -44,8 +67,7 @@ def _libc_renameat2():
     if not name:
         return None
     try:
-        libc = ctypes.CDLL(name, use_errno=True)
-        fn = libc.renameat2
+        fn = ctypes.CDLL(name, use_errno=True).renameat2
     except (OSError, AttributeError):
         return None
     fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
@@ -59,33 +81,86 @@ def _exchange(a: Path, b: Path) -> bool:
     """Swap two paths atomically; False where the system cannot."""
     if _renameat2 is None:
         return False
-    result = _renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
-    return result == 0
+    return _renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b),
+                      _RENAME_EXCHANGE) == 0
 
 
-def stage_tree(files: dict[str, bytes], dest: Path) -> Path:
-    """Write every file into a new directory beside `dest` and return it."""
+def stage_tree(entries: dict[str, Entry], dest: Path, previous: Manifest | None = None,
+               load: Callable[[str], bytes] | None = None) -> tuple[Path, Manifest]:
+    """Write every entry into a new directory beside `dest`; return it and its manifest.
+
+    An entry without bytes must be linkable from `dest` (per `previous`) or loadable by
+    digest with `load`.
+    """
+    previous = previous or {}
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.new-"))
+    manifest: Manifest = {}
     try:
         made: set[Path] = {staging}
-        for rel, data in sorted(files.items()):
+        for rel, entry in sorted(entries.items()):
             target = staging / rel
             if target.parent not in made:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 made.add(target.parent)
-            target.write_bytes(data)
+            old = previous.get(rel)
+            if old is not None and old[0] == entry.digest and _link_unchanged(
+                    dest / rel, target, old):
+                manifest[rel] = old
+                continue
+            data = entry.data if entry.data is not None else _load(load, entry.digest)
+            with open(target, "wb") as f:
+                f.write(data)
+                st = os.fstat(f.fileno())
+            manifest[rel] = (entry.digest, st.st_size, st.st_mtime_ns, st.st_ino)
         staging.chmod(0o755)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return staging
+    return staging, manifest
 
 
-def swap_in(staging: Path, dest: Path) -> None:
-    """Make `staging` become `dest`; the old `dest` is removed."""
+def _load(load: Callable[[str], bytes] | None, digest: str) -> bytes:
+    if load is None:
+        raise LookupError(f"no bytes for {digest}")
+    return load(digest)
+
+
+def _link_unchanged(old: Path, new: Path, recorded: tuple[str, int, int, int]) -> bool:
+    try:
+        st = os.stat(old)
+        if (st.st_size, st.st_mtime_ns, st.st_ino) != recorded[1:]:
+            return False  # edited since we wrote it: write it again
+        os.link(old, new)
+        return True
+    except OSError:
+        return False
+
+
+BACKGROUND_DELETE = 1000  # files; smaller old trees are deleted before returning
+
+
+def _discard(tree: Path, files: int) -> None:
+    """Remove an old tree. A big one is renamed aside and deleted by a detached process,
+    so the build does not wait for thousands of unlinks it has no use for."""
+    if files < BACKGROUND_DELETE:
+        shutil.rmtree(tree, ignore_errors=True)
+        return
+    trash = tree.with_name(f".{tree.name.lstrip('.')}.trash")
+    try:
+        os.rename(tree, trash)
+        subprocess.Popen(
+            [sys.executable, "-c", "import shutil, sys; shutil.rmtree(sys.argv[1], True)",
+             str(trash)], start_new_session=True, stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    except OSError:
+        shutil.rmtree(trash if trash.exists() else tree, ignore_errors=True)
+
+
+def swap_in(staging: Path, dest: Path, files: int = 0) -> None:
+    """Make `staging` become `dest`; the old `dest` (about `files` files) is removed."""
     if dest.is_dir() and not dest.is_symlink() and _exchange(staging, dest):
-        shutil.rmtree(staging, ignore_errors=True)  # staging now holds the old tree
+        _discard(staging, files)  # staging now holds the old tree
         return
     old = None
     if dest.exists() or dest.is_symlink():
@@ -100,4 +175,6 @@ def swap_in(staging: Path, dest: Path) -> None:
 
 
 def replace_tree(files: dict[str, bytes], dest: Path) -> None:
-    swap_in(stage_tree(files, dest), dest)
+    """Replace `dest` with exactly these files, in one step."""
+    staging, _ = stage_tree({rel: Entry.of(data) for rel, data in files.items()}, dest)
+    swap_in(staging, dest)

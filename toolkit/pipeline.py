@@ -9,7 +9,6 @@ even parsed: its diagnostics and outputs come back from `.toolkit/`.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,10 +18,12 @@ from . import cache as cachelib
 from . import checks, content, document, markdown, parallel
 from . import diagnostics as dg
 from .diagnostics import Diagnostic
-from .document import ArchiveIndex, Document
-from .model import Post, Project
+from .document import Document
+from .model import ArchiveIndex, Post, Project
 
 # A per-post renderer: the post's document and the project in, any picklable value out.
+# A value with `to_cache(cache)` is asked for a lighter copy to keep (it may store its
+# bulk as blobs), and one with `blob_keys()` names the blobs it needs kept.
 Renderer = Callable[[Document, Project], Any]
 
 
@@ -32,9 +33,7 @@ class PostResult:
     diagnostics: list[Diagnostic]
     parsed: markdown.Parsed | None = None
     outputs: dict[str, Any] = field(default_factory=dict)
-    key: str | None = None  # cache key, when cached or cacheable
     deps: dict[str, str | None] = field(default_factory=dict)  # snippet id -> digest
-    fresh: bool = True  # computed in this run rather than read from the cache
 
 
 @dataclass
@@ -74,7 +73,6 @@ class _Job:
     archives: ArchiveIndex
     keep_parsed: bool
     renderers: dict[str, Renderer]
-    cache: cachelib.Cache
     digests: dict[str, str]  # snippet id -> file digest
 
 
@@ -92,19 +90,12 @@ def _dependencies(post: Post, parsed: markdown.Parsed, project: Project) -> set[
     return ids
 
 
-def _post_job(path: Path) -> PostResult:
+def _post_job(item: tuple[Path, bytes | None, list[Diagnostic]]) -> PostResult:
+    path, data, diags = item
     job: _Job = parallel.shared()
     project = job.project
-    shown = content.rel(project.root, path)
-    data, diags = content.read_bytes(path, shown)
     if data is None:
         return PostResult(None, diags)
-    key = cachelib.key(project.digest, hashlib.sha256(data).hexdigest(), *sorted(job.renderers))
-    if not job.keep_parsed:
-        hit = job.cache.get(key, job.digests)
-        if hit is not None:
-            hit.fresh = False
-            return hit
     post, diags = content.load_post(project.root, path, data)
     if post is None:
         return PostResult(None, diags)
@@ -115,42 +106,74 @@ def _post_job(path: Path) -> PostResult:
         doc = document.build(post, parsed, project)
         outputs = {name: render(doc, project) for name, render in job.renderers.items()}
     deps = {sid: job.digests.get(sid) for sid in _dependencies(post, parsed, project)}
-    return PostResult(post, diags, parsed if job.keep_parsed else None, outputs, key, deps)
+    return PostResult(post, diags, parsed if job.keep_parsed else None, outputs, deps)
+
+
+def _archive_index(project: Project, cache: cachelib.Cache) -> ArchiveIndex:
+    """archives.yaml indexed by normalised URL; the index is kept between runs."""
+    k = cachelib.key("archive-index", project.digest)
+    normal = cache.get(k)
+    if normal is None:
+        normal = project.archive_index().normal
+        cache.put(k, normal)
+    project._archive_index = ArchiveIndex(project.archives, normal)
+    return project._archive_index
 
 
 def run(root: Path, at: dt.datetime | None = None, keep_parsed: bool = True,
-        renderers: dict[str, Renderer] | None = None, use_cache: bool = False) -> Checked:
+        renderers: dict[str, Renderer] | None = None,
+        cache: cachelib.Cache | None = None) -> Checked:
     """Load and check the project at `root`; render each post with `renderers`.
 
     `at` is the time the checks compare against (now by default). `keep_parsed=False`
-    drops each post's parse once it is checked and rendered (large projects), and is
-    needed for the cache (`use_cache`, kept in `.toolkit/cache.sqlite`) to be used.
+    drops each post's parse once it is checked and rendered. With `cache`, unchanged
+    posts are read back instead of parsed (and nothing is kept parsed for them).
     """
-    project = content.load_project(root, posts=False)
-    store = cachelib.Cache(root / ".toolkit" / "cache.sqlite" if use_cache else None)
-    job = _Job(project, ArchiveIndex(project.archives), keep_parsed, renderers or {}, store,
-               {sid: s.digest for sid, s in project.snippets.items()})
-    results = parallel.pmap(_post_job, content.post_files(root), job)
+    cache = cache or cachelib.Cache(None)
+    renderers = renderers or {}
+    project = content.load_project(root, posts=False, memo=cache)
+    digests = {sid: s.digest for sid, s in project.snippets.items()}
 
-    diags = checks.check_project(project, at or now())
-    checked = Checked(project, {}, [])
+    # Read every post here (fast), so that unchanged ones never reach a worker.
+    paths = content.post_files(root)
+    items, keys = [], []
+    for path in paths:
+        data, diags = content.read_bytes(path, content.rel(root, path))
+        items.append((path, data, diags))
+        keys.append(cachelib.key("post", project.digest, *sorted(renderers),
+                                 cachelib.digest(data)) if data is not None else "")
+    hits = cache.get_posts([k for k in keys if k], digests) if not keep_parsed else {}
+    todo = [i for i, k in enumerate(keys) if k not in hits]
+    job = _Job(project, _archive_index(project, cache), keep_parsed, renderers, digests)
+    computed = dict(zip(todo, parallel.pmap(_post_job, [items[i] for i in todo], job),
+                        strict=True))
+
+    facts_key = cachelib.key("archive-facts", project.digest)
+    facts = cache.get(facts_key)
+    if facts is None:
+        facts = checks.archive_facts(project)
+        cache.put(facts_key, facts)
+    checked = Checked(project, {}, checks.check_project(project, at or now(), facts))
     fresh = []
-    for r in results:
-        diags += r.diagnostics
+    for i, k in enumerate(keys):
+        r = hits.get(k) or computed[i]
+        checked.diagnostics += r.diagnostics
         if r.post is None:
             continue
         project.posts.append(r.post)
         checked.outputs[r.post.path] = r.outputs
         if r.parsed is not None:
             checked.parsed[r.post.path] = r.parsed
-        if not r.fresh:
+        if k in hits:
             checked.reused += 1
-        elif r.key and not any(d.severity == dg.ERROR for d in r.diagnostics):
-            fresh.append((r.key, r.deps, r))
-    diags += checks.check_slugs(project.posts)
-    checked.diagnostics = dg.filter_ignored(diags, project.config.ignore)
-    if use_cache:
-        store.put_many(fresh)
-        store.prune({r.key for r in results if r.key})
-        store.close()
+            for value in r.outputs.values():
+                if hasattr(value, "blob_keys"):
+                    cache.keep(value.blob_keys())
+        elif k and cache.enabled and not any(d.severity == dg.ERROR for d in r.diagnostics):
+            slim = {name: value.to_cache(cache) if hasattr(value, "to_cache") else value
+                    for name, value in r.outputs.items()}
+            fresh.append((k, r.deps, PostResult(r.post, r.diagnostics, None, slim, r.deps)))
+    cache.put_posts(fresh)
+    checked.diagnostics += checks.check_slugs(project.posts)
+    checked.diagnostics = dg.filter_ignored(checked.diagnostics, project.config.ignore)
     return checked

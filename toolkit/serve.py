@@ -14,7 +14,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
-from . import build, output
+from . import build
 from .diagnostics import Diagnostic
 
 WATCHED = ("posts", "snippets")
@@ -40,10 +40,7 @@ def snapshot(root: Path) -> dict[str, tuple[int, int]]:
 
 def preview(root: Path, drafts: bool = True) -> list[Diagnostic]:
     """Build site/ for previewing (problems shown on the pages); the check's diagnostics."""
-    checked, outputs = build.render(root, drafts=drafts)
-    files = build.with_problems(outputs["site"], checked.diagnostics)
-    output.replace_tree(files, root / "site")
-    return checked.diagnostics
+    return build.build(root, drafts=drafts, preview=True).diagnostics
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -2,21 +2,28 @@
 
 Pure: takes rendered posts and the project, returns files. Pages link to each other with
 relative URLs, so the site works from any base path and under `toolkit serve`.
+
+Pages come in groups (`page_groups`), each with the inputs it shows, so the build can skip
+a group whose inputs have not changed since the last build.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from importlib import resources
 
 import jinja2
 
+from . import cache as cachelib
 from . import document, markdown
 from .content import slugify
 from .diagnostics import Diagnostic
 from .model import Post, Project, Snippet
 from .render import html
+
+PROBLEMS_MARKER = b"<!--toolkit:problems-->"
 
 
 @dataclass
@@ -26,25 +33,42 @@ class Item:
     post: Post
     path: str  # page path under the site root, e.g. "posts/slug/"
     summary: str
-    html: html.RenderedHtml
+    html: html.RenderedHtml | None  # None until loaded (only some pages need it)
     claims: list[str]  # snippet ids the post relies on
+    html_key: str = ""  # identifies the rendered HTML (for change detection)
+
+    def listing(self) -> tuple:
+        """What listing pages show of this post: when it changes, they change."""
+        p = self.post
+        return (self.path, p.title, p.date, p.updated, p.kind, p.status, p.tags, self.summary)
 
 
 @dataclass
 class PostPage:
-    """What the per-post renderer produces (in a worker, or read from the cache)."""
+    """What the per-post renderer produces (in a worker, or read from the cache).
+
+    In the cache the page and the HTML are kept as blobs, so a build that does not need
+    them (the post is unchanged, its file can be linked) never loads them.
+    """
 
     path: str
     summary: str
-    html: html.RenderedHtml
     claims: list[str]
-    page: bytes
+    page_digest: str
+    html_key: str
+    page: bytes | None = None
+    html: html.RenderedHtml | None = None
 
     def item(self, post: Post) -> Item:
-        return Item(post, self.path, self.summary, self.html, self.claims)
+        return Item(post, self.path, self.summary, self.html, self.claims, self.html_key)
 
+    def blob_keys(self) -> list[str]:
+        return [cachelib.blob_key(self.page_digest), self.html_key]
 
-PROBLEMS_MARKER = b"<!--toolkit:problems-->"
+    def to_cache(self, cache: cachelib.Cache) -> PostPage:
+        cache.put_many({cachelib.blob_key(self.page_digest): self.page,
+                        self.html_key: self.html})
+        return replace(self, page=None, html=None)
 
 
 def _env() -> jinja2.Environment:
@@ -76,8 +100,12 @@ def page(template: str, path: str, project: Project, **context) -> bytes:
 
 def successors(project: Project) -> dict[str, Snippet]:
     """Snippets that supersede another, by id (for "superseded by <title>" links)."""
-    return {s.superseded_by: project.snippets[s.superseded_by]
+    found = project.__dict__.get("_successors")
+    if found is None:
+        found = project.__dict__["_successors"] = {
+            s.superseded_by: project.snippets[s.superseded_by]
             for s in project.snippets.values() if s.superseded_by in project.snippets}
+    return found
 
 
 def claim_rows(ids: list[str], project: Project) -> list[dict]:
@@ -101,7 +129,10 @@ def render_post(doc: document.Document, project: Project) -> PostPage:
     """The per-post renderer for the site: the post's HTML and its whole page."""
     rendered = html.render(doc, project.config.site_url)
     item = Item(doc.post, doc.path, doc.summary, rendered, doc.claims)
-    return PostPage(doc.path, doc.summary, rendered, doc.claims, post_page(item, project))
+    data = post_page(item, project)
+    html_key = cachelib.blob_key(cachelib.digest((rendered.body + rendered.notes).encode()))
+    return PostPage(doc.path, doc.summary, doc.claims, cachelib.digest(data), html_key,
+                    data, rendered)
 
 
 def problems_html(problems: list[Diagnostic]) -> bytes:
@@ -121,38 +152,62 @@ def commentary_html(s: Snippet, project: Project) -> str:
     return html.render_inline(tokens, f"claim-{s.id}", project.config.site_url)
 
 
-def build_pages(items: list[Item], project: Project,
-                post_pages: dict[str, bytes] | None = None) -> dict[str, bytes]:
-    """Every page of the site. `items` are the posts to show, newest first.
+@dataclass
+class Group:
+    """Some pages, the inputs they show, and how to render them."""
 
-    `post_pages` holds pages already rendered (in worker processes, or from the cache);
-    any post without one is rendered here.
-    """
-    files: dict[str, bytes] = {}
-    post_pages = post_pages or {}
-    for item in items:
-        files[item.path + "index.html"] = (post_pages.get(item.path)
-                                           or post_page(item, project))
+    name: str
+    inputs: tuple
+    render: Callable[[], dict[str, bytes]]
+    needs_html: bool = False  # True when the pages show posts' full HTML
 
-    files["index.html"] = page("index.html", "", project, items=items,
-                               description=project.config.description or "")
-    files["shortform/index.html"] = page(
-        "shortform.html", "shortform/", project,
-        items=[i for i in items if i.post.kind == "shortform"])
 
+def page_groups(items: list[Item], project: Project) -> list[Group]:
+    """Every page except the posts' own, grouped by what they show. `items`: newest first."""
+    config_id = project.digest
+    listings = tuple(i.listing() for i in items)
+    shortform = [i for i in items if i.post.kind == "shortform"]
     by_tag: dict[str, list[Item]] = defaultdict(list)
     for item in items:
         for tag in item.post.tags:
             by_tag[tag].append(item)
-    for tag, tagged in by_tag.items():
-        path = f"tags/{slugify(tag)}/"
-        files[path + "index.html"] = page("tag.html", path, project, tag=tag,
-                                          items=tagged)
     counts = sorted(((t, len(v)) for t, v in by_tag.items()), key=lambda tc: tc[0].lower())
-    files["tags/index.html"] = page("tags.html", "tags/", project, tags=counts)
 
-    files.update(claims_pages(items, project))
-    files["style.css"] = resources.files("toolkit").joinpath("static/style.css").read_bytes()
+    groups = [
+        Group("index", (config_id, listings), lambda: {
+            "index.html": page("index.html", "", project, items=items,
+                               description=project.config.description or "")}),
+        Group("shortform", (config_id, tuple((i.listing(), i.html_key) for i in shortform)),
+              lambda: {"shortform/index.html": page("shortform.html", "shortform/", project,
+                                                    items=shortform)}, needs_html=True),
+        Group("tags", (config_id, tuple(counts)), lambda: {
+            "tags/index.html": page("tags.html", "tags/", project, tags=counts)}),
+    ]
+    for tag, tagged in sorted(by_tag.items()):
+        path = f"tags/{slugify(tag)}/"
+        groups.append(Group(f"tag:{tag}", (config_id, tag, tuple(i.listing() for i in tagged)),
+                            lambda path=path, tag=tag, tagged=tagged: {
+                                path + "index.html": page("tag.html", path, project, tag=tag,
+                                                          items=tagged)}))
+    # Claims pages show every snippet (and snippets cite each other in commentary), so
+    # they depend on all of them, and on which posts cite what.
+    snippets = tuple(sorted((s.id, s.digest) for s in project.snippets.values()))
+    citing = tuple((i.path, i.post.title, tuple(i.claims)) for i in items)
+    groups.append(Group("claims", (config_id, snippets, citing),
+                        lambda: claims_pages(items, project)))
+    groups.append(Group("style", (), lambda: {"style.css": stylesheet()}))
+    return groups
+
+
+def stylesheet() -> bytes:
+    return resources.files("toolkit").joinpath("static/style.css").read_bytes()
+
+
+def build_pages(items: list[Item], project: Project) -> dict[str, bytes]:
+    """Every page of the site, rendered here (no cache). `items`: newest first, with HTML."""
+    files = {item.path + "index.html": post_page(item, project) for item in items}
+    for group in page_groups(items, project):
+        files.update(group.render())
     return files
 
 
@@ -171,8 +226,8 @@ def claims_pages(items: list[Item], project: Project) -> dict[str, bytes]:
         labs.append({"key": key, "name": lab.name if lab else key,
                      "url": lab.url if lab else None, "snippets": by_lab[key]})
     later = successors(project)
-    files = {"claims/index.html": page("claims.html", "claims/", project,
-                                       labs=labs, successors=later)}
+    files = {"claims/index.html": page("claims.html", "claims/", project, labs=labs,
+                                       successors=later)}
     for lab in labs:
         path = f"claims/{lab['key']}/"
         snippets = lab["snippets"]

@@ -164,6 +164,7 @@ def is_archive_host(url_host: str, wayback_base: str = DEFAULT_WAYBACK) -> bool:
             or url_host.removeprefix("www.") in ARCHIVE_TODAY_HOSTS)
 
 
+@functools.lru_cache(maxsize=65536)
 def try_snapshot(url: str | None, wayback_base: str = DEFAULT_WAYBACK) -> Snapshot | None:
     if not url:
         return None
