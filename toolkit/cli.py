@@ -5,12 +5,15 @@ Exit codes: 0 clean, 1 content problems, 2 usage errors (click's own convention)
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from pathlib import Path
 
 import click
 
 from . import build as buildlib
-from . import content, pipeline
+from . import claims as claimslib
+from . import content, fields, output, pipeline, scaffold, schemas
 from . import diagnostics as dg
 
 
@@ -150,6 +153,164 @@ def serve(obj: Context, port: int, drafts: bool) -> None:
     finally:
         stop.set()
         server.server_close()
+
+
+def _today() -> dt.date:
+    return dt.datetime.now(dt.timezone.utc).date()
+
+
+@cli.command()
+@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path),
+                default=".")
+def init(directory: Path) -> None:
+    """Start a content repository in DIRECTORY (default: here).
+
+    Writes toolkit.toml, snippets/labs.yaml with the major AI companies, one example
+    snippet and one example post, and a .gitignore for the generated directories. It
+    builds at once. Nothing is overwritten: if any of these files exists, nothing is
+    written and the command says which.
+    """
+    files = scaffold.init_files(directory, _today())
+    try:
+        written = scaffold.write_new(directory, files)
+    except scaffold.Refused as e:
+        click.echo(f"toolkit init: {e}", err=True)
+        raise SystemExit(1) from None
+    for path in written:
+        click.echo(f"created {path}")
+    where = "" if directory == Path(".") else f"cd {directory} && "
+    click.echo(f"Next: {where}toolkit build (or toolkit serve to preview).", err=True)
+
+
+def _complete_labs(ctx: click.Context, param: click.Parameter, incomplete: str):
+    try:
+        root = content.find_root(ctx.find_root().params.get("root") or Path.cwd())
+        labs, _ = content.load_labs(root, root / "snippets" / "labs.yaml")
+    except (content.NotAProject, OSError):
+        return []
+    return [key for key in labs if key.startswith(incomplete)]
+
+
+@cli.group()
+def new() -> None:
+    """Create a post, a shortform note or a snippet with valid front matter."""
+
+
+def _create(obj: Context, rel: str, text: str) -> None:
+    try:
+        (path,) = scaffold.write_new(obj.root, {rel: text})
+    except scaffold.Refused as e:
+        click.echo(f"toolkit new: {e}", err=True)
+        raise SystemExit(1) from None
+    click.echo(path.relative_to(obj.root).as_posix())
+
+
+def _complete_snippets(ctx: click.Context, param: click.Parameter, incomplete: str):
+    try:
+        root = content.find_root(ctx.find_root().params.get("root") or Path.cwd())
+    except content.NotAProject:
+        return []
+    return sorted(p.stem for p in (root / "snippets").rglob("*.md")
+                  if p.stem.startswith(incomplete))
+
+
+def _new_post(obj: Context, title: str, kind: str, cite: tuple[str, ...]) -> None:
+    if cite:
+        known = content.load_project(obj.root, posts=False).snippets
+        for snippet in cite:
+            if snippet not in known:
+                raise click.BadParameter(f"no snippet `{snippet}`"
+                                         f"{dg.did_you_mean(snippet, known)}",
+                                         param_hint="--cite")
+    _create(obj, *scaffold.new_post(title, kind, _today(), cite))
+
+
+CITE = click.option("--cite", multiple=True, shell_complete=_complete_snippets,
+                    help="A snippet to cite (repeatable): listed in claims, cited in the text.")
+
+
+@new.command("post")
+@click.argument("title")
+@CITE
+@pass_ctx
+def new_post(obj: Context, title: str, cite: tuple[str, ...]) -> None:
+    """A draft newsletter post, posts/<slug>.md, dated today. Prints its path."""
+    _new_post(obj, title, "post", cite)
+
+
+@new.command("shortform")
+@click.argument("title")
+@CITE
+@pass_ctx
+def new_shortform(obj: Context, title: str, cite: tuple[str, ...]) -> None:
+    """A draft shortform note, posts/<slug>.md, dated today. Prints its path."""
+    _new_post(obj, title, "shortform", cite)
+
+
+@new.command("snippet")
+@click.option("--lab", required=True, shell_complete=_complete_labs,
+              help="The company: a key of snippets/labs.yaml.")
+@click.option("--url", required=True, help="The source: the page or PDF the quote is from.")
+@click.option("--quote", help="The source's exact words.")
+@click.option("--title", help="What the claim is, in a few words (also names the file).")
+@pass_ctx
+def new_snippet(obj: Context, lab: str, url: str, quote: str | None, title: str | None) -> None:
+    """A snippet, snippets/<lab>/<id>.md, its id made from the lab and the title.
+
+    Refuses an unknown lab (with a suggestion) or an id that already exists.
+    """
+    if not fields.is_http_url(url):
+        raise click.BadParameter(f"`{url}` is not an absolute http(s) URL", param_hint="--url")
+    project = content.load_project(obj.root, posts=False)
+    try:
+        rel, text = scaffold.new_snippet(project, lab, url, quote, title, _today())
+    except scaffold.Refused as e:
+        click.echo(f"toolkit new snippet: {e}", err=True)
+        raise SystemExit(1) from None
+    _create(obj, rel, text)
+
+
+@cli.command()
+@click.option("--lab", shell_complete=_complete_labs, help="Only this company's claims.")
+@click.option("--topic", help="Only claims with this topic.")
+@click.option("--stale", is_flag=True,
+              help="List published posts that rely on superseded or retracted snippets.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text",
+              show_default=True)
+@pass_ctx
+def claims(obj: Context, lab: str | None, topic: str | None, stale: bool, fmt: str) -> None:
+    """The claims table: company, id, title, status, source, archived, cited by N posts.
+
+    With --stale, the published posts to revisit because a company changed or withdrew
+    what they cite, with the snippet to cite instead.
+    """
+    checked = pipeline.run(obj.root)
+    if lab and lab not in checked.project.labs:
+        raise click.BadParameter(f"unknown lab `{lab}`"
+                                 f"{dg.did_you_mean(lab, checked.project.labs)}",
+                                 param_hint="--lab")
+    items = claimslib.stale(checked) if stale else claimslib.rows(checked, lab, topic)
+    if fmt == "json":
+        click.echo(claimslib.as_json(items))
+    elif fmt == "csv":
+        click.echo(claimslib.as_csv(items), nl=False)
+    else:
+        click.echo(claimslib.stale_text(items) if stale else claimslib.as_text(items))
+
+
+@cli.command()
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("schemas"),
+              show_default=True, help="Directory to write the schemas to (in the project).")
+@pass_ctx
+def schema(obj: Context, out: Path) -> None:
+    """Write JSON Schemas for post and snippet front matter, labs.yaml, archives.yaml and
+    toolkit.toml, from the same declarations `toolkit check` uses, so an editor with a
+    YAML (or TOML) language server checks and completes them as you type."""
+    directory = out if out.is_absolute() else obj.root / out
+    for name, data in schemas.all_schemas().items():
+        output.write_file(directory / name, (json.dumps(data, indent=2) + "\n").encode())
+        click.echo((directory / name).relative_to(obj.root).as_posix()
+                   if directory.is_relative_to(obj.root) else str(directory / name))
 
 
 def main() -> None:

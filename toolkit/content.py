@@ -96,7 +96,9 @@ def split_front_matter(text: str) -> tuple[str, int, str, int] | None:
 
 
 def slugify(text: str) -> str:
-    slug = re.sub(r"[^a-z0-9._-]+", "-", text.lower()).strip("-.")
+    """`What's new: xAI's draft` -> `whats-new-xais-draft`."""
+    text = re.sub(r"['’]", "", text.lower())
+    slug = re.sub(r"[^a-z0-9._-]+", "-", text).strip("-.")
     return re.sub(r"-{2,}", "-", slug) or "untitled"
 
 
