@@ -20,8 +20,15 @@ from . import cache as cachelib
 from . import feeds, output, pipeline, site
 from .diagnostics import Diagnostic
 from .output import Entry
+from .publish import publisher
 
-RENDERERS = {"site": site.render_post}
+
+def _draft_parts(doc, project):
+    """Substack and LessWrong renderings, for posts that name a target."""
+    return publisher.render_parts(doc, project) if doc.post.targets else None
+
+
+RENDERERS = {"site": site.render_post, "drafts": _draft_parts}
 
 
 class CacheMiss(Exception):
@@ -104,7 +111,8 @@ def _build(root: Path, cache: cachelib.Cache, drafts: bool, strict: bool,
     site_files = {rel: blobs.with_banner(e, banner) if rel.endswith(".html") else e
                   for rel, e in site_files.items()}
 
-    outputs = {"site": site_files} if preview else {"site": site_files, "feeds": feed_files}
+    outputs = {"site": site_files} if preview else {
+        "site": site_files, "feeds": feed_files, "drafts": _drafts(checked, root)}
     for directory, entries in outputs.items():
         staging, manifest = output.stage_tree(entries, root / directory,
                                               cache.outputs(directory), blobs.load)
@@ -113,6 +121,18 @@ def _build(root: Path, cache: cachelib.Cache, drafts: bool, strict: bool,
         report.written[directory] = sorted(entries)
     cache.prune()
     return report
+
+
+def _drafts(checked: pipeline.Checked, root: Path) -> dict[str, Entry]:
+    """drafts/: for every post with `targets`, the paste-ready files and exact requests."""
+    ledger = publisher.Ledger(root / publisher.LEDGER)
+    files: dict[str, Entry] = {}
+    for post in checked.project.posts:
+        parts = checked.outputs[post.path].get("drafts")
+        if parts is not None:
+            for name, data in publisher.exports(parts, ledger, post.targets).items():
+                files[name] = Entry.of(data)
+    return files
 
 
 class _Blobs:

@@ -98,9 +98,12 @@ def build(obj: Context, drafts: bool, strict: bool) -> None:
         click.echo("Nothing written: fix the errors above, then build again.", err=True)
         raise SystemExit(1)
     for directory, files in report.written.items():
-        shown = ", ".join(f for f in files if "/" not in f or directory == "feeds")
         if directory == "site":
             shown = f"{sum(f.endswith('.html') for f in files)} pages"
+        elif directory == "drafts":
+            shown = f"{len(files)} files for Substack and LessWrong" if files else "nothing"
+        else:
+            shown = ", ".join(files)
         click.echo(f"Wrote {directory}/: {shown}")
     cached = f", {report.reused} from cache" if report.reused else ""
     click.echo(f"Built {report.posts} posts in {report.seconds:.2f} s{cached}.")
@@ -311,6 +314,56 @@ def schema(obj: Context, out: Path) -> None:
         output.write_file(directory / name, (json.dumps(data, indent=2) + "\n").encode())
         click.echo((directory / name).relative_to(obj.root).as_posix()
                    if directory.is_relative_to(obj.root) else str(directory / name))
+
+
+def _complete_posts(ctx: click.Context, param: click.Parameter, incomplete: str):
+    try:
+        root = content.find_root(ctx.find_root().params.get("root") or Path.cwd())
+    except content.NotAProject:
+        return []
+    return sorted(content.slugify(p.stem) for p in content.post_files(root)
+                  if content.slugify(p.stem).startswith(incomplete))
+
+
+@cli.command()
+@click.argument("posts", nargs=-1, shell_complete=_complete_posts, metavar="[SLUG|PATH]...")
+@click.option("--to", "service", type=click.Choice(["substack", "lesswrong"]), required=True,
+              help="Where to push the drafts.")
+@click.option("--dry-run", is_flag=True,
+              help="Send nothing: write drafts/ and show each request, secrets as ***.")
+@click.option("--force", is_flag=True,
+              help="Overwrite a remote draft even if it was edited there since the last push.")
+@pass_ctx
+def publish(obj: Context, posts: tuple[str, ...], service: str, dry_run: bool,
+            force: bool) -> None:
+    """Push posts as DRAFTS to Substack or LessWrong; nothing is ever made public.
+
+    With no SLUG, every published post whose `targets` names the service. The first
+    push creates a draft; later pushes update that same draft (recorded in
+    published.yaml), and refuse if it was edited on the site since (unless --force).
+    Credentials come from the environment: $SUBSTACK_SID (the session cookie) or
+    $LESSWRONG_TOKEN (the loginToken cookie).
+    """
+    from .publish import publisher
+
+    try:
+        outcomes = publisher.publish(obj.root, service, posts, dry_run=dry_run, force=force,
+                                     show=lambda text: click.echo(text))
+    except publisher.PublishError as e:
+        if e.usage:
+            raise click.UsageError(str(e)) from None
+        click.echo(f"toolkit publish: {e}", err=True)
+        raise SystemExit(1) from None
+    except publisher.LedgerError as e:
+        click.echo(f"toolkit publish: {e}", err=True)
+        raise SystemExit(1) from None
+    if not outcomes:
+        click.echo(f"Nothing to publish: no published post lists `{service}` in `targets`.",
+                   err=True)
+        return
+    click.echo(publisher.table(outcomes))
+    if not all(o.ok for o in outcomes):
+        raise SystemExit(1)
 
 
 def main() -> None:

@@ -19,6 +19,7 @@ import html
 import json
 import re
 import secrets
+import time
 from typing import Any
 from urllib.parse import unquote
 
@@ -313,6 +314,7 @@ class LessWrongServer(StandInServer):
         self.comment_rate_limit_counts_drafts = comment_rate_limit_counts_drafts
         self._site_url = site_url
         self._last_comment: dict[str, dt.datetime] = {}
+        self._operation_faults: dict[str, tuple[str, Any]] = {}
         self._last_time = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
         self.token = token
         self.user = self.add_user(token, username=username, display_name=display_name,
@@ -321,6 +323,19 @@ class LessWrongServer(StandInServer):
             self._create_shortform_post(self.user, shortform_feed_id)
 
     # -- test helpers ------------------------------------------------------------------
+
+    @staticmethod
+    def _operation_fields(payload: dict[str, Any]) -> list[str]:
+        """The top-level fields an operation asks for (to shape a scripted error)."""
+        try:
+            document = parse(payload.get("query") or "")
+        except GraphQLError:
+            return []
+        operation = get_operation_ast(document, payload.get("operationName"))
+        if operation is None:
+            return []
+        return [sel.name.value for sel in operation.selection_set.selections
+                if hasattr(sel, "name")]
 
     @property
     def site_url(self) -> str:
@@ -384,7 +399,27 @@ class LessWrongServer(StandInServer):
 
     # -- HTTP --------------------------------------------------------------------------
 
+    def fail_operation(self, name: str, message: str) -> None:
+        """Answer the next request for operation `name` with a GraphQL error at HTTP 200,
+        as resolver errors arrive, without running it."""
+        self._operation_faults[name] = ("fail", message)
+
+    def delay_operation(self, name: str, seconds: float) -> None:
+        """Run the next request for operation `name` only after `seconds` (the work
+        happens after the wait, so a client that gives up still leaves its effect)."""
+        self._operation_faults[name] = ("delay", seconds)
+
     def handle(self, request: RecordedRequest) -> Response:
+        operation = (request.json or {}).get("operationName") if isinstance(
+            request.json, dict) else None
+        fault = self._operation_faults.pop(operation, None) if operation else None
+        if fault and fault[0] == "fail":
+            field = next(iter(self._operation_fields(request.json)), None)
+            return json_response({"errors": [{"message": fault[1], "path": [field],
+                                              "extensions": {"code": "INTERNAL_SERVER_ERROR"}}],
+                                  "data": {field: None} if field else None})
+        if fault and fault[0] == "delay":
+            time.sleep(fault[1])
         if self.vercel_challenge:
             return Response(VERCEL_CHALLENGE["status"], VERCEL_CHALLENGE["body"],
                             dict(VERCEL_CHALLENGE["headers"]))

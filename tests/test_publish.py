@@ -1,0 +1,382 @@
+"""`toolkit publish` against stand-in Substack and LessWrong servers on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from conftest import REPO
+from servers.lesswrong import VERCEL_CHALLENGE, LessWrongServer
+from servers.substack import CLOUDFLARE_1010, SubstackServer, validate_prosemirror
+
+from toolkit.cli import cli
+
+SID = "s%3Asecret-session-id.Zm9vYmFyYmF6"
+TOKEN = "7f3c9a1e5b2d4f6a8c0e1b3d5f7a9c2e4b6d8f0a1c3e5b7d9f2a4c6e8b0d2f4a"
+PAPER = "paris-frameworks-compared"
+NOTE = "preparedness-page-redirects"
+
+
+@pytest.fixture
+def substack():
+    with SubstackServer(secret=SID) as server:
+        yield server
+        assert server.handler_errors == []
+        assert server.dangerous_calls == []  # nothing was ever published, scheduled or sent
+
+
+@pytest.fixture
+def lesswrong():
+    with LessWrongServer(token=TOKEN, shortform_feed_id="shortformFeed1234") as server:
+        yield server
+        assert server.handler_errors == []
+        assert not server.anything_published
+
+
+@pytest.fixture
+def site(tmp_path: Path, substack, lesswrong) -> Path:
+    """The example content, pointed at the stand-in servers."""
+    for name in ("toolkit.toml", "archives.yaml"):
+        shutil.copy(REPO / name, tmp_path / name)
+    for name in ("posts", "snippets"):
+        shutil.copytree(REPO / name, tmp_path / name)
+    config = (tmp_path / "toolkit.toml").read_text()
+    config = config.replace('publication_url = "https://promises-checked.substack.com"',
+                            f'publication_url = "{substack.url}"')
+    config = config.replace('graphql_url = "https://www.lesswrong.com/graphql"',
+                            f'graphql_url = "{lesswrong.graphql_url}"')
+    (tmp_path / "toolkit.toml").write_text(config)
+    return tmp_path
+
+
+def publish(root: Path, *args: str, env: dict | None = None):
+    environment = {"SUBSTACK_SID": SID, "LESSWRONG_TOKEN": TOKEN, "TOOLKIT_HTTP_TIMEOUT": "2"}
+    environment.update(env or {})
+    return CliRunner().invoke(cli, ["--root", str(root), "publish", *args], env=environment)
+
+
+def ledger(root: Path) -> dict:
+    return yaml.safe_load((root / "published.yaml").read_text())
+
+
+def edit(root: Path, slug: str, old: str, new: str) -> None:
+    path = root / "posts" / f"{slug}.md"
+    path.write_text(path.read_text().replace(old, new, 1))
+
+
+def secrets_nowhere(root: Path, *outputs: str) -> None:
+    for text in outputs:
+        assert SID not in text and TOKEN not in text
+    for path in [root / "published.yaml", *(root / "drafts").rglob("*")]:
+        if path.is_file():
+            data = path.read_text()
+            assert SID not in data and TOKEN not in data, path
+
+
+# Substack ----------------------------------------------------------------------------------
+
+
+def test_substack_first_push_creates_a_draft_with_the_exact_request(site, substack):
+    result = publish(site, PAPER, "--to", "substack")
+    assert result.exit_code == 0, result.output
+    (create,) = substack.requests_to("POST", "/api/v1/drafts")
+    assert create.headers["Cookie"] == f"connect.sid={SID}"  # a custom domain's cookie
+    assert create.headers["Content-Type"] == "application/json"
+    assert create.headers["User-Agent"].startswith("toolkit/")
+    body = create.json
+    assert set(body) == {"draft_title", "draft_subtitle", "draft_body", "draft_bylines",
+                         "audience", "type"}
+    assert body["draft_title"] == "The Paris frameworks, side by side"
+    assert body["draft_bylines"] == [{"id": substack.user_id, "is_guest": False}]
+    assert isinstance(body["draft_body"], str)
+    doc = json.loads(body["draft_body"])
+    assert validate_prosemirror(doc) == []
+    assert len(substack.requests_to("GET", "/api/v1/subscription")) == 1  # byline, once
+
+    (draft_id,) = substack.drafts
+    entry = ledger(site)[PAPER]["substack"]
+    assert entry["id"] == draft_id
+    assert entry["url"] == f"{substack.url}/publish/post/{draft_id}"
+    assert "pending" not in entry and entry["sent_hash"] and entry["remote"]["content_hash"]
+    assert PAPER in result.stdout and "created" in result.stdout and entry["url"] in result.stdout
+    secrets_nowhere(site, result.stdout, result.stderr)
+
+
+def test_substack_second_push_updates_the_same_draft(site, substack):
+    assert publish(site, PAPER, "--to", "substack").exit_code == 0
+    again = publish(site, PAPER, "--to", "substack")
+    assert "unchanged" in again.stdout
+    assert substack.requests_to("PUT") == []
+    edit(site, PAPER, "Publishing is the easy part.", "Publishing was the easy part.")
+    result = publish(site, PAPER, "--to", "substack")
+    assert result.exit_code == 0, result.output
+    assert "updated" in result.stdout
+    assert len(substack.requests_to("POST", "/api/v1/drafts")) == 1
+    (draft_id,) = substack.drafts
+    (put,) = substack.requests_to("PUT", f"/api/v1/drafts/{draft_id}")
+    assert set(put.json) == {"draft_title", "draft_subtitle", "draft_body", "draft_bylines"}
+    assert "Publishing was the easy part." in json.dumps(substack.draft_doc(draft_id))
+    gets = substack.requests_to("GET", f"/api/v1/drafts/{draft_id}")
+    assert gets and gets[-1].time <= put.time  # read the remote draft before writing it
+
+
+def test_substack_refuses_to_overwrite_an_edit_made_on_substack(site, substack):
+    assert publish(site, PAPER, "--to", "substack").exit_code == 0
+    (draft_id,) = substack.drafts
+    substack.edit_draft(draft_id, title="Edited in the Substack editor")
+    edit(site, PAPER, "Publishing is the easy part.", "Publishing was the easy part.")
+    refused = publish(site, PAPER, "--to", "substack")
+    assert refused.exit_code == 1
+    assert "refused" in refused.stdout and "edited on Substack" in refused.stdout
+    assert substack.requests_to("PUT") == []
+    assert substack.drafts[draft_id]["draft_title"] == "Edited in the Substack editor"
+    forced = publish(site, PAPER, "--to", "substack", "--force")
+    assert forced.exit_code == 0 and "updated" in forced.stdout
+    assert substack.drafts[draft_id]["draft_title"] == "The Paris frameworks, side by side"
+
+
+def test_substack_killed_between_create_and_ledger_write_leaves_no_duplicate(site, substack):
+    substack.delay_next(3.0, method="POST", path="/api/v1/drafts")
+    env = {**os.environ, "SUBSTACK_SID": SID, "TOOLKIT_HTTP_TIMEOUT": "30"}
+    proc = subprocess.Popen([sys.executable, "-m", "toolkit", "--root", str(site), "publish",
+                             PAPER, "--to", "substack"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while not substack.requests_to("POST", "/api/v1/drafts") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)  # the draft is being made; we never hear back
+    proc.wait()
+    while not substack.drafts and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(substack.drafts) == 1
+    assert "pending" in ledger(site)[PAPER]["substack"]
+
+    result = publish(site, PAPER, "--to", "substack")
+    assert result.exit_code == 0, result.output
+    assert len(substack.requests_to("POST", "/api/v1/drafts")) == 1  # never a second create
+    assert len(substack.drafts) == 1
+    (draft_id,) = substack.drafts
+    assert ledger(site)[PAPER]["substack"]["id"] == draft_id
+    assert substack.requests_to("GET", "/api/v1/post_management/drafts")
+
+
+@pytest.mark.parametrize("fault,expected", [
+    ({"status": 401, "body": {"errors": [{"msg": "Please sign in", "param": None}]}},
+     "not signed in (401)"),
+    (CLOUDFLARE_1010, "refused the request (403)"),
+])
+def test_substack_auth_failures_say_what_to_do(site, substack, fault, expected):
+    substack.fail_next(**fault, path="/api/v1/subscription")
+    result = publish(site, PAPER, "--to", "substack")
+    assert result.exit_code == 1
+    assert expected in result.stdout and "$SUBSTACK_SID" in result.stdout
+    assert "Traceback" not in result.output
+    assert substack.requests_to("POST") == []
+    secrets_nowhere(site, result.stdout, result.stderr)
+
+
+def test_substack_retries_reads_after_retry_after_but_never_a_create(site, substack):
+    substack.fail_next(429, {"Retry-After": "1"}, "slow down", path="/api/v1/subscription")
+    started = time.monotonic()
+    assert publish(site, PAPER, "--to", "substack").exit_code == 0
+    assert time.monotonic() - started >= 1  # it waited as told
+    assert len(substack.requests_to("GET", "/api/v1/subscription")) == 2
+
+    substack.fail_next(429, {"Retry-After": "1"}, "slow down", method="POST")
+    result = publish(site, NOTE, "--to", "substack")
+    assert result.exit_code == 1
+    assert "limiting requests (429); wait 1 s" in result.stdout
+    assert len(substack.requests_to("POST", "/api/v1/drafts")) == 2  # one each, no retry
+
+
+def test_substack_server_errors_and_timeouts(site, substack):
+    assert publish(site, PAPER, "--to", "substack").exit_code == 0
+    edit(site, PAPER, "Publishing is the easy part.", "Publishing was the easy part.")
+    substack.fail_next(500, method="PUT")
+    assert publish(site, PAPER, "--to", "substack").exit_code == 0  # an update is retried
+
+    edit(site, PAPER, "Publishing was the easy part.", "Publishing is still easy.")
+    for _ in range(3):
+        substack.fail_next(503, method="PUT")
+    result = publish(site, PAPER, "--to", "substack")
+    assert result.exit_code == 1 and "server error (503)" in result.stdout
+
+    substack.delay_next(5, method="POST")
+    result = publish(site, NOTE, "--to", "substack")
+    assert result.exit_code == 1 and "did not answer within 2 s" in result.stdout
+
+
+def test_no_network_is_a_clear_message(site):
+    config = site / "toolkit.toml"
+    text = config.read_text()
+    start = text.index('publication_url = "') + len('publication_url = "')
+    end = text.index('"', start)
+    config.write_text(text[:start] + "http://127.0.0.1:9" + text[end:])  # nothing listens
+    result = publish(site, PAPER, "--to", "substack")
+    assert result.exit_code == 1
+    assert "cannot reach Substack (127.0.0.1:9)" in result.stdout
+    assert not (site / "published.yaml").exists() or PAPER not in ledger(site)
+
+
+def test_missing_credentials_are_a_usage_error(site, substack):
+    result = CliRunner().invoke(cli, ["--root", str(site), "publish", PAPER, "--to",
+                                      "substack"], env={"SUBSTACK_SID": ""})
+    assert result.exit_code == 2 and "set $SUBSTACK_SID" in result.output
+    assert substack.requests == []
+
+
+def test_dry_run_sends_nothing_and_hides_the_secret(site, substack, lesswrong):
+    result = publish(site, "--to", "substack", "--dry-run", PAPER)
+    assert result.exit_code == 0, result.output
+    assert substack.requests == []
+    assert f"POST {substack.url}/api/v1/drafts" in result.stdout
+    assert "Cookie: connect.sid=***" in result.stdout
+    exported = json.loads((site / f"drafts/substack/{PAPER}.json").read_text())
+    assert isinstance(exported["draft_body"], str)
+    assert validate_prosemirror(json.loads(exported["draft_body"])) == []
+    assert (site / f"drafts/substack/{PAPER}.html").read_text().startswith("<!doctype html>")
+    result = publish(site, "--to", "lesswrong", "--dry-run")
+    assert lesswrong.requests == []
+    assert "Cookie: loginToken=***" in result.stdout
+    secrets_nowhere(site, result.stdout, result.stderr)
+
+
+def test_unknown_post_is_a_usage_error_with_a_suggestion(site):
+    result = publish(site, "paris-frameworks", "--to", "substack")
+    assert result.exit_code == 2 and "did you mean `paris-frameworks-compared`?" in result.output
+
+
+# LessWrong ---------------------------------------------------------------------------------
+
+
+def graphql_calls(server, operation: str):
+    return [r for r in server.requests_to("POST", "/graphql")
+            if (r.json or {}).get("operationName") == operation]
+
+
+def test_lesswrong_checks_the_token_then_creates_a_draft_post(site, lesswrong):
+    result = publish(site, PAPER, "--to", "lesswrong")
+    assert result.exit_code == 0, result.output
+    calls = lesswrong.requests_to("POST", "/graphql")
+    assert calls[0].json["operationName"] == "CurrentUser"
+    (create,) = graphql_calls(lesswrong, "CreateDraft")
+    assert "loginToken" in create.headers["Cookie"]
+    data = create.json["variables"]["data"]
+    assert data["draft"] is True and data["title"] == "The Paris frameworks, side by side"
+    assert data["contents"]["originalContents"]["type"] == "markdown"
+    (post_id,) = lesswrong.posts.keys() - {p for p in lesswrong.posts
+                                           if lesswrong.posts[p].get("shortform")}
+    entry = ledger(site)[PAPER]["lesswrong"]
+    assert entry["id"] == post_id and entry["kind"] == "post"
+    assert entry["url"].startswith(lesswrong.site_url + "/posts/" + post_id)
+    assert lesswrong.posts[post_id]["draft"] is True
+    secrets_nowhere(site, result.stdout, result.stderr)
+
+
+def test_lesswrong_second_push_updates_without_touching_draft(site, lesswrong):
+    assert publish(site, PAPER, "--to", "lesswrong").exit_code == 0
+    edit(site, PAPER, "Publishing is the easy part.", "Publishing was the easy part.")
+    result = publish(site, PAPER, "--to", "lesswrong")
+    assert result.exit_code == 0 and "updated" in result.stdout
+    (update,) = graphql_calls(lesswrong, "UpdateDraft")
+    assert "draft" not in update.json["variables"]["data"]  # sending it could publish
+    assert len(graphql_calls(lesswrong, "CreateDraft")) == 1
+    post_id = ledger(site)[PAPER]["lesswrong"]["id"]
+    assert "Publishing was the easy part." in lesswrong.latest(post_id)["originalContents"][
+        "data"]
+
+
+def test_lesswrong_shortform_becomes_a_draft_quick_take(site, lesswrong):
+    result = publish(site, NOTE, "--to", "lesswrong")
+    assert result.exit_code == 0, result.output
+    (create,) = graphql_calls(lesswrong, "CreateQuickTake")
+    data = create.json["variables"]["data"]
+    assert data["shortform"] is True and data["draft"] is True
+    assert data["postId"] == "shortformFeed1234"
+    markdown = data["contents"]["originalContents"]["data"]
+    assert "[^1]:" in markdown and "[^3]:" in markdown
+    assert ledger(site)[NOTE]["lesswrong"]["kind"] == "quick take"
+    edit(site, NOTE, "A small thing", "A small but telling thing")
+    assert "updated" in publish(site, NOTE, "--to", "lesswrong").stdout
+    assert len(graphql_calls(lesswrong, "UpdateQuickTake")) == 1
+
+
+def test_lesswrong_refuses_an_edit_made_on_the_site(site, lesswrong):
+    assert publish(site, PAPER, "--to", "lesswrong").exit_code == 0
+    post_id = ledger(site)[PAPER]["lesswrong"]["id"]
+    lesswrong.edit_post(post_id, markdown="Rewritten on LessWrong.")
+    edit(site, PAPER, "Publishing is the easy part.", "Publishing was the easy part.")
+    result = publish(site, PAPER, "--to", "lesswrong")
+    assert result.exit_code == 1 and "edited on LessWrong" in result.stdout
+    assert graphql_calls(lesswrong, "UpdateDraft") == []
+
+
+def test_lesswrong_bad_token_graphql_errors_and_edge_blocks(site, lesswrong):
+    bad = publish(site, PAPER, "--to", "lesswrong", env={"LESSWRONG_TOKEN": "not-a-token"})
+    assert bad.exit_code == 1 and "does not recognise $LESSWRONG_TOKEN" in bad.stdout
+    assert graphql_calls(lesswrong, "CreateDraft") == []
+
+    lesswrong.fail_operation("CreateDraft", "Unrecognized format: markdown2")
+    result = publish(site, PAPER, "--to", "lesswrong")
+    assert result.exit_code == 1 and "LessWrong: Unrecognized format: markdown2" in result.stdout
+    assert "pending" in ledger(site)[PAPER]["lesswrong"]  # the next run checks before creating
+
+    lesswrong.fail_next(**VERCEL_CHALLENGE)
+    blocked = publish(site, PAPER, "--to", "lesswrong")
+    assert blocked.exit_code == 1
+    assert "challenging scripts" in blocked.stdout or "limiting requests" in blocked.stdout
+
+
+def test_lesswrong_killed_between_create_and_ledger_write(site, lesswrong):
+    lesswrong.delay_operation("CreateDraft", 3.0)
+    env = {**os.environ, "LESSWRONG_TOKEN": TOKEN, "TOOLKIT_HTTP_TIMEOUT": "30"}
+    proc = subprocess.Popen([sys.executable, "-m", "toolkit", "--root", str(site), "publish",
+                             PAPER, "--to", "lesswrong"], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 30
+    while not graphql_calls(lesswrong, "CreateDraft") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    drafts = lambda: [p for p in lesswrong.posts.values() if not p.get("shortform")]  # noqa: E731
+    while not drafts() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(drafts()) == 1 and "pending" in ledger(site)[PAPER]["lesswrong"]
+
+    result = publish(site, PAPER, "--to", "lesswrong")
+    assert result.exit_code == 0, result.output
+    assert len(graphql_calls(lesswrong, "CreateDraft")) == 1
+    assert len(drafts()) == 1
+    assert ledger(site)[PAPER]["lesswrong"]["id"] == drafts()[0]["_id"]
+
+
+def test_publish_without_slugs_takes_published_posts_that_name_the_service(site, lesswrong):
+    result = publish(site, "--to", "lesswrong")
+    assert result.exit_code == 0, result.output
+    assert {PAPER, NOTE, "o3-mini-post-mitigation-evals"} <= set(ledger(site))
+    assert "weight-security-notes" not in ledger(site)  # a local draft stays local
+    lines = result.stdout.splitlines()
+    assert lines[0].split() == ["POST", "SERVICE", "RESULT", "DRAFT"]
+    assert all(" created " in line for line in lines[1:])
+
+
+def test_build_exports_paste_ready_drafts(site):
+    result = CliRunner().invoke(cli, ["--root", str(site), "build"])
+    assert result.exit_code == 0, result.output
+    request = json.loads((site / f"drafts/lesswrong/{PAPER}.json").read_text())
+    assert request["operationName"] == "CreateDraft"
+    assert request["variables"]["data"]["draft"] is True
+    markdown = (site / f"drafts/lesswrong/{PAPER}.md").read_text()
+    assert request["variables"]["data"]["contents"]["originalContents"]["data"] == markdown
+    body = json.loads((site / f"drafts/substack/{PAPER}.json").read_text())
+    assert validate_prosemirror(json.loads(body["draft_body"])) == []
+    assert not (site / "drafts/substack/o3-mini-post-mitigation-evals.json").exists()

@@ -1,0 +1,137 @@
+"""LessWrong: the document as the Markdown LessWrong's server renders.
+
+LessWrong converts Markdown with markdown-it (linkify on, raw HTML escaped) plus footnote,
+sub/superscript, spoiler and MathJax plugins. So notes are written as `[^n]` references
+with `[^n]: ...` definitions, numbered as on the site, and text is escaped for those
+extra syntaxes too: `$` (math), `^` and `~` (super/subscript), besides CommonMark's own.
+"""
+
+from __future__ import annotations
+
+import re
+from textwrap import indent
+from typing import Any
+
+from mistune.core import BlockState
+from mistune.renderers.markdown import MarkdownRenderer
+
+from ..document import Document
+from ..markdown import Token
+
+# CommonMark's inline markers, plus LessWrong's extras: $ math, ^ superscript, ~ subscript.
+# `!` and `&` only matter before `[` (an image) and in an entity (`&amp;`).
+_ESCAPE = re.compile(r"([\\`*_\[\]<$^~|]|!(?=\[)|&(?=#?\w+;))")
+
+
+class LessWrongMarkdown(MarkdownRenderer):
+    """mistune's Markdown renderer, plus note references, claims and notes."""
+
+    def text(self, token: Token, state: BlockState) -> str:
+        return _ESCAPE.sub(r"\\\1", token["raw"])
+
+    def inline_html(self, token: Token, state: BlockState) -> str:
+        return self.text(token, state)  # raw HTML was escaped on the site too
+
+    def block_html(self, token: Token, state: BlockState) -> str:
+        return self.text({"raw": token["raw"].strip()}, state) + "\n\n"
+
+    def note_ref(self, token: Token, state: BlockState) -> str:
+        return f"[^{token['attrs']['number']}]"
+
+    def link(self, token: Token, state: BlockState) -> str:
+        text = self.render_children(token, state)
+        url = token["attrs"]["url"].replace("(", "%28").replace(")", "%29").replace(" ", "%20")
+        return f"[{text}]({url})"
+
+    def claim(self, token: Token, state: BlockState) -> str:
+        quote = self.render_tokens(token["children"], state).rstrip("\n")
+        attribution = self.render_tokens(token["attrs"]["attribution"], state)
+        return indent(quote + "\n\n" + attribution, "> ", lambda _: True) + "\n\n"
+
+    def strikethrough(self, token: Token, state: BlockState) -> str:
+        return "~~" + self.render_children(token, state) + "~~"
+
+    # GFM tables (mistune's Markdown renderer has none).
+    def table(self, token: Token, state: BlockState) -> str:
+        rows: list[list[str]] = []
+        for section in token["children"]:
+            for row in (section["children"] if section["type"] == "table_body"
+                        else [section]):
+                rows.append([self.render_children(cell, state).replace("\n", " ")
+                             for cell in row["children"]])
+        if not rows:
+            return ""
+        width = len(rows[0])
+        lines = ["| " + " | ".join(rows[0]) + " |", "|" + " --- |" * width]
+        lines += ["| " + " | ".join(r) + " |" for r in rows[1:]]
+        return "\n".join(lines) + "\n\n"
+
+    def notes(self, doc: Document, state: BlockState) -> str:
+        out = []
+        for note in doc.notes:
+            body = self.render_tokens(note.children, state).strip("\n")
+            first, _, rest = body.partition("\n")
+            text = f"[^{note.number}]: {first}"
+            if rest:
+                text += "\n" + indent(rest, "    ", lambda line: bool(line.strip()))
+            out.append(text)
+        return "\n\n".join(out) + "\n" if out else ""
+
+
+def render(doc: Document) -> str:
+    renderer = LessWrongMarkdown()
+    state = BlockState()
+    state.env["ref_links"] = {}
+    body = renderer.render_tokens(doc.body, state).rstrip("\n") + "\n"
+    notes = renderer.notes(doc, state)
+    return body + ("\n" + notes if notes else "")
+
+
+CREATE_POST = (
+    "mutation CreateDraft($data: CreatePostDataInput!) { createPost(data: $data) { data { "
+    "_id slug title draft pageUrl modifiedAt contents { _id version hasFootnotes markdown "
+    "} } } }")
+UPDATE_POST = (
+    "mutation UpdateDraft($id: String!, $data: UpdatePostDataInput!) { "
+    "updatePost(selector: {_id: $id}, data: $data) { data { _id slug title draft pageUrl "
+    "modifiedAt contents { _id version hasFootnotes markdown } } } }")
+CREATE_QUICK_TAKE = (
+    "mutation CreateQuickTake($data: CreateCommentDataInput!) { createComment(data: $data) "
+    "{ data { _id postId shortform draft pageUrl contents { _id version hasFootnotes "
+    "markdown } } } }")
+UPDATE_QUICK_TAKE = (
+    "mutation UpdateQuickTake($id: String!, $data: UpdateCommentDataInput!) { "
+    "updateComment(selector: {_id: $id}, data: $data) { data { _id postId shortform draft "
+    "pageUrl contents { _id version hasFootnotes markdown } } } }")
+
+
+def contents(markdown: str) -> dict[str, Any]:
+    return {"originalContents": {"type": "markdown", "data": markdown}}
+
+
+def request(doc: Document, remote_id: str | None = None, feed_id: str | None = None) -> dict:
+    return request_for(doc.post.kind, doc.post.title, render(doc), remote_id, feed_id)
+
+
+def request_for(kind: str, title: str, markdown: str, remote_id: str | None = None,
+                feed_id: str | None = None) -> dict:
+    """The exact GraphQL request `toolkit publish` sends next for a post: a create (always
+    `draft: true`: leaving it out publishes) or an update of the draft `remote_id` (which
+    never sends `draft`, so it stays a draft). Shortform becomes a quick take."""
+    if kind == "shortform":
+        if remote_id:
+            return {"operationName": "UpdateQuickTake", "query": UPDATE_QUICK_TAKE,
+                    "variables": {"id": remote_id, "data": {"contents": contents(markdown)}}}
+        data: dict[str, Any] = {"shortform": True, "shortformFrontpage": True, "draft": True,
+                                "contents": contents(markdown)}
+        if feed_id:
+            data["postId"] = feed_id
+        return {"operationName": "CreateQuickTake", "query": CREATE_QUICK_TAKE,
+                "variables": {"data": data}}
+    if remote_id:
+        return {"operationName": "UpdateDraft", "query": UPDATE_POST,
+                "variables": {"id": remote_id,
+                              "data": {"title": title, "contents": contents(markdown)}}}
+    return {"operationName": "CreateDraft", "query": CREATE_POST,
+            "variables": {"data": {"title": title, "draft": True,
+                                   "contents": contents(markdown)}}}

@@ -1,0 +1,199 @@
+"""Substack: the document as a ProseMirror doc, the way Substack's editor stores it.
+
+Node and mark names follow python-substack 0.10 (the most widely shipped client): the
+older ProseMirror spellings (`bullet_list`, `strong`, `em`) that Substack's editor maps onto
+its own, plus `codeBlock` and the footnote nodes. Footnotes are verified by the clients
+the reference cites: a `footnoteAnchor {number}` in the text where the superscript goes,
+and one `footnote {number}` block per anchor at the end of the doc, numbered 1..n in
+document order. Substack pairs anchors and blocks one to one, so a second reference to
+the same note is written as a plain superscript number, never a second anchor.
+
+A `{claim}` is a blockquote followed by its attribution line. Substack has no table node:
+a table becomes one paragraph per row. Images become links
+(Substack needs its own upload for an image node).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from ..document import Document
+from ..markdown import Token, plain_text
+
+Node = dict[str, Any]
+
+
+def _text(text: str, marks: list[dict]) -> list[Node]:
+    if not text:
+        return []  # ProseMirror has no empty text nodes
+    node: Node = {"type": "text", "text": text}
+    if marks:
+        node["marks"] = [dict(m) for m in marks]
+    return [node]
+
+
+class ProseMirror:
+    def __init__(self, doc: Document):
+        self.doc = doc
+
+    # inline -----------------------------------------------------------------------------
+
+    def inline(self, tokens: list[Token], marks: list[dict] | None = None) -> list[Node]:
+        marks = marks or []
+        out: list[Node] = []
+        for tok in tokens:
+            kind = tok["type"]
+            if kind in ("text", "inline_html", "block_html"):
+                out += _text(tok.get("raw", ""), marks)
+            elif kind == "softbreak":
+                out += _text(" ", marks)
+            elif kind == "linebreak":
+                out.append({"type": "hard_break"})
+            elif kind == "emphasis":
+                out += self.inline(tok["children"], marks + [{"type": "em"}])
+            elif kind == "strong":
+                out += self.inline(tok["children"], marks + [{"type": "strong"}])
+            elif kind == "strikethrough":
+                out += self.inline(tok["children"], marks + [{"type": "strikethrough"}])
+            elif kind == "codespan":
+                out += _text(tok["raw"], marks + [{"type": "code"}])
+            elif kind == "link":
+                href = tok["attrs"]["url"]
+                out += self.inline(tok["children"], marks + [{"type": "link",
+                                                              "attrs": {"href": href}}])
+            elif kind == "image":
+                alt = plain_text(tok.get("children", [])) or tok["attrs"]["url"]
+                out += _text(alt, marks + [{"type": "link",
+                                            "attrs": {"href": tok["attrs"]["url"]}}])
+            elif kind == "note_ref":
+                out += self.note_ref(tok["attrs"]["number"], tok["attrs"].get("occurrence", 1),
+                                     marks)
+            elif "children" in tok:
+                out += self.inline(tok["children"], marks)
+            elif "raw" in tok:
+                out += _text(tok["raw"], marks)
+        return _merge(out)
+
+    def note_ref(self, number: int, occurrence: int, marks: list[dict]) -> list[Node]:
+        if occurrence == 1:
+            return [{"type": "footnoteAnchor", "attrs": {"number": number}}]
+        return _text(str(number), marks + [{"type": "superscript"}])
+
+    # blocks -----------------------------------------------------------------------------
+
+    def blocks(self, tokens: list[Token]) -> list[Node]:
+        out: list[Node] = []
+        for tok in tokens:
+            out += self.block(tok)
+        return out
+
+    def block(self, tok: Token) -> list[Node]:
+        kind = tok["type"]
+        if kind in ("paragraph", "block_text"):
+            content = self.inline(tok.get("children", []))
+            return [{"type": "paragraph", "content": content}] if content else []
+        if kind == "heading":
+            return [{"type": "heading", "attrs": {"level": tok["attrs"]["level"]},
+                     "content": self.inline(tok["children"])}]
+        if kind == "block_quote":
+            content = self.blocks(tok["children"]) or [{"type": "paragraph"}]
+            return [{"type": "blockquote", "content": content}]
+        if kind == "list":
+            return [self.list(tok)]
+        if kind == "block_code":
+            code = tok.get("raw", "").rstrip("\n")
+            language = (tok.get("attrs", {}).get("info") or "").split(" ")[0] or None
+            node: Node = {"type": "codeBlock", "attrs": {"language": language}}
+            if code:
+                node["content"] = [{"type": "text", "text": code}]
+            return [node]
+        if kind == "thematic_break":
+            return [{"type": "horizontal_rule"}]
+        if kind == "claim":
+            # The attribution (with the note's anchor) follows the quote as a top-level
+            # paragraph: anchors inside blockquotes are not verified in Substack's editor.
+            quote = self.blocks(tok["children"])
+            attribution = self.inline(tok["attrs"]["attribution"])
+            return [{"type": "blockquote", "content": quote},
+                    {"type": "paragraph", "content": attribution}]
+        if kind == "table":
+            return [{"type": "paragraph", "content": self.inline(row["children"])}
+                    for section in tok["children"] for row in section.get("children", [])
+                    if row.get("children")]
+        if kind == "table_row":
+            return [{"type": "paragraph", "content": self.inline(tok["children"])}]
+        if kind in ("block_html", "block_error"):
+            return [{"type": "paragraph", "content": _text(tok.get("raw", "").strip(), [])}]
+        if "children" in tok:
+            return self.blocks(tok["children"])
+        return []
+
+    def list(self, tok: Token) -> Node:
+        items = []
+        for item in tok["children"]:
+            content = self.blocks(item.get("children", []))
+            if not content or content[0]["type"] != "paragraph":
+                content.insert(0, {"type": "paragraph"})  # a list item starts with a paragraph
+            items.append({"type": "list_item", "content": content})
+        if tok["attrs"].get("ordered"):
+            return {"type": "ordered_list", "attrs": {"order": tok["attrs"].get("start") or 1},
+                    "content": items}
+        return {"type": "bullet_list", "content": items}
+
+    # the document ---------------------------------------------------------------------
+
+    def footnote(self, note) -> Node:
+        paragraphs = [b for b in self.blocks(note.children) if b["type"] == "paragraph"]
+        others = [b for b in self.blocks(note.children) if b["type"] != "paragraph"]
+        for other in others:  # a footnote holds paragraphs only: keep the words of the rest
+            paragraphs.append({"type": "paragraph", "content": _text(_words(other), [])})
+        return {"type": "footnote", "attrs": {"number": note.number},
+                "content": paragraphs or [{"type": "paragraph"}]}
+
+    def render(self) -> Node:
+        content = self.blocks(self.doc.body)
+        content += [self.footnote(note) for note in self.doc.notes]
+        return {"type": "doc", "content": content}
+
+
+def _words(node: Node) -> str:
+    if node.get("type") == "text":
+        return node["text"]
+    return " ".join(_words(child) for child in node.get("content", []))
+
+
+def _merge(nodes: list[Node]) -> list[Node]:
+    """Join neighbouring text nodes with the same marks (what the editor itself stores)."""
+    out: list[Node] = []
+    for node in nodes:
+        last = out[-1] if out else None
+        if (last and node["type"] == "text" and last["type"] == "text"
+                and last.get("marks") == node.get("marks")):
+            out[-1] = dict(last, text=last["text"] + node["text"])
+        else:
+            out.append(node)
+    return out
+
+
+def render(doc: Document) -> Node:
+    return ProseMirror(doc).render()
+
+
+def draft_request(doc: Document, byline: int | None) -> dict:
+    return draft_body(doc.post.title, doc.post.subtitle, render(doc), byline)
+
+
+def draft_body(title: str, subtitle: str | None, prosemirror: Node, byline: int | None) -> dict:
+    """The exact body of `POST /api/v1/drafts` (and, without `type`, of `PUT`):
+    `draft_body` is the ProseMirror doc as a JSON string, as the API wants."""
+    body: dict[str, Any] = {
+        "draft_title": title,
+        "draft_subtitle": subtitle or "",
+        "draft_body": json.dumps(prosemirror, ensure_ascii=False, separators=(",", ":")),
+        "audience": "everyone",
+        "type": "newsletter",
+    }
+    if byline is not None:
+        body["draft_bylines"] = [{"id": byline, "is_guest": False}]
+    return body
