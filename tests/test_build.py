@@ -339,7 +339,7 @@ def test_a_damaged_cache_is_only_a_miss(examples):
     assert tree(examples / "site") == first
 
 
-def test_the_cache_holds_one_build_worth(examples):
+def test_the_cache_never_grows_past_twice_one_build(examples):
     import sqlite3
 
     def rows() -> tuple[int, int]:
@@ -350,9 +350,38 @@ def test_the_cache_holds_one_build_worth(examples):
         return counts
 
     build_ok(examples)
-    after_first = rows()
-    for i in range(3):
+    posts, memo = rows()
+    for i in range(12):
         path = examples / "posts/o3-mini-post-mitigation-evals.md"
         path.write_text(path.read_text() + f"\nEdit {i}.\n")
         build_ok(examples)
-    assert rows() == after_first
+        assert sum(rows()) <= 2 * (posts + memo) + 2
+    objects = list((examples / ".toolkit/objects").iterdir())
+    assert len(objects) <= 2 * len(list((examples / "site").rglob("*")))
+
+
+def test_a_build_with_nothing_changed_writes_nothing(examples):
+    build_ok(examples)
+    index = examples / "site/index.html"
+    before = index.stat()
+    result = build_ok(examples)
+    assert "Nothing changed since the last build" in result.stdout
+    assert "warning" in result.stdout  # the diagnostics are still shown
+    after = index.stat()
+    assert (after.st_ino, after.st_mtime_ns) == (before.st_ino, before.st_mtime_ns)
+
+
+def test_any_change_or_stray_output_means_a_real_build(examples):
+    build_ok(examples)
+    (examples / "site/stray.html").write_text("left over")
+    result = build_ok(examples)
+    assert "Nothing changed" not in result.stdout
+    assert not (examples / "site/stray.html").exists()  # the tree is exactly the build's
+    build_ok(examples)
+    (examples / "published.yaml").write_text(
+        "paris-frameworks-compared:\n  lesswrong:\n    id: abc123\n")
+    result = build_ok(examples)
+    assert "Nothing changed" not in result.stdout
+    request = json.loads((examples / "drafts/lesswrong/paris-frameworks-compared.json")
+                         .read_text())
+    assert request["operationName"] == "UpdateDraft" and request["variables"]["id"] == "abc123"

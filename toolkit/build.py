@@ -12,20 +12,28 @@ identical to the last build's are hard-linked rather than written.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import os
+import pickle
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import cache as cachelib
-from . import feeds, output, pipeline, site
+from . import content, feeds, output, pipeline, site
+from . import diagnostics as dg
 from .diagnostics import Diagnostic
 from .output import Entry
-from .publish import publisher
 
 
 def _draft_parts(doc, project):
     """Substack and LessWrong renderings, for posts that name a target."""
-    return publisher.render_parts(doc, project) if doc.post.targets else None
+    if not doc.post.targets:
+        return None
+    from .publish import publisher
+
+    return publisher.render_parts(doc, project)
 
 
 RENDERERS = {"site": site.render_post, "drafts": _draft_parts}
@@ -43,6 +51,7 @@ class BuildReport:
     posts: int = 0
     reused: int = 0  # posts whose results came from the cache
     seconds: float = 0.0
+    up_to_date: bool = False  # nothing changed since the last build: nothing was written
 
 
 def build(root: Path, drafts: bool = False, strict: bool = False,
@@ -58,19 +67,84 @@ def build(root: Path, drafts: bool = False, strict: bool = False,
     try:
         try:
             report = _build(root, cache, drafts, strict, at, preview)
-        except CacheMiss:
-            cache.close()
-            cache = cachelib.Cache(None)
-            report = _build(root, cache, drafts, strict, at, preview)
+        except CacheMiss as e:
+            # A stored page was missing or damaged (and is now removed): build again, and
+            # the post or page that needs it is rendered afresh; if that fails too, build
+            # without the cache at all.
+            if os.environ.get("TOOLKIT_DEBUG_CACHE"):
+                print(f"cache: missing {e}; building again", file=sys.stderr)
+            try:
+                report = _build(root, cache, drafts, strict, at, preview, verify=True)
+            except CacheMiss:
+                cache.close()
+                cache = cachelib.Cache(None)
+                report = _build(root, cache, drafts, strict, at, preview)
     finally:
         cache.close()
     report.seconds = time.perf_counter() - start
     return report
 
 
+OUTPUT_DIRS = ("site", "feeds", "drafts")
+
+
+def _fingerprint(root: Path, drafts: bool, inputs: content.Inputs) -> str:
+    """Everything a build reads, hashed: the toolkit's code, the flags, every input file."""
+    h = hashlib.sha256(f"{cachelib.code_version()}/{drafts}".encode())
+    fixed = [root / name for name in (content.CONFIG_FILE, "snippets/labs.yaml",
+                                      "archives.yaml", "published.yaml")]
+    for path in fixed + inputs.posts + inputs.snippets:
+        h.update(path.relative_to(root).as_posix().encode() + b"\0")
+        data = inputs.read(path)
+        h.update(b"\1missing" if data is None else data)
+    return h.hexdigest()
+
+
+def _outputs_intact(root: Path, cache: cachelib.Cache) -> bool:
+    """Every output file is exactly what the last build wrote, and nothing else is there."""
+    for directory in OUTPUT_DIRS:
+        manifest = cache.outputs(directory)
+        on_disk = set()
+        for folder, _, names in os.walk(root / directory):
+            for name in names:
+                on_disk.add((Path(folder) / name).relative_to(root / directory).as_posix())
+        if on_disk != set(manifest):
+            return False
+        for rel, (_, size, mtime, inode) in manifest.items():
+            try:
+                st = os.stat(root / directory / rel)
+            except OSError:
+                return False
+            if (st.st_size, st.st_mtime_ns, st.st_ino) != (size, mtime, inode):
+                return False
+    return True
+
+
+def _up_to_date(root: Path, cache: cachelib.Cache, drafts: bool, strict: bool,
+                fingerprint: str) -> BuildReport | None:
+    """The last build's report, when nothing it read has changed and its outputs are all
+    still there untouched: there is nothing to do. (Its diagnostics still hold: a snapshot
+    time that was not in the future then is not now.)"""
+    last = cache.get(cachelib.key("last-build"))
+    if not last or last["fingerprint"] != fingerprint or not _outputs_intact(root, cache):
+        return None
+    diagnostics = last["diagnostics"]
+    return BuildReport(diagnostics, ok=not dg.has_failures(diagnostics, strict),
+                       posts=last["posts"], reused=last["posts"], up_to_date=True)
+
+
 def _build(root: Path, cache: cachelib.Cache, drafts: bool, strict: bool,
-           at: dt.datetime | None, preview: bool) -> BuildReport:
-    checked = pipeline.run(root, at, keep_parsed=False, renderers=RENDERERS, cache=cache)
+           at: dt.datetime | None, preview: bool, verify: bool = False) -> BuildReport:
+    inputs = content.Inputs.scan(root)
+    fingerprint = _fingerprint(root, drafts, inputs) if cache.enabled and not preview else None
+    if fingerprint:
+        report = _up_to_date(root, cache, drafts, strict, fingerprint)
+        if report is not None:
+            return report
+    store = cachelib.ObjectStore(root / ".toolkit" / "objects" if cache.enabled else None,
+                                 verify)
+    checked = pipeline.run(root, at, keep_parsed=False, renderers=RENDERERS, cache=cache,
+                           inputs=inputs, objects=store)
     report = BuildReport(checked.diagnostics, ok=not checked.failed(strict),
                          posts=len(checked.project.posts), reused=checked.reused)
     if not report.ok and not preview:
@@ -79,27 +153,25 @@ def _build(root: Path, cache: cachelib.Cache, drafts: bool, strict: bool,
     posts = checked.posts(drafts)
     pages = {p.path: checked.outputs[p.path]["site"] for p in posts}
     items = [pages[p.path].item(p) for p in posts]
-    blobs = _Blobs(cache, pages)
+    files = _Files(store, pages, {pages[p.path].page_digest for p in posts
+                                  if p.path in checked.fresh})
 
     groups = site.page_groups(items, project)
     feed_groups = feeds.feed_groups(items, project)
     keys = {g.name: cachelib.key("pages", g.name, repr(g.inputs)) for g in groups + feed_groups}
     known = cache.get_many(list(keys.values()))
-    missing = [g for g in groups + feed_groups if keys[g.name] not in known]
-    blobs.load_html([i for i in items if any(g.needs_html for g in missing)])
+    missing = [g for g in groups + feed_groups if keys[g.name] not in known
+               or not all(store.has(d) for d in known[keys[g.name]].values())]
+    files.load_html([i for i in items if any(g.needs_html for g in missing)])
 
     rendered: dict[str, dict[str, Entry]] = {}
     for group in groups + feed_groups:
         k = keys[group.name]
-        if k in known:
-            digests: dict[str, str] = known[k]
-            cache.keep(cachelib.blob_key(d) for d in digests.values())
-            rendered[group.name] = {rel: Entry(d) for rel, d in digests.items()}
+        if k in known and all(store.has(d) for d in known[k].values()):
+            rendered[group.name] = {rel: Entry(d) for rel, d in known[k].items()}
         else:
-            files = {rel: Entry.of(data) for rel, data in group.render().items()}
-            cache.put_many({k: {rel: e.digest for rel, e in files.items()},
-                            **{cachelib.blob_key(e.digest): e.data for e in files.values()}})
-            rendered[group.name] = files
+            rendered[group.name] = {rel: files.add(data) for rel, data in group.render().items()}
+            cache.put(k, {rel: e.digest for rel, e in rendered[group.name].items()})
 
     feed_files = {rel: e for g in feed_groups for rel, e in rendered[g.name].items()}
     site_files = {page.path + "index.html": Entry(page.page_digest, page.page)
@@ -107,66 +179,74 @@ def _build(root: Path, cache: cachelib.Cache, drafts: bool, strict: bool,
     for group in groups:
         site_files.update(rendered[group.name])
     site_files.update({f"feeds/{rel}": e for rel, e in feed_files.items()})
-    banner = site.problems_html(checked.diagnostics) if preview and checked.diagnostics else b""
-    site_files = {rel: blobs.with_banner(e, banner) if rel.endswith(".html") else e
-                  for rel, e in site_files.items()}
 
     outputs = {"site": site_files} if preview else {
         "site": site_files, "feeds": feed_files, "drafts": _drafts(checked, root)}
+    # Keep the objects of every post (drafts too: they are cached, built or not).
+    kept: set[str] = {d for outputs in checked.outputs.values() for value in outputs.values()
+                      if hasattr(value, "objects") for d in value.objects()}
     for directory, entries in outputs.items():
         staging, manifest = output.stage_tree(entries, root / directory,
-                                              cache.outputs(directory), blobs.load)
+                                              cache.outputs(directory), files.load,
+                                              files.source)
         output.swap_in(staging, root / directory, len(manifest))
         cache.set_outputs(directory, manifest)
         report.written[directory] = sorted(entries)
+        kept.update(e.digest for e in entries.values())
+    if fingerprint:
+        cache.put(cachelib.key("last-build"), {"fingerprint": fingerprint, "posts": report.posts,
+                                               "diagnostics": report.diagnostics})
     cache.prune()
+    if not preview:  # a preview leaves out feeds/ and drafts/: keep what they need
+        store.prune(kept)
     return report
 
 
 def _drafts(checked: pipeline.Checked, root: Path) -> dict[str, Entry]:
     """drafts/: for every post with `targets`, the paste-ready files and exact requests."""
+    with_targets = [p for p in checked.project.posts
+                    if checked.outputs[p.path].get("drafts") is not None]
+    if not with_targets:
+        return {}
+    from .publish import publisher
+
     ledger = publisher.Ledger(root / publisher.LEDGER)
     files: dict[str, Entry] = {}
-    for post in checked.project.posts:
-        parts = checked.outputs[post.path].get("drafts")
-        if parts is not None:
-            for name, data in publisher.exports(parts, ledger, post.targets).items():
-                files[name] = Entry.of(data)
+    for post in with_targets:
+        parts = checked.outputs[post.path]["drafts"]
+        for name, data in publisher.exports(parts, ledger, post.targets).items():
+            files[name] = Entry.of(data)
     return files
 
 
-class _Blobs:
-    """Bytes the build needs by digest: fresh ones in memory, the rest from the cache."""
+class _Files:
+    """Bytes the build writes, by digest: fresh ones in memory (and in the object store),
+    the rest from the store. Missing bytes mean the cache lied: start over without it."""
 
-    def __init__(self, cache: cachelib.Cache, pages: dict[str, site.PostPage]):
-        self.cache = cache
+    def __init__(self, store: cachelib.ObjectStore, pages: dict[str, site.PostPage],
+                 fresh: set[str]):
+        self.store = store
         self.memory = {p.page_digest: p.page for p in pages.values() if p.page is not None}
-        self.banners: dict[str, tuple[str, bytes]] = {}  # final digest -> (raw, banner)
+        self.fresh = set(fresh)  # objects written during this build
+
+    def add(self, data: bytes) -> Entry:
+        self.fresh.add(self.store.put(data))
+        self.memory[cachelib.digest(data)] = data
+        return Entry.of(data)
+
+    def source(self, digest: str):
+        return self.store.source(digest, verified=digest in self.fresh)
 
     def load_html(self, items: list[site.Item]) -> None:
-        wanted = [i.html_key for i in items if i.html is None]
-        found = self.cache.get_many(wanted)
         for item in items:
             if item.html is None:
-                if item.html_key not in found:
+                data = self.store.get(item.html_key)
+                if data is None:
                     raise CacheMiss(item.html_key)
-                item.html = found[item.html_key]
+                item.html = pickle.loads(data)
 
     def load(self, digest: str) -> bytes:
-        if digest in self.banners:
-            raw, banner = self.banners[digest]
-            return self.load(raw).replace(site.PROBLEMS_MARKER, banner)
-        if digest in self.memory:
-            return self.memory[digest]
-        data = self.cache.get(cachelib.blob_key(digest))
+        data = self.memory.get(digest) or self.store.get(digest)
         if data is None:
             raise CacheMiss(digest)
         return data
-
-    def with_banner(self, entry: Entry, banner: bytes) -> Entry:
-        """The page as written: the problems marker replaced by the banner (or nothing)."""
-        if entry.data is not None:
-            self.memory[entry.digest] = entry.data
-        final = cachelib.digest(f"{entry.digest}:{cachelib.digest(banner)}".encode())
-        self.banners[final] = (entry.digest, banner)
-        return Entry(final)

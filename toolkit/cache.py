@@ -1,16 +1,17 @@
 """What a build learned, kept in .toolkit/cache.sqlite so the next build can skip it.
 
-Three tables:
+Two tables:
 - `posts`: a post's result (loaded post, diagnostics, rendered outputs) under a key made
   of the post's bytes and everything global it depends on (toolkit.toml, labs.yaml,
   archives.yaml, the toolkit's own code, the outputs asked for). The snippets a post cites
   are stored with their digests and compared on every lookup, so editing a snippet
   re-renders exactly the posts that cite it, and nothing stale is ever served.
-- `memo`: values under content keys: loaded files (keyed by path, size and mtime),
+- `memo`: values under content keys: loaded files (keyed by path and content hash),
   pages rendered from many posts (keyed by a hash of everything they show), and blobs
   (page bytes keyed by their sha256).
-- `outputs`: what the last build wrote (path, digest, size, mtime, inode), so an unchanged
-  file can be hard-linked into the next tree instead of written again.
+  It also holds what the last build wrote in each output directory (path -> digest, size,
+  mtime, inode), so an unchanged file can be hard-linked into the next tree instead of
+  written again.
 
 Every build records the keys it used and `prune()` drops the rest, so the cache holds
 one build's worth. A damaged or outdated cache is only ever a miss.
@@ -21,15 +22,17 @@ from __future__ import annotations
 import contextlib
 import functools
 import hashlib
+import os
 import pickle
 import sqlite3
+import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from . import __version__
 
-SCHEMA = 3
+SCHEMA = 4
 _CHUNK = 500  # parameters per SQL statement
 
 
@@ -77,6 +80,7 @@ class Cache:
         self.path = path
         self._db: sqlite3.Connection | None = None
         self.used: set[str] = set()
+        self.pending: dict[str, Any] = {}  # memo writes, kept for one transaction
 
     @property
     def enabled(self) -> bool:
@@ -93,8 +97,6 @@ class Cache:
             db.execute("CREATE TABLE IF NOT EXISTS posts "
                        "(key TEXT PRIMARY KEY, deps BLOB NOT NULL, value BLOB NOT NULL)")
             db.execute("CREATE TABLE IF NOT EXISTS memo (key TEXT PRIMARY KEY, value BLOB)")
-            db.execute("CREATE TABLE IF NOT EXISTS outputs (dir TEXT, path TEXT, digest TEXT, "
-                       "size INTEGER, mtime INTEGER, inode INTEGER, PRIMARY KEY (dir, path))")
             self._db = db
         return self._db
 
@@ -102,7 +104,9 @@ class Cache:
         try:
             return fn()
         except (sqlite3.Error, pickle.PickleError, EOFError, AttributeError, ImportError,
-                TypeError, ValueError):
+                TypeError, ValueError) as e:
+            if os.environ.get("TOOLKIT_DEBUG_CACHE"):
+                print(f"cache: {type(e).__name__}: {e}", file=sys.stderr)
             return default  # the cache is an optimisation; it never fails a build
 
     # posts -------------------------------------------------------------------------
@@ -143,8 +147,8 @@ class Cache:
             db = self._connect()
             if db is None:
                 return {}
-            found = {}
-            for chunk in _chunks(keys):
+            found = {k: self.pending[k] for k in keys if k in self.pending}
+            for chunk in _chunks([k for k in keys if k not in found]):
                 marks = ",".join("?" * len(chunk))
                 for k, value in db.execute(
                         f"SELECT key, value FROM memo WHERE key IN ({marks})", chunk):
@@ -157,14 +161,20 @@ class Cache:
         return self.get_many([k]).get(k)
 
     def put_many(self, entries: dict[str, Any]) -> None:
+        """Remember values; they are written together at `flush` (or `close`)."""
+        if self.path is not None:
+            self.pending.update(entries)
+            self.used.update(entries)
+
+    def flush(self) -> None:
         def run() -> None:
             db = self._connect()
-            if db is None or not entries:
+            if db is None or not self.pending:
                 return
             with db:
                 db.executemany("INSERT OR REPLACE INTO memo VALUES (?, ?)",
-                               [(k, _dumps(v)) for k, v in entries.items()])
-            self.used.update(entries)
+                               [(k, _dumps(v)) for k, v in self.pending.items()])
+            self.pending.clear()
         self._safely(run)
 
     def put(self, k: str, value: Any) -> None:
@@ -177,34 +187,26 @@ class Cache:
     # outputs -------------------------------------------------------------------------
 
     def outputs(self, directory: str) -> dict[str, tuple[str, int, int, int]]:
-        def run() -> dict[str, tuple[str, int, int, int]]:
-            db = self._connect()
-            if db is None:
-                return {}
-            rows = db.execute("SELECT path, digest, size, mtime, inode FROM outputs "
-                              "WHERE dir = ?", (directory,))
-            return {path: (d, size, mtime, inode) for path, d, size, mtime, inode in rows}
-        return self._safely(run, {})
+        """What the last build wrote in `directory`: path -> (digest, size, mtime, inode)."""
+        return self.get(f"outputs:{directory}") or {}
 
     def set_outputs(self, directory: str, entries: dict[str, tuple[str, int, int, int]]
                     ) -> None:
-        def run() -> None:
-            db = self._connect()
-            if db is None:
-                return
-            with db:
-                db.execute("DELETE FROM outputs WHERE dir = ?", (directory,))
-                db.executemany("INSERT INTO outputs VALUES (?, ?, ?, ?, ?, ?)",
-                               [(directory, p, *v) for p, v in entries.items()])
-        self._safely(run)
+        self.put(f"outputs:{directory}", entries)
 
     # housekeeping ---------------------------------------------------------------------
 
     def prune(self) -> None:
-        """Forget everything this build did not use."""
+        """Forget everything this build did not use (once the unused part is worth it)."""
+        self.flush()
+
         def run() -> None:
             db = self._connect()
             if db is None:
+                return
+            rows = sum(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+                       for table in ("posts", "memo"))
+            if rows <= 2 * len(self.used):
                 return
             with db:
                 db.execute("CREATE TEMP TABLE IF NOT EXISTS used (key TEXT PRIMARY KEY)")
@@ -216,6 +218,9 @@ class Cache:
         self._safely(run)
 
     def close(self) -> None:
+        """Write what is pending and close the connection (it reopens on next use). Call
+        it before forking: SQLite connections must not cross a fork."""
+        self.flush()
         if self._db is not None:
             with contextlib.suppress(sqlite3.Error):
                 self._db.close()
@@ -223,4 +228,83 @@ class Cache:
 
     def __getstate__(self) -> dict:
         # Worker processes never touch the cache; they get a closed handle.
-        return {"path": None, "_db": None, "used": set()}
+        return {"path": None, "_db": None, "used": set(), "pending": {}}
+
+
+class ObjectStore:
+    """Bytes kept as files under their sha256 in `.toolkit/objects/`.
+
+    A build's pages live here once: workers write them as they render, the build hard-links
+    them into the output tree (no copying), and the next build links them again if they are
+    unchanged. An output file is the same file as its object, so an edit made to the output
+    in place would change the object too: objects are made read-only, rewritten whenever
+    they are rendered again, and any other object is checked against its digest before it
+    is linked.
+    """
+
+    def __init__(self, directory: Path | None, verify: bool = False):
+        self.directory = directory
+        # Check that every object a cached result names is there before trusting it.
+        # Off by default (a stat per file); a build turns it on when it finds one missing.
+        self.verify = verify
+
+    @property
+    def enabled(self) -> bool:
+        return self.directory is not None
+
+    def path(self, content_digest: str) -> Path:
+        assert self.directory is not None
+        return self.directory / content_digest
+
+    def put(self, data: bytes) -> str:
+        """Store `data` as a new file (replacing any old copy); its digest."""
+        content_digest = digest(data)
+        if self.directory is None:
+            return content_digest
+        target = self.path(content_digest)
+        self.directory.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_name(f".{content_digest}.{os.getpid()}.tmp")
+        try:
+            tmp.write_bytes(data)
+            tmp.chmod(0o444)
+            os.replace(tmp, target)
+        except OSError:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+        return content_digest
+
+    def has(self, content_digest: str) -> bool:
+        return self.directory is not None and self.path(content_digest).is_file()
+
+    def get(self, content_digest: str) -> bytes | None:
+        """The bytes, if we have them intact; a damaged object is removed."""
+        if self.directory is None:
+            return None
+        try:
+            data = self.path(content_digest).read_bytes()
+        except OSError:
+            return None
+        if digest(data) != content_digest:
+            with contextlib.suppress(OSError):
+                self.path(content_digest).unlink()  # so the next build renders it again
+            return None
+        return data
+
+    def source(self, content_digest: str, verified: bool = False) -> Path | None:
+        """A file holding exactly these bytes, to hard-link (None if we have none).
+        Unless the caller knows it was just written (`verified`), its bytes are checked."""
+        if self.directory is None:
+            return None
+        target = self.path(content_digest)
+        if verified:
+            return target if target.is_file() else None
+        return target if self.get(content_digest) is not None else None
+
+    def prune(self, keep: set[str]) -> None:
+        """Delete every object not in `keep`."""
+        if self.directory is None or not self.directory.is_dir():
+            return
+        for entry in os.scandir(self.directory):
+            if entry.name not in keep:
+                with contextlib.suppress(OSError):
+                    os.unlink(entry.path)

@@ -250,17 +250,21 @@ def _check_body(post: Post, parsed: Parsed, project: Project, archives: ArchiveI
             yield from _check_link(post, tok["attrs"].get("url", ""), loc, project, own_host,
                                    archives)
 
-    seen_defs: dict[str, int] = {}
+    def position(d) -> tuple[int, int]:
+        return loc.position(d.offset) if d.offset >= 0 else loc.find(f"[^{d.label}]:")
+
+    first_defs: dict[str, object] = {}
     for d in parsed.definitions:
-        where = (loc.position(d.offset) if d.offset >= 0 else loc.find(f"[^{d.label}]:"))
-        if d.key in seen_defs:
+        if d.key in first_defs:
+            where = position(d)
             yield dg.make("P008", path, where[0],
                           f"footnote `[^{d.label}]` is defined twice (first on line "
-                          f"{seen_defs[d.key]}); only the first is used; merge them",
-                          where[1])
+                          f"{position(first_defs[d.key])[0]}); only the first is used; "
+                          "merge them", where[1])
             continue
-        seen_defs[d.key] = where[0]
+        first_defs[d.key] = d
         if d.key not in referenced:
+            where = position(d)
             yield dg.make("P007", path, where[0],
                           f"footnote `[^{d.label}]` is defined but never referenced; cite it "
                           f"with `[^{d.label}]` in the text or delete it", where[1])
@@ -281,19 +285,19 @@ def _cited_ids(tokens: list) -> set[str]:
     return ids
 
 
-def _check_citation(post: Post, snippet_id: str, where: tuple[int, int], how: str,
+def _check_citation(post: Post, snippet_id: str, where, how: str,
                     project: Project, relies_on: set[str]) -> Iterator[Diagnostic]:
-    line, col = where
+    # `where` is a lazy (line, column): read it only when there is something to report.
     if snippet_id not in project.snippets:
-        yield dg.make("P003", post.path, line,
+        yield dg.make("P003", post.path, where[0],
                       f"{how} `{snippet_id}`, which is not a snippet"
                       f"{dg.did_you_mean(snippet_id, project.snippets)}; snippets are "
-                      "snippets/**/<id>.md", col)
+                      "snippets/**/<id>.md", where[1])
         return
     if snippet_id not in post.claims:
-        yield dg.make("P004", post.path, line,
+        yield dg.make("P004", post.path, where[0],
                       f"{how} `{snippet_id}` but `claims` in the front matter does not list it; "
-                      f"add it: claims: [..., {snippet_id}]", col)
+                      f"add it: claims: [..., {snippet_id}]", where[1])
     yield from _status_problems(post, snippet_id, where, how, project, relies_on)
 
 

@@ -97,6 +97,9 @@ def build(obj: Context, drafts: bool, strict: bool) -> None:
     if not report.ok:
         click.echo("Nothing written: fix the errors above, then build again.", err=True)
         raise SystemExit(1)
+    if report.up_to_date:
+        click.echo("Nothing changed since the last build: site/, feeds/ and drafts/ are up "
+                   "to date.")
     for directory, files in report.written.items():
         if directory == "site":
             shown = f"{sum(f.endswith('.html') for f in files)} pages"
@@ -125,6 +128,7 @@ def serve(obj: Context, port: int, drafts: bool) -> None:
     from . import serve as servelib
 
     root = obj.root
+    banner = servelib.Banner()
 
     def rebuild() -> None:
         try:
@@ -133,6 +137,7 @@ def serve(obj: Context, port: int, drafts: bool) -> None:
             click.echo(click.style(f"Preview not rebuilt: {type(e).__name__}: {e}", fg="red"),
                        err=True)
             return
+        banner.show(problems)
         if problems:
             echo_diagnostics(problems, "text", False)
         else:
@@ -140,7 +145,7 @@ def serve(obj: Context, port: int, drafts: bool) -> None:
 
     rebuild()
     try:
-        server = servelib.make_server(root, port)
+        server = servelib.make_server(root, port, banner)
     except OSError as e:
         raise click.UsageError(f"cannot listen on 127.0.0.1:{port} ({e.strerror}); "
                                f"try --port {port + 1}") from None

@@ -119,6 +119,16 @@ def citation_tokens(snippet: Snippet | None, snippet_id: str, locator: str | Non
 
 
 def citation_paragraph(items: list[dict], project: Project) -> list[Token]:
+    """A note's paragraph naming the cited sources. Tokens are never mutated once made,
+    so the same paragraph is shared by every citation of the same sources."""
+    memo = project.__dict__.setdefault("_citation_memo", {})
+    key = tuple((i["id"], i.get("locator")) for i in items)
+    if key not in memo:
+        memo[key] = _citation_paragraph(items, project)
+    return memo[key]
+
+
+def _citation_paragraph(items: list[dict], project: Project) -> list[Token]:
     children: list[Token] = []
     seen: set[tuple] = set()
     for item in items:
@@ -286,6 +296,8 @@ _PUNCTUATION = (".", ",", ";", ":", "!", "?")
 def _notes_after_punctuation(tokens: list[Token]) -> list[Token]:
     """`abilities [@x], so` reads as `abilities,¹ so`: a citation moves after the
     punctuation that follows it (pandoc's notes-after-punctuation)."""
+    if not any(t["type"] == "citation" for t in tokens):
+        return tokens
     out: list[Token] = []
     pending = list(tokens)
     while pending:

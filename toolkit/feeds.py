@@ -15,11 +15,9 @@ Every URL in content is absolute; note links point at the post's page, not at `#
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import json
 from urllib.parse import urlsplit
-
-from feedgen.ext.base import BaseEntryExtension, BaseExtension
-from feedgen.feed import FeedGenerator
 
 from .content import slugify
 from .model import Config, Project
@@ -30,30 +28,38 @@ XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
 
 
-class _FeedExtension(BaseExtension):
-    def extend_ns(self) -> dict:
-        return {}
+@functools.lru_cache(maxsize=1)
+def _feedgen():
+    """feedgen and our extension, imported when a feed is first written (a rebuild whose
+    feeds are unchanged never loads lxml)."""
+    from feedgen.ext.base import BaseEntryExtension, BaseExtension
+    from feedgen.feed import FeedGenerator
 
+    class FeedExtension(BaseExtension):
+        def extend_ns(self) -> dict:
+            return {}
 
-class _EntryExtension(BaseEntryExtension):
-    """Puts xml:base on Atom content and restores entry link attributes."""
+    class EntryExtension(BaseEntryExtension):
+        """Puts xml:base on Atom content and restores entry link attributes."""
 
-    def __init__(self) -> None:
-        self.base: str | None = None
-        self.links: list[dict] = []
+        def __init__(self) -> None:
+            self.base: str | None = None
+            self.links: list[dict] = []
 
-    def extend_atom(self, entry):
-        content = entry.find("content")  # feedgen's elements carry no namespace
-        if content is not None and self.base:
-            content.set(XML_BASE, self.base)
-        for element, spec in zip(entry.findall("link"), self.links, strict=False):
-            for key in ("rel", "type", "length", "title", "hreflang"):
-                if spec.get(key):
-                    element.set(key, str(spec[key]))
-        return entry
+        def extend_atom(self, entry):
+            content = entry.find("content")  # feedgen's elements carry no namespace
+            if content is not None and self.base:
+                content.set(XML_BASE, self.base)
+            for element, spec in zip(entry.findall("link"), self.links, strict=False):
+                for key in ("rel", "type", "length", "title", "hreflang"):
+                    if spec.get(key):
+                        element.set(key, str(spec[key]))
+            return entry
 
-    def extend_rss(self, item):
-        return item
+        def extend_rss(self, item):
+            return item
+
+    return FeedGenerator, FeedExtension, EntryExtension
 
 
 def entry_id(item: Item, config: Config) -> str:
@@ -72,10 +78,11 @@ def content_html(item: Item, config: Config) -> str:
     return absolute_fragments(item.html.full(), config.site_url + item.path)
 
 
-def _generator(items: list[Item], config: Config, name: str, title: str) -> FeedGenerator:
+def _generator(items: list[Item], config: Config, name: str, title: str):
+    feed_generator, feed_extension, entry_extension = _feedgen()
     self_url = f"{config.site_url}feeds/{name}"
-    fg = FeedGenerator()
-    fg.register_extension("xmlbase", _FeedExtension, _EntryExtension, atom=True, rss=False)
+    fg = feed_generator()
+    fg.register_extension("xmlbase", feed_extension, entry_extension, atom=True, rss=False)
     fg.id(self_url)
     fg.title(title)
     fg.subtitle(config.description or title)

@@ -12,7 +12,6 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 from . import diagnostics as dg
 from .yamlfile import INVALID, Loaded, Path
@@ -115,12 +114,12 @@ CONFIG = (
 )
 
 
+_HTTP_URL = re.compile(r"^https?://[^\s/?#@]+(?:[/?#]\S*)?$", re.IGNORECASE)
+
+
 def is_http_url(value: str) -> bool:
-    try:
-        parts = urlsplit(value)
-    except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.netloc) and " " not in value
+    """An absolute http(s) URL with a host, and no spaces."""
+    return bool(_HTTP_URL.match(value))
 
 
 def to_datetime(value: Any) -> dt.datetime | None:

@@ -17,11 +17,10 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-import mistune
-from mistune.directives import DirectivePlugin, FencedDirective
-from mistune.plugins.footnotes import INLINE_FOOTNOTE, REF_FOOTNOTE
-
 Token = dict[str, Any]
+
+# mistune is imported when the first post is parsed (see `_make`): a rebuild that finds
+# every post in the cache never pays for it.
 
 _KEY = r"[A-Za-z0-9_](?:[A-Za-z0-9_.:/-]*[A-Za-z0-9_])?"
 _ITEM = r"@" + _KEY + r"(?:[ \t]*,[^;\]\n]+)?"
@@ -77,32 +76,38 @@ def _parse_citation(inline: Any, m: re.Match, state: Any) -> int:
     return m.end()
 
 
-class Claim(DirectivePlugin):
+def _parse_claim(directive: Any, block: Any, m: re.Match, state: Any) -> Token:
     """```` ```{claim} snippet-id ```` quotes a snippet as an attributed block."""
-
-    def parse(self, block: Any, m: re.Match, state: Any) -> Token:
-        snippet_id = self.parse_title(m).strip()
-        return {"type": "claim", "attrs": {"id": snippet_id}}
-
-    def __call__(self, directive: Any, md: Any) -> None:
-        directive.register("claim", self.parse)
+    return {"type": "claim", "attrs": {"id": directive.parse_title(m).strip()}}
 
 
-def _plugins(md: mistune.Markdown) -> None:
+def _plugins(md: Any) -> None:
+    from mistune.plugins.footnotes import INLINE_FOOTNOTE, REF_FOOTNOTE
+
     md.inline.register("footnote", INLINE_FOOTNOTE, _parse_footnote_ref, before="link",
                        start_chars="[")
     md.inline.register("citation", CITATION, _parse_citation, before="link", start_chars="[")
     md.block.register("ref_footnote", REF_FOOTNOTE, _parse_footnote_def, before="ref_link")
 
 
-def _make() -> mistune.Markdown:
+_MD: Any = None
+
+
+def _make() -> Any:
+    import mistune
+    from mistune.directives import DirectivePlugin, FencedDirective
+
+    class Claim(DirectivePlugin):
+        def __call__(self, directive: Any, md: Any) -> None:
+            directive.register("claim", lambda block, m, state: _parse_claim(
+                self, block, m, state))
+
+    # Bare URLs are linked after parsing (see `_autolink`), not by mistune's `url` plugin:
+    # the plugin makes the inline scanner stop at every "h" and doubles the parse time.
     return mistune.create_markdown(
         renderer=None,
-        plugins=["strikethrough", "table", "url", _plugins, FencedDirective([Claim()])],
+        plugins=["strikethrough", "table", _plugins, FencedDirective([Claim()])],
     )
-
-
-_MD = _make()
 
 
 def _dedent_definition(text: str) -> str:
@@ -117,6 +122,9 @@ def _dedent_definition(text: str) -> str:
 
 def parse(body: str) -> Parsed:
     """Parse a post body. Never raises on any input text."""
+    global _MD
+    if _MD is None:
+        _MD = _make()
     tokens, state = _MD.parse(body)
     definitions: list[FootnoteDef] = state.env.get("footnote_defs", [])
     for d in definitions:
@@ -125,15 +133,55 @@ def parse(body: str) -> Parsed:
 
 
 def _clean(tokens: Any) -> list[Token]:
-    """Drop blank lines; they carry nothing any renderer needs."""
+    """Drop blank lines (they carry nothing any renderer needs) and link bare URLs."""
     result = []
     for tok in tokens:
-        if tok.get("type") == "blank_line":
+        kind = tok.get("type")
+        if kind == "blank_line":
             continue
         if "children" in tok:
-            tok["children"] = _clean(tok["children"])
+            tok["children"] = (_clean(tok["children"]) if kind not in ("link", "image")
+                               else tok["children"])
         result.append(tok)
-    return result
+    return _autolink(result)
+
+
+def _escape_url(url: str) -> str:
+    from mistune.util import escape_url  # mistune's, so bare and written links match
+
+    return escape_url(url)
+
+
+# mistune's own pattern for bare URLs (plugins/url.py).
+_BARE_URL = re.compile(r"""https?:\/\/[^\s<]+[^<.,:;"')\]\s]""")
+
+
+def _autolink(tokens: list[Token]) -> list[Token]:
+    """Turn bare http(s) URLs in text into links, as GitHub and LessWrong do."""
+    if not any(t.get("type") == "text" and "http" in t.get("raw", "") for t in tokens):
+        return tokens
+    merged: list[Token] = []
+    for tok in tokens:  # a URL can span text tokens the parser split (at `_`, say)
+        if merged and tok.get("type") == "text" and merged[-1].get("type") == "text":
+            merged[-1] = {"type": "text", "raw": merged[-1]["raw"] + tok["raw"]}
+        else:
+            merged.append(tok)
+    out: list[Token] = []
+    for tok in merged:
+        raw = tok.get("raw", "") if tok.get("type") == "text" else ""
+        if "http" not in raw:
+            out.append(tok)
+            continue
+        pos = 0
+        for m in _BARE_URL.finditer(raw):
+            if m.start() > pos:
+                out.append({"type": "text", "raw": raw[pos:m.start()]})
+            out.append({"type": "link", "children": [{"type": "text", "raw": m.group(0)}],
+                        "attrs": {"url": _escape_url(m.group(0))}})
+            pos = m.end()
+        if pos < len(raw):
+            out.append({"type": "text", "raw": raw[pos:]})
+    return out
 
 
 def walk(tokens: list[Token]):
@@ -188,25 +236,57 @@ class Locator:
 
     mistune's tokens carry no positions, so we search the body for each raw string in
     order, with code blocks and spans blanked out so that examples in code never match.
+    Searching is deferred until a position is actually wanted (most posts have no
+    problems), but every `find` is counted, so the k-th call for a string still means
+    its k-th occurrence.
     """
 
     def __init__(self, body: str, first_line: int):
-        self.text = _mask_code(body)
+        self.body = body
         self.first_line = first_line
-        self.cursors: dict[str, int] = {}
+        self.counts: dict[str, int] = {}
+        self._text: str | None = None
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = _mask_code(self.body)
+        return self._text
 
     def position(self, offset: int) -> tuple[int, int]:
-        line = self.first_line + self.text.count("\n", 0, offset)
-        column = offset - (self.text.rfind("\n", 0, offset) + 1) + 1
+        text = self.text
+        line = self.first_line + text.count("\n", 0, offset)
+        column = offset - (text.rfind("\n", 0, offset) + 1) + 1
         return line, column
 
-    def find(self, needle: str) -> tuple[int, int]:
-        """Position of the next occurrence of `needle`; the body's start if not found."""
-        start = self.cursors.get(needle, 0)
-        offset = self.text.find(needle, start)
-        if offset < 0:
-            offset = self.text.find(needle)
-            if offset < 0:
-                return self.first_line, 1
-        self.cursors[needle] = offset + len(needle)
-        return self.position(offset)
+    def find(self, needle: str) -> Spot:
+        """The next occurrence of `needle` (resolved only when read)."""
+        k = self.counts.get(needle, 0)
+        self.counts[needle] = k + 1
+        return Spot(self, needle, k)
+
+    def occurrence(self, needle: str, k: int) -> tuple[int, int]:
+        """Position of the k-th (0-based) occurrence; the last one, or the body's start."""
+        offset, found = -1, -1
+        for _ in range(k + 1):
+            nxt = self.text.find(needle, offset + 1)
+            if nxt < 0:
+                break
+            offset = found = nxt
+        if found < 0:
+            return self.first_line, 1
+        return self.position(found)
+
+
+class Spot:
+    """A lazily found (line, column)."""
+
+    __slots__ = ("locator", "needle", "k", "_at")
+
+    def __init__(self, locator: Locator, needle: str, k: int):
+        self.locator, self.needle, self.k, self._at = locator, needle, k, None
+
+    def __getitem__(self, i: int) -> int:
+        if self._at is None:
+            self._at = self.locator.occurrence(self.needle, self.k)
+        return self._at[i]

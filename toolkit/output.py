@@ -86,11 +86,13 @@ def _exchange(a: Path, b: Path) -> bool:
 
 
 def stage_tree(entries: dict[str, Entry], dest: Path, previous: Manifest | None = None,
-               load: Callable[[str], bytes] | None = None) -> tuple[Path, Manifest]:
+               load: Callable[[str], bytes] | None = None,
+               source: Callable[[str], Path | None] | None = None) -> tuple[Path, Manifest]:
     """Write every entry into a new directory beside `dest`; return it and its manifest.
 
-    An entry without bytes must be linkable from `dest` (per `previous`) or loadable by
-    digest with `load`.
+    Each file is, in order of preference: hard-linked from `dest` (unchanged since the
+    last build, per `previous`), hard-linked from `source(digest)` (a stored copy), or
+    written (its bytes, or `load(digest)`).
     """
     previous = previous or {}
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -108,9 +110,17 @@ def stage_tree(entries: dict[str, Entry], dest: Path, previous: Manifest | None 
                     dest / rel, target, old):
                 manifest[rel] = old
                 continue
+            stored = source(entry.digest) if source is not None else None
+            if stored is not None:
+                with contextlib.suppress(OSError):
+                    os.link(stored, target)
+                    st = os.stat(target)
+                    manifest[rel] = (entry.digest, st.st_size, st.st_mtime_ns, st.st_ino)
+                    continue
             data = entry.data if entry.data is not None else _load(load, entry.digest)
             with open(target, "wb") as f:
                 f.write(data)
+                f.flush()  # the mtime we record must be the file's last
                 st = os.fstat(f.fileno())
             manifest[rel] = (entry.digest, st.st_size, st.st_mtime_ns, st.st_ino)
         staging.chmod(0o755)

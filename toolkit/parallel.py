@@ -10,10 +10,8 @@ each worker when the worker starts.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Callable, Iterable
-from concurrent.futures import ProcessPoolExecutor
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -48,21 +46,47 @@ def pmap(fn: Callable[[T], R], items: Iterable[T], state: Any = None) -> list[R]
 
     `state` is what `shared()` returns inside `fn` while this call runs.
     """
+    return start(fn, items, state)()
+
+
+def start(fn: Callable[[T], R], items: Iterable[T], state: Any = None
+          ) -> Callable[[], list[R]]:
+    """Like `pmap`, but returns at once: the workers start on the items while the caller
+    does something else, and calling the result waits for (and returns) their results."""
     items = list(items)
     n = workers()
+    if n < 2 or len(items) < MIN_ITEMS:
+        def serial() -> list[R]:
+            previous = _shared
+            _set_shared(state)
+            try:
+                return [fn(x) for x in items]
+            finally:
+                _set_shared(previous)
+        return serial
+    import multiprocessing  # only when there is enough work to share out
+    from concurrent.futures import ProcessPoolExecutor
+
+    methods = multiprocessing.get_all_start_methods()
     previous = _shared
-    _set_shared(state)
+    _set_shared(state)  # forked workers inherit it
     try:
-        if n < 2 or len(items) < MIN_ITEMS:
-            return [fn(x) for x in items]
-        methods = multiprocessing.get_all_start_methods()
         if "fork" in methods:
             context, init, args = multiprocessing.get_context("fork"), None, ()
         else:  # pragma: no cover - macOS/Windows
             context, init, args = multiprocessing.get_context(), _set_shared, (state,)
         chunk = max(1, len(items) // (n * 4))
-        with ProcessPoolExecutor(max_workers=n, mp_context=context, initializer=init,
-                                 initargs=args) as pool:
-            return list(pool.map(fn, items, chunksize=chunk))
+        pool = ProcessPoolExecutor(max_workers=n, mp_context=context, initializer=init,
+                                   initargs=args)
+        # map() submits everything at once, and with fork the pool starts all its
+        # workers at the first submit: they inherit `state` as it is set here.
+        results = pool.map(fn, items, chunksize=chunk)
     finally:
         _set_shared(previous)
+
+    def join() -> list[R]:
+        try:
+            return list(results)
+        finally:
+            pool.shutdown()
+    return join

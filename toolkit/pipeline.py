@@ -9,6 +9,8 @@ even parsed: its diagnostics and outputs come back from `.toolkit/`.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,8 +24,8 @@ from .document import Document
 from .model import ArchiveIndex, Post, Project
 
 # A per-post renderer: the post's document and the project in, any picklable value out.
-# A value with `to_cache(cache)` is asked for a lighter copy to keep (it may store its
-# bulk as blobs), and one with `blob_keys()` names the blobs it needs kept.
+# With an object store, a value with `spill(store)` moves its bulk there (in the worker)
+# and `objects()` names what it keeps there.
 Renderer = Callable[[Document, Project], Any]
 
 
@@ -43,6 +45,7 @@ class Checked:
     diagnostics: list[Diagnostic]
     outputs: dict[str, dict[str, Any]] = field(default_factory=dict)  # post path -> outputs
     reused: int = 0  # posts whose results came from the cache
+    fresh: set[str] = field(default_factory=set)  # posts computed in this run
 
     def posts(self, drafts: bool = False) -> list[Post]:
         """Posts to publish, newest first; drafts only when asked. Undated drafts last."""
@@ -51,6 +54,8 @@ class Checked:
         return sorted(chosen, key=lambda p: (p.date or far_past, p.slug), reverse=True)
 
     def document(self, post: Post) -> Document:
+        if post.slim:  # from the build cache, without its body: read it again
+            post = content.load_post(self.project.root, self.project.root / post.path)[0]
         parsed = self.parsed.get(post.path) or markdown.parse(post.body)
         return document.build(post, parsed, self.project)
 
@@ -74,6 +79,7 @@ class _Job:
     keep_parsed: bool
     renderers: dict[str, Renderer]
     digests: dict[str, str]  # snippet id -> file digest
+    objects: Path | None  # the object store's directory, when there is one
 
 
 def _dependencies(post: Post, parsed: markdown.Parsed, project: Project) -> set[str]:
@@ -105,6 +111,11 @@ def _post_job(item: tuple[Path, bytes | None, list[Diagnostic]]) -> PostResult:
     if job.renderers:
         doc = document.build(post, parsed, project)
         outputs = {name: render(doc, project) for name, render in job.renderers.items()}
+        if job.objects is not None:
+            store = cachelib.ObjectStore(job.objects)
+            outputs = {name: value.spill(store) if hasattr(value, "spill") else value
+                       for name, value in outputs.items()}
+        post = post.slimmed() if not job.keep_parsed else post
     deps = {sid: job.digests.get(sid) for sid in _dependencies(post, parsed, project)}
     return PostResult(post, diags, parsed if job.keep_parsed else None, outputs, deps)
 
@@ -122,29 +133,42 @@ def _archive_index(project: Project, cache: cachelib.Cache) -> ArchiveIndex:
 
 def run(root: Path, at: dt.datetime | None = None, keep_parsed: bool = True,
         renderers: dict[str, Renderer] | None = None,
-        cache: cachelib.Cache | None = None) -> Checked:
+        cache: cachelib.Cache | None = None, inputs: content.Inputs | None = None,
+        objects: cachelib.ObjectStore | None = None) -> Checked:
     """Load and check the project at `root`; render each post with `renderers`.
 
     `at` is the time the checks compare against (now by default). `keep_parsed=False`
     drops each post's parse once it is checked and rendered. With `cache`, unchanged
-    posts are read back instead of parsed (and nothing is kept parsed for them).
+    posts are read back instead of parsed (and nothing is kept parsed for them). With
+    `objects`, rendered pages go straight to that store and only their digests come back.
     """
     cache = cache or cachelib.Cache(None)
     renderers = renderers or {}
-    project = content.load_project(root, posts=False, memo=cache)
+    inputs = inputs or content.Inputs.scan(root)
+    project = content.load_project(root, posts=False, memo=cache, inputs=inputs)
     digests = {sid: s.digest for sid, s in project.snippets.items()}
 
     # Read every post here (fast), so that unchanged ones never reach a worker.
-    paths = content.post_files(root)
+    paths = inputs.posts
     items, keys = [], []
     for path in paths:
-        data, diags = content.read_bytes(path, content.rel(root, path))
+        data = inputs.read(path)
+        diags = [] if data is not None else content.read_bytes(path, content.rel(root, path))[1]
         items.append((path, data, diags))
         keys.append(cachelib.key("post", project.digest, *sorted(renderers),
                                  cachelib.digest(data)) if data is not None else "")
     hits = cache.get_posts([k for k in keys if k], digests) if not keep_parsed else {}
+    if objects is not None and objects.verify:  # a result whose stored page is gone is no hit
+        hits = {k: r for k, r in hits.items()
+                if all(objects.has(d) for v in r.outputs.values()
+                       if hasattr(v, "objects") for d in v.objects())}
     todo = [i for i, k in enumerate(keys) if k not in hits]
-    job = _Job(project, _archive_index(project, cache), keep_parsed, renderers, digests)
+    if cache.enabled and os.environ.get("TOOLKIT_DEBUG_CACHE"):
+        print("cache: computing " + ", ".join(str(paths[i].name) for i in todo[:10]),
+              file=sys.stderr)
+    job = _Job(project, _archive_index(project, cache), keep_parsed, renderers, digests,
+               objects.directory if objects is not None else None)
+    cache.close()  # never carry an open SQLite connection into forked workers
     computed = dict(zip(todo, parallel.pmap(_post_job, [items[i] for i in todo], job),
                         strict=True))
 
@@ -166,13 +190,14 @@ def run(root: Path, at: dt.datetime | None = None, keep_parsed: bool = True,
             checked.parsed[r.post.path] = r.parsed
         if k in hits:
             checked.reused += 1
-            for value in r.outputs.values():
-                if hasattr(value, "blob_keys"):
-                    cache.keep(value.blob_keys())
-        elif k and cache.enabled and not any(d.severity == dg.ERROR for d in r.diagnostics):
-            slim = {name: value.to_cache(cache) if hasattr(value, "to_cache") else value
-                    for name, value in r.outputs.items()}
-            fresh.append((k, r.deps, PostResult(r.post, r.diagnostics, None, slim, r.deps)))
+            continue
+        checked.fresh.add(r.post.path)
+        # Keep a result only if its bulk went to the object store (else it would be lost),
+        # and never one with errors (their messages may depend on other files).
+        storable = k and cache.enabled and objects is not None and objects.enabled
+        if storable and not any(d.severity == dg.ERROR for d in r.diagnostics):
+            fresh.append((k, r.deps, PostResult(r.post.slimmed(), r.diagnostics, None,
+                                                r.outputs, r.deps)))
     cache.put_posts(fresh)
     checked.diagnostics += checks.check_slugs(project.posts)
     checked.diagnostics = dg.filter_ignored(checked.diagnostics, project.config.ignore)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import functools
 import http.server
+import io
+import os
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -39,17 +41,51 @@ def snapshot(root: Path) -> dict[str, tuple[int, int]]:
 
 
 def preview(root: Path, drafts: bool = True) -> list[Diagnostic]:
-    """Build site/ for previewing (problems shown on the pages); the check's diagnostics."""
+    """Build site/ for previewing, even with problems; the check's diagnostics."""
     return build.build(root, drafts=drafts, preview=True).diagnostics
 
 
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+class Banner:
+    """The problems banner the server puts on every page (empty when all is well)."""
+
+    def __init__(self) -> None:
+        self.html = b""
+
+    def show(self, problems: list[Diagnostic]) -> None:
+        from .site import problems_html
+
+        self.html = problems_html(problems) if problems else b""
+
+
+class _Handler(http.server.SimpleHTTPRequestHandler):
+    banner: Banner
+
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base's name
         pass  # the terminal is for the writer's problems, not request logs
 
+    def send_head(self):
+        """HTML pages get the banner right after <body>; everything else as it is. The
+        files on disk stay exactly what `toolkit build` writes."""
+        path = self.translate_path(self.path)
+        if os.path.isdir(path):
+            path = os.path.join(path, "index.html")
+        if not self.banner.html or not path.endswith(".html") or not os.path.isfile(path):
+            return super().send_head()
+        if not self.path.split("?", 1)[0].endswith(("/", ".html")):
+            return super().send_head()  # let the base redirect /dir to /dir/
+        with open(path, "rb") as f:
+            page = f.read().replace(b"<body>\n", b"<body>\n" + self.banner.html, 1)
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(page)))
+        self.send_header("Cache-Control", "no-store")
+        self.end_headers()
+        return io.BytesIO(page)
 
-def make_server(root: Path, port: int) -> http.server.ThreadingHTTPServer:
-    handler = functools.partial(_QuietHandler, directory=str(root / "site"))
+
+def make_server(root: Path, port: int, banner: Banner) -> http.server.ThreadingHTTPServer:
+    handler_class = type("Handler", (_Handler,), {"banner": banner})
+    handler = functools.partial(handler_class, directory=str(root / "site"))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
     server.daemon_threads = True
     return server

@@ -9,12 +9,14 @@ a group whose inputs have not changed since the last build.
 
 from __future__ import annotations
 
+import functools
+import os
+import pickle
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from importlib import resources
-
-import jinja2
+from pathlib import Path
 
 from . import cache as cachelib
 from . import document, markdown
@@ -22,8 +24,7 @@ from .content import slugify
 from .diagnostics import Diagnostic
 from .model import Post, Project, Snippet
 from .render import html
-
-PROBLEMS_MARKER = b"<!--toolkit:problems-->"
+from .render.html import escape as esc
 
 
 @dataclass
@@ -47,42 +48,60 @@ class Item:
 class PostPage:
     """What the per-post renderer produces (in a worker, or read from the cache).
 
-    In the cache the page and the HTML are kept as blobs, so a build that does not need
-    them (the post is unchanged, its file can be linked) never loads them.
+    With an object store, the page and its HTML go there as soon as they are rendered
+    (`spill`), and only their digests travel: a build that does not need them (the post is
+    unchanged, its file can be linked) never loads them.
     """
 
     path: str
     summary: str
     claims: list[str]
     page_digest: str
-    html_key: str
+    html_key: str  # digest of the pickled RenderedHtml
     page: bytes | None = None
     html: html.RenderedHtml | None = None
 
     def item(self, post: Post) -> Item:
         return Item(post, self.path, self.summary, self.html, self.claims, self.html_key)
 
-    def blob_keys(self) -> list[str]:
-        return [cachelib.blob_key(self.page_digest), self.html_key]
+    def objects(self) -> list[str]:
+        return [self.page_digest, self.html_key]
 
-    def to_cache(self, cache: cachelib.Cache) -> PostPage:
-        cache.put_many({cachelib.blob_key(self.page_digest): self.page,
-                        self.html_key: self.html})
+    def spill(self, store: cachelib.ObjectStore) -> PostPage:
+        """Move the page and the HTML into the store; a copy that only names them."""
+        store.put(self.page)
+        store.put(pickle.dumps(self.html, protocol=pickle.HIGHEST_PROTOCOL))
         return replace(self, page=None, html=None)
 
 
-def _env() -> jinja2.Environment:
+@functools.lru_cache(maxsize=1)
+def _env():
+    """The Jinja2 environment, made when the first page is rendered."""
+    import jinja2
+    import markupsafe
+
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("toolkit", "templates"),
+        bytecode_cache=_bytecode_cache(jinja2),
         autoescape=True, trim_blocks=True, lstrip_blocks=True,
         undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
     )
     env.filters["human_date"] = document.human_date
     env.filters["slug"] = slugify
+    env.globals["status"] = lambda *a, **k: markupsafe.Markup(status_html(*a, **k))
     return env
 
 
-_ENV = _env()
+def _bytecode_cache(jinja2):
+    """Compiled templates, kept between runs in the user's cache directory (Jinja2 keys
+    them by the template's source), or None where that directory cannot be made."""
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    try:
+        directory = base / "toolkit" / "jinja"
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return None
+    return jinja2.FileSystemBytecodeCache(str(directory))
 
 
 def relative_root(path: str) -> str:
@@ -92,7 +111,7 @@ def relative_root(path: str) -> str:
 
 
 def page(template: str, path: str, project: Project, **context) -> bytes:
-    text = _ENV.get_template(template).render(
+    text = _env().get_template(template).render(
         site=project.config, path=path, root=relative_root(path),
         description=context.pop("description", ""), **context)
     return text.encode("utf-8")
@@ -108,14 +127,13 @@ def successors(project: Project) -> dict[str, Snippet]:
     return found
 
 
-def claim_rows(ids: list[str], project: Project) -> list[dict]:
+def claim_rows(ids: list[str], project: Project) -> list[tuple[Snippet, str]]:
+    """(snippet, company name) for each snippet a post relies on."""
     rows = []
     for snippet_id in ids:
         s = project.snippets[snippet_id]
         lab = project.labs.get(s.lab or "")
-        rows.append({"id": s.id, "title": s.title, "lab": s.lab,
-                     "company": lab.name if lab else s.lab, "status": s.status,
-                     "superseded_by": s.superseded_by})
+        rows.append((s, lab.name if lab else (s.lab or "")))
     return rows
 
 
@@ -130,14 +148,57 @@ def render_post(doc: document.Document, project: Project) -> PostPage:
     rendered = html.render(doc, project.config.site_url)
     item = Item(doc.post, doc.path, doc.summary, rendered, doc.claims)
     data = post_page(item, project)
-    html_key = cachelib.blob_key(cachelib.digest((rendered.body + rendered.notes).encode()))
+    html_key = cachelib.digest(pickle.dumps(rendered, protocol=pickle.HIGHEST_PROTOCOL))
     return PostPage(doc.path, doc.summary, doc.claims, cachelib.digest(data), html_key,
                     data, rendered)
 
 
 def problems_html(problems: list[Diagnostic]) -> bytes:
-    """The banner `toolkit serve` puts on every page while the files have problems."""
-    return _ENV.get_template("_problems.html").render(problems=problems).encode("utf-8")
+    """The banner `toolkit serve` shows on every page while the files have problems."""
+    return _env().get_template("_problems.html").render(problems=problems).encode("utf-8")
+
+
+def status_html(snippet, root: str, later: dict[str, Snippet], show_current: bool = True
+                ) -> str:
+    """A snippet's status badge; a superseded one links to its successor."""
+    if snippet.status == "superseded":
+        badge = '<span class="status superseded">superseded</span>'
+        successor = later.get(snippet.superseded_by or "")
+        if successor is not None:
+            badge += (f' by <a href="{root}claims/{esc(successor.lab or "")}/#{esc(successor.id)}">'
+                      f"{esc(successor.title)}</a>")
+        return badge
+    if snippet.status == "retracted":
+        return '<span class="status retracted">retracted</span>'
+    return '<span class="status current">current</span>' if show_current else ""
+
+
+def snippet_article(s: Snippet, project: Project, root: str, later: dict[str, Snippet],
+                    cited_by: list[Item]) -> str:
+    """One snippet on its company's claims page (written in Python: a page may hold
+    thousands, and this is many times faster than a template loop)."""
+    out = [f'<article class="snippet {esc(s.status)}" id="{esc(s.id)}">\n'
+           f"<h2>{esc(s.title)}</h2>\n"
+           f'<p class="meta">{status_html(s, root, later)}']
+    if s.topics:
+        out.append(" · " + esc(", ".join(s.topics)))
+    out.append(f" · <code>{esc(s.id)}</code></p>\n")
+    if s.quote:
+        paragraphs = "".join(f"<p>{esc(p)}</p>" for p in s.quote.split("\n\n"))
+        out.append(f"<blockquote>{paragraphs}</blockquote>\n")
+    if s.claim:
+        out.append(f'<p class="paraphrase">In short: {esc(s.claim)}</p>\n')
+    out.append(f'<p class="source">Source: {source_html(s, project)}</p>\n')
+    if not s.archive:
+        out.append('<p class="no-archive">No archived copy yet.</p>\n')
+    commentary = commentary_html(s, project)
+    if commentary:
+        out.append(f'<div class="commentary">{commentary}</div>\n')
+    if cited_by:
+        links = "; ".join(f'<a href="{root}{esc(i.path)}">{esc(i.post.title)}</a>'
+                          for i in cited_by)
+        out.append(f'<p class="cited-by">Cited by: {links}</p>\n')
+    return "".join(out) + "</article>\n"
 
 
 def source_html(s: Snippet, project: Project) -> str:
@@ -230,10 +291,9 @@ def claims_pages(items: list[Item], project: Project) -> dict[str, bytes]:
                                        successors=later)}
     for lab in labs:
         path = f"claims/{lab['key']}/"
-        snippets = lab["snippets"]
-        files[path + "index.html"] = page(
-            "lab.html", path, project, lab=lab, successors=later,
-            sources={s.id: source_html(s, project) for s in snippets},
-            commentary={s.id: commentary_html(s, project) for s in snippets},
-            cited_by=cited_by)
+        root = relative_root(path)
+        articles = [snippet_article(s, project, root, later, cited_by.get(s.id, []))
+                    for s in lab["snippets"]]
+        files[path + "index.html"] = page("lab.html", path, project, lab=lab,
+                                          articles=articles)
     return files

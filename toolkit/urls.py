@@ -24,6 +24,7 @@ _TODAY_TIMESTAMPED = re.compile(r"^/(?P<ts>\d{4,14})/(?P<original>.+)$", re.S)
 _TODAY_SHORT = re.compile(r"^/[A-Za-z0-9]{4,10}/?$")
 
 
+@functools.lru_cache(maxsize=65536)
 def host(url: str) -> str:
     """The host, lower-case, without `www.` and port."""
     try:
@@ -33,6 +34,7 @@ def host(url: str) -> str:
     return netloc.lower().removeprefix("www.")
 
 
+@functools.lru_cache(maxsize=65536)
 def scheme(url: str) -> str:
     try:
         return urlsplit(url.strip()).scheme.lower()
@@ -76,7 +78,7 @@ class Snapshot:
     timestamp: str | None  # as written
     time: dt.datetime | None  # None when not a real time, or not given
 
-    @property
+    @functools.cached_property
     def date_iso(self) -> str | None:
         """The capture date as ISO 8601 (for Robust Links' data-versiondate)."""
         return self.time.strftime("%Y-%m-%dT%H:%M:%SZ") if self.time else None
@@ -120,8 +122,16 @@ def is_wayback(url_host: str, port: int | None, wayback_base: str) -> bool:
     return url_host == "web.archive.org" or (url_host == base_host and port == base_port)
 
 
+# The usual form, read without urlsplit (a build reads thousands of these).
+_PLAIN_WAYBACK = re.compile(r"^https?://web\.archive\.org/web/(\d{14})(?:[a-z]{2}_)?/"
+                            r"(https?://[^\s]+)$")
+
+
 def parse_snapshot(url: str, wayback_base: str = DEFAULT_WAYBACK) -> Snapshot:
     """Read a snapshot URL, or raise NotASnapshot saying what is wrong with it."""
+    m = _PLAIN_WAYBACK.match(url)
+    if m:
+        return Snapshot("wayback", url, m.group(2), m.group(1), parse_timestamp(m.group(1)))
     try:
         parts = urlsplit(url.strip())
         port = parts.port
