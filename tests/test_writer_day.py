@@ -71,6 +71,17 @@ def test_new_post_has_valid_front_matter(project, kind):
     assert project.diagnostics() == []  # the new file passes the check as it is
 
 
+def test_new_files_get_the_usual_permissions(project):
+    # Written via a private temporary file, but a post is the writer's, for any editor or
+    # collaborator the umask allows.
+    mask = os.umask(0o022)
+    try:
+        assert run(project.root, "new", "post", "Readable").exit_code == 0
+    finally:
+        os.umask(mask)
+    assert (project.root / "posts/readable.md").stat().st_mode & 0o777 == 0o644
+
+
 def test_new_post_refuses_an_existing_file(project):
     assert run(project.root, "new", "post", "Same").exit_code == 0
     (project.root / "posts/same.md").write_text("my words")

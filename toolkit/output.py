@@ -14,9 +14,11 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import functools
 import hashlib
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -46,11 +48,15 @@ class Entry:
 def write_file(path: Path, data: bytes) -> None:
     """Replace `path` atomically with `data` (an identical file is left alone)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    mode = None
     with contextlib.suppress(OSError):
         if path.read_bytes() == data:
             return
+        mode = stat.S_IMODE(path.stat().st_mode)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        # mkstemp makes files only we can read: keep the old file's mode, or the usual one.
+        os.chmod(tmp, mode if mode is not None else 0o666 & ~_umask())
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
@@ -60,6 +66,13 @@ def write_file(path: Path, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+@functools.cache
+def _umask() -> int:
+    mask = os.umask(0)  # the only way to read it; once, before any threads write
+    os.umask(mask)
+    return mask
 
 
 def _libc_renameat2():
