@@ -126,7 +126,12 @@ def test_code_fires_at_the_right_line(project, code, files, path, line):
 
 
 def test_every_code_has_a_test():
-    tested = {c[0] for c in CASES} | {"P009", "P010", "S006", "F011"}
+    """Each code is asserted somewhere in the tests (the online ones in test_online.py)."""
+    import re
+    from pathlib import Path
+
+    text = "".join(p.read_text() for p in Path(__file__).parent.glob("test_*.py"))
+    tested = set(re.findall(r'"([FCPSAL]\d{3})"', text))
     assert tested >= set(dg.CODES), sorted(set(dg.CODES) - tested)
 
 

@@ -345,7 +345,7 @@ def _check_link(post: Post, url: str, loc: Locator, project: Project, own_host: 
     where = loc.find(url)
     if link_host == own_host or urls.host_matches(link_host, project.config.no_archive_needed):
         return
-    if urls.is_archive_host(link_host, project.config.wayback_url) and urls.try_snapshot(
+    if urls.is_archive_url(url, project.config.wayback_url) and urls.try_snapshot(
             url, project.config.wayback_url):
         return  # a link straight to an archived copy needs no copy of its own
     entry = archives.get(url)

@@ -62,21 +62,54 @@ def echo_diagnostics(diags: list[dg.Diagnostic], fmt: str, strict: bool) -> None
 
 
 @cli.command()
+@click.option("--online", is_flag=True,
+              help="Also check every citation on the web: that each archived copy exists "
+                   "and holds the quote, and what became of each live page.")
+@click.option("--refresh", is_flag=True,
+              help="With --online: ignore what earlier runs learned, ask again.")
 @click.option("--strict", is_flag=True, help="Count warnings as errors.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="text: one `path:line:col: severity CODE message` per "
               "line; json: an array of {path, line, column, severity, code, message}.")
 @pass_ctx
-def check(obj: Context, strict: bool, fmt: str) -> None:
+def check(obj: Context, online: bool, refresh: bool, strict: bool, fmt: str) -> None:
     """Check posts, snippets and settings without building anything.
 
     Reports every problem with its file, line and a stable code (listed in the
     README). Exits 0 when clean, 1 when there are errors (or warnings, with --strict).
+    With --online, archived copies that are missing or lack the quote are errors; what
+    happened to live pages is only ever a warning (it changes from day to day).
     """
-    result = pipeline.run(obj.root, keep_parsed=False)
-    echo_diagnostics(result.diagnostics, fmt, strict)
-    if dg.has_failures(result.diagnostics, strict):
+    result = pipeline.run(obj.root, keep_parsed=online)
+    diagnostics = result.diagnostics
+    if online:
+        from .online import citations
+
+        diagnostics = sorted(diagnostics + dg.filter_ignored(
+            citations.check_online(result, obj.root, _online_options(result, refresh, fmt)),
+            result.project.config.ignore))
+    echo_diagnostics(diagnostics, fmt, strict)
+    if dg.has_failures(diagnostics, strict):
         raise SystemExit(1)
+
+
+def _online_options(result, refresh: bool, fmt: str):
+    import os
+    import sys
+
+    from .online.citations import Options
+    from .online.fetch import Limits
+
+    settings = result.project.config.online
+    limits = Limits.from_settings(settings)
+    progress = None
+    if fmt == "text" and sys.stderr.isatty() and not os.environ.get("CI"):
+        def progress(done: int, total: int) -> None:
+            filled = 30 * done // max(total, 1)
+            click.echo(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} URLs checked",
+                       nl=done == total, err=True)
+    return Options(limits, live_days=settings.get("live_days", 7), refresh=refresh,
+                   progress=progress)
 
 
 @cli.command()
@@ -368,6 +401,46 @@ def publish(obj: Context, posts: tuple[str, ...], service: str, dry_run: bool,
         return
     click.echo(publisher.table(outcomes))
     if not all(o.ok for o in outcomes):
+        raise SystemExit(1)
+
+
+@cli.command()
+@click.option("--dry-run", is_flag=True,
+              help="Look captures up, but write nothing and request no new capture.")
+@pass_ctx
+def archive(obj: Context, dry_run: bool) -> None:
+    """Find an archived copy for every source and link that lacks one, and write it in.
+
+    For each snippet without `archive:` and each link in a post with no entry in
+    archives.yaml: the Wayback Machine's capture nearest the snippet's `accessed` date;
+    failing that, with $WAYBACK_ACCESS_KEY and $WAYBACK_SECRET_KEY set (from
+    https://archive.org/account/s3.php), a new capture by Save Page Now. The result is
+    written into the snippet's front matter or appended to archives.yaml, and nothing else
+    in those files changes. archive.today is never submitted to. Exits 1 if anything is
+    left without a copy.
+    """
+    import os
+
+    from .online import archiver
+    from .online.fetch import Limits
+
+    try:
+        poll_every = float(os.environ.get("TOOLKIT_SPN_POLL", "5"))
+    except ValueError:
+        raise click.UsageError("$TOOLKIT_SPN_POLL must be a number of seconds") from None
+    result = pipeline.run(obj.root, keep_parsed=True)
+    outcomes = []
+    for outcome in archiver.archive(result, obj.root, dry_run=dry_run, env=os.environ,
+                                    limits=Limits.from_settings(result.project.config.online),
+                                    poll_every=poll_every):
+        click.echo(outcome.line)  # as it comes: a new capture can take minutes
+        outcomes.append(outcome)
+    if not outcomes:
+        click.echo("Every source and link already has an archived copy.")
+        return
+    click.echo(archiver.summary(outcomes))
+    if any(o.action in ("failed", "stopped") or (o.action == "not found" and not dry_run)
+           for o in outcomes):
         raise SystemExit(1)
 
 

@@ -289,6 +289,7 @@ def load_config(root: Path) -> tuple[Config, list[dg.Diagnostic]]:
         lesswrong_graphql_url=values["lesswrong"]["graphql_url"]
         or "https://www.lesswrong.com/graphql",
         wayback_url=values["archive"]["wayback_url"] or "https://web.archive.org",
+        online=values["online"],
         loaded=loaded,
     )
     for code in config.ignore:

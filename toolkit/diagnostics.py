@@ -68,6 +68,19 @@ _CODES = [
     Code("A002", "snapshot-of-other-url", ERROR, "The snapshot is of another URL than the source."),
     Code("A003", "bad-snapshot-time", ERROR, "A snapshot timestamp that is not a real time."),
     Code("A004", "future-snapshot", ERROR, "A snapshot timestamp in the future."),
+    # Online (`toolkit check --online`): archived copies are errors, live pages warnings.
+    Code("L001", "capture-missing", ERROR, "The archive has no capture at that time."),
+    Code("L002", "capture-is-redirect", ERROR, "The cited capture is itself a redirect."),
+    Code("L003", "capture-of-error", ERROR, "The capture is of an error page (4xx/5xx)."),
+    Code("L004", "quote-not-in-archive", ERROR, "The quote is not in the archived copy."),
+    Code("L005", "quote-approximate", WARNING, "The quote is in the copy only approximately."),
+    Code("L006", "archive-unchecked", WARNING, "The archived copy could not be checked now."),
+    Code("L007", "live-moved", WARNING, "The live page redirects elsewhere."),
+    Code("L008", "live-gone", WARNING, "The live page is gone (404, 410, no such host)."),
+    Code("L009", "live-blocked", WARNING, "The live site refused us (401/403/429, bot wall)."),
+    Code("L010", "live-soft-404", WARNING, "The live page answers 200 but says not found."),
+    Code("L011", "live-unreachable", WARNING, "The live page timed out or had a 5xx."),
+    Code("L012", "quote-drifted", WARNING, "The quote is archived but gone from the live page."),
 ]
 
 CODES: dict[str, Code] = {c.code: c for c in _CODES}

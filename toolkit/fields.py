@@ -111,6 +111,16 @@ CONFIG = (
         Field("wayback_url", "url", "Base URL of the Wayback Machine.",
               default="https://web.archive.org"),
     )),
+    Field("online", "table", "How `toolkit check --online` and `toolkit archive` fetch.",
+          fields=(
+              Field("per_host", "int", "Requests at once to any one host.", default=2),
+              Field("connections", "int", "Requests at once in all.", default=64),
+              Field("archive_connections", "int", "Requests at once to the archive.",
+                    default=2),
+              Field("timeout", "int", "Seconds to wait for one answer.", default=20),
+              Field("deadline", "int", "Seconds for the whole run.", default=900),
+              Field("live_days", "int", "Days a live page's result is kept.", default=7),
+          )),
 )
 
 
@@ -237,6 +247,9 @@ class Validator:
         if f.kind == "int":
             if isinstance(value, bool) or not isinstance(value, int):
                 self.report("F004", at, f"{name} must be {_TYPE_NAMES['int']}")
+                return f.default
+            if value < 1:
+                self.report("F008", at, f"{name} is {value}; it must be at least 1")
                 return f.default
             return value
         if f.kind == "bool":

@@ -29,6 +29,7 @@ class Config:
     substack_url: str | None = None
     lesswrong_graphql_url: str = "https://www.lesswrong.com/graphql"
     wayback_url: str = "https://web.archive.org"
+    online: dict = field(default_factory=dict)  # [online]: per_host, connections, ...
     loaded: Loaded = field(default_factory=lambda: Loaded({}))
 
     @property

@@ -168,9 +168,15 @@ def parse_snapshot(url: str, wayback_base: str = DEFAULT_WAYBACK) -> Snapshot:
                        "Machine (web.archive.org/web/...) or archive.today snapshot")
 
 
-def is_archive_host(url_host: str, wayback_base: str = DEFAULT_WAYBACK) -> bool:
-    """Cheap test before parse_snapshot: is this host a web archive we know?"""
-    return (url_host in ("web.archive.org", _wayback_host(wayback_base)[0])
+def is_archive_url(url: str, wayback_base: str = DEFAULT_WAYBACK) -> bool:
+    """Cheap test before parse_snapshot: is this URL on a web archive we know (the
+    configured Wayback Machine counts only at its own port)?"""
+    try:
+        parts = urlsplit(url)
+        url_host, port = (parts.hostname or "").lower(), parts.port
+    except ValueError:
+        return False
+    return (is_wayback(url_host, port, wayback_base)
             or url_host.removeprefix("www.") in ARCHIVE_TODAY_HOSTS)
 
 

@@ -1,0 +1,339 @@
+"""`toolkit check --online` against a stand-in Wayback Machine and company sites on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from servers.origin import OriginServer, make_pdf
+from servers.wayback import WaybackServer
+
+from toolkit.cli import cli
+from toolkit.online import text as textlib
+from toolkit.online.citations import classify
+from toolkit.online.fetch import Fetched
+
+TS = "20250210221647"
+QUOTE = ("We intend to choose the benchmarks and set the thresholds for reducing malicious "
+         "use risks in a future version of the risk management framework.")
+PAGE = f"<html><head><title>RMF</title></head><body><p>Intro.</p><p>{QUOTE}</p></body></html>"
+
+
+@pytest.fixture
+def wayback():
+    with WaybackServer() as server:
+        yield server
+        assert server.handler_errors == []
+
+
+@pytest.fixture
+def origin():
+    with OriginServer() as server:
+        yield server
+        assert server.handler_errors == []
+
+
+class Site:
+    """A content repository whose snippets cite pages on the stand-in servers."""
+
+    def __init__(self, root: Path, wayback: WaybackServer, origin: OriginServer):
+        self.root, self.wayback, self.origin = root, wayback, origin
+        (root / "snippets").mkdir()
+        (root / "posts").mkdir()
+        (root / "toolkit.toml").write_text(textwrap.dedent(f"""\
+            [site]
+            title = "T"
+            base_url = "https://example.org"
+            [archive]
+            wayback_url = "{wayback.url}"
+            [online]
+            timeout = 2
+            deadline = 60
+            """))
+        (root / "snippets/labs.yaml").write_text("xai:\n  name: xAI\n")
+
+    def snippet(self, name: str, path: str, quote: str = QUOTE, ts: str | None = TS,
+                capture: bytes | str | None = PAGE, live: bytes | str | None = PAGE,
+                mimetype: str = "text/html") -> str:
+        """A snippet citing `path` on the origin, archived at `ts` (captured as `capture`)."""
+        url = self.origin.url_for(path)
+        if live is not None:
+            self.origin.page(path, live, mimetype)
+        if capture is not None and ts:
+            self.wayback.add_capture(url, ts, capture, mimetype)
+        archive = f"archive: {self.wayback.snapshot_url(ts, url)}\n" if ts else ""
+        (self.root / f"snippets/{name}.md").write_text(
+            f"---\nlab: xai\ntitle: {name}\nquote: {json.dumps(quote)}\nsource:\n"
+            f"  url: {url}\n{archive}---\n")
+        return url
+
+    def post(self, *links: str) -> None:
+        body = " ".join(f"[link {i}]({url})" for i, url in enumerate(links))
+        (self.root / "posts/p.md").write_text(f"---\ntitle: P\n---\n{body}\n")
+
+    def check(self, *args: str):
+        return CliRunner().invoke(cli, ["--root", str(self.root), "check", "--online",
+                                        "--format", "json", *args])
+
+    def diagnostics(self, *args: str) -> list[dict]:
+        result = self.check(*args)
+        assert result.exit_code in (0, 1), result.output
+        return [d for d in json.loads(result.stdout) if d["code"].startswith("L")]
+
+    def codes(self, *args: str) -> list[tuple[str, str]]:
+        return [(d["code"], d["path"]) for d in self.diagnostics(*args)]
+
+
+@pytest.fixture
+def site(tmp_path, wayback, origin) -> Site:
+    return Site(tmp_path, wayback, origin)
+
+
+# The archived copy ------------------------------------------------------------------------
+
+
+def test_a_good_citation_has_nothing_to_report(site):
+    site.snippet("good", "/rmf")
+    result = site.check()
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == []
+
+
+def test_the_quote_is_found_in_a_pdf_capture_despite_typography(site):
+    # A soft hyphen, a line break mid-sentence (make_pdf wraps at 80 characters), curly
+    # quotes and a dash in the PDF; plain typing in the snippet.
+    typeset = ("\u201cWe intend\u201d \u2014 " + QUOTE).replace("benchmarks", "bench\u00admarks")
+    quote = '"We intend" - ' + QUOTE
+    pdf = make_pdf(typeset)
+    site.snippet("pdf", "/rmf.pdf", quote=quote, capture=pdf, live=pdf,
+                 mimetype="application/pdf")
+    assert site.codes() == []
+
+
+def test_a_quote_not_in_the_copy_is_an_error_showing_the_closest_passage(site):
+    site.snippet("wrong", "/rmf", quote="We commit to halting all training immediately "
+                 "whenever any benchmark threshold is crossed by any model.")
+    (d,) = site.diagnostics()
+    assert (d["code"], d["severity"], d["line"]) == ("L004", "error", 4)  # the quote's line
+    assert "closest passage" in d["message"] and "score" in d["message"]
+    assert site.check().exit_code == 1
+
+
+def test_an_approximate_quote_is_a_warning_with_its_score(site):
+    site.snippet("close", "/rmf", quote=QUOTE.replace("intend to choose", "intend to chose"))
+    (d,) = site.diagnostics()
+    assert (d["code"], d["severity"]) == ("L005", "warning")
+    assert "score" in d["message"]
+
+
+def test_a_missing_capture_is_an_error_naming_the_nearest(site, wayback, origin):
+    url = site.snippet("missing", "/rmf", ts="20250101000000", capture=None)
+    wayback.add_capture(url, "20250102030405", PAGE)
+    (d,) = site.diagnostics()
+    assert (d["code"], d["line"]) == ("L001", 7)  # the archive line
+    assert "20250102030405" in d["message"]
+
+
+def test_a_capture_that_is_a_redirect_names_the_capture_to_cite(site, wayback, origin):
+    moved = origin.url_for("/new-rmf")
+    url = site.snippet("redirect", "/old-rmf", capture=None)
+    wayback.add_capture(url, TS, b"", status=301, redirect_to=moved)
+    wayback.add_capture(moved, "20250210221700", PAGE)
+    (d,) = site.diagnostics()
+    assert d["code"] == "L002"
+    assert "20250210221700" in d["message"] and "new-rmf" in d["message"]
+
+
+def test_a_capture_of_an_error_page_is_an_error(site, wayback):
+    url = site.snippet("error", "/rmf", capture=None)
+    wayback.add_capture(url, TS, "<h1>Not Found</h1>", status=404)
+    assert site.codes() == [("L003", "snippets/error.md")]
+
+
+# The live page ---------------------------------------------------------------------------
+
+
+def test_live_classifications(site, origin):
+    origin.redirect("/moved", "/elsewhere")
+    origin.page("/elsewhere", PAGE)
+    site.snippet("moved", "/moved", live=None)
+    origin.gone("/gone", 410)
+    site.snippet("gone", "/gone", live=None)
+    origin.bot_wall("/walled")
+    site.snippet("walled", "/walled", live=None)
+    origin.unavailable("/down", times=10)
+    site.snippet("down", "/down", live=None)
+    origin.soft404("/soft")
+    site.snippet("soft", "/soft", live=None)
+    origin.redirect("/to-home", "/")
+    origin.page("/", "<html><title>Home</title></html>")
+    site.snippet("home", "/to-home", live=None)
+    found = {path: code for code, path in site.codes()}
+    assert found == {"snippets/moved.md": "L007", "snippets/gone.md": "L008",
+                     "snippets/walled.md": "L009", "snippets/down.md": "L011",
+                     "snippets/soft.md": "L010", "snippets/home.md": "L010"}
+    result = site.check()
+    assert result.exit_code == 0  # live problems are warnings, never failures
+    messages = {d["path"]: d["message"] for d in json.loads(result.stdout)}
+    assert origin.url_for("/elsewhere") in messages["snippets/moved.md"]
+    assert "citation of record" in messages["snippets/moved.md"]
+    assert "bot wall" in messages["snippets/walled.md"]
+
+
+def test_retry_after_is_honoured_and_transient_failures_retried(site, origin):
+    site.snippet("limited", "/rmf")
+    origin.rate_limited("/rmf", retry_after=1, times=1)
+    started = time.monotonic()
+    assert site.codes() == []  # the second attempt, after the wait, is fine
+    gets = origin.requests_to("GET", "/rmf")
+    assert len(gets) == 2 and gets[1].time - gets[0].time >= 1.0
+    assert time.monotonic() - started >= 1.0
+
+
+def test_a_slow_page_times_out_as_unreachable(site, origin):
+    site.snippet("slow", "/rmf")
+    origin.slow("/rmf", 3)  # the site's timeout is 2 s
+    assert site.codes() == [("L011", "snippets/slow.md")]
+
+
+def test_quote_drift_is_a_warning_naming_when(site, origin):
+    site.snippet("drift", "/rmf", live=PAGE.replace(QUOTE, "We will publish thresholds."))
+    (d,) = site.diagnostics()
+    assert (d["code"], d["severity"]) == ("L012", "warning")
+    assert "10 February 2025" in d["message"]
+
+
+def test_plain_links_head_first_then_get_when_refused(site, origin):
+    origin.page("/a", "<html><title>A</title></html>")
+    origin.page("/b", "<html><title>B</title></html>")
+    origin.no_head("/b")
+    site.post(origin.url_for("/a"), origin.url_for("/b"))
+    assert site.codes() == []
+    assert [r.method for r in origin.requests_to(path="/a")] == ["HEAD"]
+    assert [r.method for r in origin.requests_to(path="/b")] == ["HEAD", "GET"]
+    assert all("toolkit-citecheck" in r.headers["User-Agent"] for r in origin.requests)
+
+
+def test_a_dead_link_in_a_post_is_reported_where_it_is(site, origin):
+    origin.gone("/dead", 404)
+    site.post(origin.url_for("/dead"))
+    (d,) = site.diagnostics()
+    assert (d["code"], d["path"], d["line"], d["column"]) == ("L008", "posts/p.md", 4, 10)
+
+
+def test_no_host_gets_more_than_its_limit_at_once(site, wayback, origin):
+    origin.latency = 0.2
+    wayback.latency = 0.1
+    for i in range(12):
+        site.snippet(f"s{i}", f"/page{i}")
+    site.post(*[origin.url_for(f"/page{i}") for i in range(12)])
+    assert site.codes() == []
+    assert origin.max_concurrent == 2  # [online] per_host default
+    assert wayback.max_concurrent <= 2  # the archive's own limit
+
+
+def _stderr_on_a_terminal(root: Path, *args: str, **env: str) -> str:
+    """Run the real command with stderr on a pseudo-terminal; what the terminal shows."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    master, slave = pty.openpty()
+    environment = {k: v for k, v in os.environ.items() if k != "CI"} | env
+    proc = subprocess.run([sys.executable, "-m", "toolkit", "--root", str(root), "check",
+                           "--online", *args], stdout=subprocess.PIPE, stderr=slave,
+                          env=environment, timeout=60)
+    os.close(slave)
+    shown = b""
+    try:
+        while chunk := os.read(master, 65536):
+            shown += chunk
+    except OSError:  # the terminal is closed once everything is read
+        pass
+    os.close(master)
+    assert proc.returncode == 0, proc.stdout
+    return shown.decode()
+
+
+def test_a_progress_bar_on_a_terminal_and_none_in_ci_or_json(site):
+    site.snippet("good", "/rmf")
+    assert "2/2 URLs checked" in _stderr_on_a_terminal(site.root)
+    assert "URLs checked" not in _stderr_on_a_terminal(site.root, "--refresh", CI="true")
+    assert "URLs checked" not in _stderr_on_a_terminal(site.root, "--refresh",
+                                                       "--format", "json")
+
+
+# What is kept ----------------------------------------------------------------------------
+
+
+def test_a_second_run_sends_nothing_for_what_it_learned(site, wayback, origin):
+    site.snippet("good", "/rmf")
+    origin.gone("/dead", 404)
+    site.post(origin.url_for("/dead"))
+    first = site.codes()
+    sent = len(wayback.requests) + len(origin.requests)
+    assert sent > 0
+    assert site.codes() == first
+    assert len(wayback.requests) + len(origin.requests) == sent  # nothing new
+    site.codes("--refresh")
+    assert len(wayback.requests) + len(origin.requests) > sent
+
+
+def test_failures_are_not_kept(site, origin):
+    site.snippet("down", "/rmf")
+    origin.unavailable("/rmf", times=4)  # every attempt of the first run fails
+    assert site.codes() == [("L011", "snippets/down.md")]
+    assert site.codes() == []  # asked again, and fine now
+
+
+def test_a_broken_cache_file_costs_requests_not_the_run(site, origin):
+    site.snippet("good", "/rmf")
+    (site.root / ".toolkit").mkdir()
+    (site.root / ".toolkit/online.sqlite").write_bytes(b"not a database" * 100)
+    result = site.check()
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == [] and origin.requests
+
+
+def test_offline_nothing_is_called_gone(tmp_path):
+    root = tmp_path
+    (root / "snippets").mkdir()
+    (root / "toolkit.toml").write_text('[site]\ntitle = "T"\nbase_url = "https://e.org"\n'
+                                       '[archive]\nwayback_url = "http://127.0.0.1:9"\n'
+                                       '[online]\ntimeout = 1\n')
+    (root / "snippets/labs.yaml").write_text("xai:\n  name: xAI\n")
+    (root / "snippets/s.md").write_text(
+        f"---\nlab: xai\ntitle: S\nquote: q\nsource:\n  url: http://127.0.0.1:9/x\n"
+        f"archive: http://127.0.0.1:9/web/{TS}/http://127.0.0.1:9/x\n---\n")
+    result = CliRunner().invoke(cli, ["--root", str(root), "check", "--online",
+                                      "--format", "json"])
+    codes = {d["code"] for d in json.loads(result.stdout)}
+    assert codes == {"L006", "L011"} and result.exit_code == 0
+
+
+# Units ------------------------------------------------------------------------------------
+
+
+def test_no_such_host_is_gone_but_a_refused_connection_is_not():
+    assert classify(Fetched("https://x.invalid/", "GET", error="dns"), "").kind == "gone"
+    assert classify(Fetched("https://x.org/", "GET", error="connection"), "").kind == \
+        "unreachable"
+
+
+@pytest.mark.parametrize("quote,page", [
+    ("“Safety first” — always", 'He said "safety first" - always.'),
+    ("the ﬁnal model checkpoint", "THE FINAL MODEL\ncheckpoint"),
+    ("effective…", "Effective..."),
+])
+def test_normalisation_makes_typography_irrelevant(quote, page):
+    assert textlib.find_quote(quote, page).exact
+
+
+def test_visible_text_skips_scripts_and_styles():
+    html = b"<html><script>var q='secret quote'</script><style>.q{}</style><p>shown</p></html>"
+    assert textlib.html_text(html).split() == ["shown"]

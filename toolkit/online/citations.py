@@ -1,0 +1,408 @@
+"""`toolkit check --online`: every citation checked against its archived copy and the web.
+
+For each snippet: the cited capture exists (an exact CDX lookup) and is not a redirect or
+an error page; the snippet's quote is in the capture's text (HTML or PDF); the live source
+is ok, moved, gone, blocked, a soft 404 or unreachable; and if the quote is archived but no
+longer on the live page, that is drift. For each plain link in posts: the live page, and
+its archives.yaml copy. The archive checks are errors (they are deterministic and the
+writer can fix them); live problems are warnings (they change from run to run).
+
+Each URL is fetched once however many files cite it, through the polite `Fetcher`, and
+results are kept in `.toolkit/online.sqlite` (see `store`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from .. import diagnostics as dg
+from .. import urls
+from ..diagnostics import Diagnostic
+from ..markdown import Locator, walk
+from ..pipeline import Checked
+from . import text as textlib
+from .fetch import Fetched, Fetcher, Limits
+from .store import OnlineStore, key
+from .wayback import ArchiveError, Wayback
+
+_TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.I | re.S)
+_NOT_FOUND = re.compile(r"\b(404|not found|page not found|page doesn.t exist|no longer "
+                        r"available|could not be found)\b", re.I)
+_BOT_WALL = (b"just a moment...", b"verifying you are human", b"attention required",
+             b"vercel security checkpoint", b"checking your browser")
+
+
+# What we learn about URLs -------------------------------------------------------------
+
+
+@dataclass
+class Live:
+    kind: str  # ok | moved | gone | blocked | soft404 | unreachable
+    detail: str = ""
+    text: str | None = None  # visible text, when fetched with its body
+
+    @property
+    def keepable(self) -> bool:
+        return self.kind != "unreachable"  # failures are never kept
+
+
+@dataclass
+class CaptureResult:
+    kind: str  # ok | missing | redirect | error | unchecked
+    detail: str = ""
+    text: str | None = None
+
+    @property
+    def keepable(self) -> bool:
+        return self.kind in ("ok", "redirect", "error")  # a capture never changes
+
+
+def classify(f: Fetched, original: str) -> Live:
+    """What happened to a live URL, from what the fetcher saw."""
+    if f.error == "dns":
+        return Live("gone", "no such host")
+    if f.error:
+        return Live("unreachable", {"timeout": "timed out", "retry-after":
+                                    "asked us to wait longer than we will",
+                                    "deadline": "not reached before the run's deadline"}
+                    .get(f.error, "could not connect"))
+    head = f.body[:20000].lower()
+    wall = (f.header("cf-mitigated") == "challenge" or f.header("x-vercel-mitigated")
+            or any(marker in head for marker in _BOT_WALL))
+    if wall:
+        return Live("blocked", f"a bot wall (HTTP {f.status})")
+    if f.status in (401, 403, 429):
+        return Live("blocked", f"HTTP {f.status}")
+    if f.status in (404, 410):
+        return Live("gone", f"HTTP {f.status}")
+    if f.status is not None and f.status >= 500:
+        return Live("unreachable", f"HTTP {f.status}")
+    if not f.ok:
+        return Live("unreachable", f"HTTP {f.status}")
+    final = f.final_url or original
+    if urls.normalize(final) != urls.normalize(original):
+        final_path = final.split("://", 1)[-1].partition("/")[2].strip("/")
+        original_path = original.split("://", 1)[-1].partition("/")[2].strip("/")
+        if not final_path and original_path:
+            return Live("soft404", f"redirects to the site's home page ({final})")
+        return Live("moved", final)
+    title = _TITLE.search(f.body[:20000])
+    if title and _NOT_FOUND.search(title.group(1).decode("utf-8", "replace")):
+        return Live("soft404", "the page says it was not found")
+    return Live("ok")
+
+
+@dataclass
+class _Site:
+    """One place a URL is cited, to report against."""
+
+    path: str
+    line: int
+    column: int
+
+
+def post_links(checked: Checked) -> dict[str, list[_Site]]:
+    """External links in posts (not to an archive or our own site), where they are."""
+    project = checked.project
+    own = urls.host(project.config.base_url)
+    found: dict[str, list[_Site]] = defaultdict(list)
+    for post in project.posts:
+        parsed = checked.parsed.get(post.path)
+        if parsed is None:
+            continue
+        loc = Locator(post.body, post.body_line)
+        tokens = list(walk(parsed.tokens))
+        for d in parsed.definitions:
+            tokens += walk(d.children)
+        for tok in tokens:
+            if tok["type"] != "link":
+                continue
+            url = tok["attrs"].get("url", "")
+            if urls.scheme(url) not in ("http", "https"):
+                continue
+            if urls.host(url) == own or urls.is_archive_url(url, project.config.wayback_url):
+                continue
+            line, column = loc.find(url)
+            found[url].append(_Site(post.path, line, column))
+    return found
+
+
+# The checker ----------------------------------------------------------------------------
+
+
+@dataclass
+class Options:
+    limits: Limits
+    live_days: float = 7.0
+    refresh: bool = False
+    progress: Callable[[int, int], None] | None = None  # (done, total)
+
+
+class OnlineCheck:
+    def __init__(self, checked: Checked, options: Options, store: OnlineStore):
+        self.checked = checked
+        self.project = checked.project
+        self.options = options
+        self.store = store
+        base = self.project.config.wayback_url
+        # Hosts as the fetcher sees them (host[:port]): the archives share one limit each.
+        wayback = base.split("://", 1)[-1].split("/", 1)[0].lower()
+        self.fetcher = Fetcher(options.limits, archive_hosts={
+            wayback, "web.archive.org", *urls.ARCHIVE_TODAY_HOSTS,
+            *(f"www.{h}" for h in urls.ARCHIVE_TODAY_HOSTS)})
+        self.wayback = Wayback(base, self.fetcher)
+        self.live: dict[str, Live] = {}
+        self.captures: dict[str, CaptureResult] = {}
+
+    # tasks ------------------------------------------------------------------------------
+
+    def live_result(self, url: str, want_text: bool) -> Live:
+        k = key("live", url, str(want_text))
+        kept = self.store.get(k)
+        if kept is not None:
+            return kept
+        fetched = self.fetcher.check(url, want_body=want_text)
+        result = classify(fetched, url)
+        if result.kind == "ok" and want_text:
+            result.text = textlib.visible_text(fetched.body, fetched.header("content-type"),
+                                               fetched.final_url or url)
+        if result.keepable:
+            self.store.put_live(k, result)
+        return result
+
+    def capture_result(self, archive: str, want_text: bool) -> CaptureResult:
+        k = key("capture", archive, str(want_text))
+        kept = self.store.get(k)
+        if kept is not None:
+            return kept
+        result = self._capture(archive, want_text)
+        if result.keepable:
+            self.store.put(k, result)
+        return result
+
+    def _capture(self, archive: str, want_text: bool) -> CaptureResult:
+        snapshot = urls.try_snapshot(archive, self.project.config.wayback_url)
+        if snapshot is None:
+            return CaptureResult("unchecked", "not a snapshot URL")
+        if snapshot.service == "archive.today" or not snapshot.timestamp:
+            fetched = self.fetcher.fetch(archive)
+            if not fetched.ok:
+                return CaptureResult("unchecked", f"archive.today answered "
+                                     f"{fetched.error or fetched.status}")
+            return CaptureResult("ok", text=textlib.visible_text(
+                fetched.body, fetched.header("content-type")) if want_text else None)
+        try:
+            capture = self.wayback.exact(snapshot)
+        except ArchiveError as e:
+            return CaptureResult("unchecked", str(e))
+        if capture is None:
+            return CaptureResult("missing", self._nearest(snapshot))
+        if capture.status is not None and 300 <= capture.status < 400:
+            return CaptureResult("redirect", self._redirect_target(snapshot))
+        if capture.status is not None and capture.status >= 400:
+            return CaptureResult("error", f"HTTP {capture.status}")
+        if not want_text:
+            return CaptureResult("ok")
+        raw = self.wayback.raw(snapshot)
+        if not raw.ok:
+            return CaptureResult("unchecked", f"the capture's bytes could not be fetched "
+                                 f"({raw.error or raw.status})")
+        return CaptureResult("ok", text=textlib.visible_text(
+            raw.body, raw.header("content-type"), snapshot.original or ""))
+
+    def _nearest(self, snapshot: urls.Snapshot) -> str:
+        try:
+            near = self.wayback.near(snapshot.original or "", snapshot.timestamp)
+        except ArchiveError:
+            return ""
+        return self.wayback.snapshot_url(near) if near else ""
+
+    def _redirect_target(self, snapshot: urls.Snapshot) -> str:
+        raw = self.wayback.raw(snapshot)
+        location = raw.header("location")
+        if location and location.startswith("/"):
+            location = self.project.config.wayback_url.rstrip("/") + location
+        return location.replace("id_/", "/") if location else ""
+
+    # the run --------------------------------------------------------------------------
+
+    def run(self) -> list[Diagnostic]:
+        live_wanted: dict[str, bool] = {}  # url -> want text
+        capture_wanted: dict[str, bool] = {}
+        for s in self.project.snippets.values():
+            if s.source_url:
+                live_wanted[s.source_url] = live_wanted.get(s.source_url, False) or bool(
+                    s.quote)
+            if s.archive:
+                capture_wanted[s.archive] = capture_wanted.get(s.archive, False) or bool(
+                    s.quote)
+        links = post_links(self.checked)
+        for url in links:
+            live_wanted.setdefault(url, False)
+        for entry in self.project.archives.values():
+            if entry.archive:
+                capture_wanted.setdefault(entry.archive, False)
+
+        tasks = ([("capture", u, w) for u, w in capture_wanted.items()]
+                 + [("live", u, w) for u, w in live_wanted.items()])
+        tasks = _interleave_hosts(tasks)
+        done = 0
+        total = len(tasks)
+
+        def work(task):
+            kind, url, want = task
+            if kind == "live":
+                return kind, url, self.live_result(url, want)
+            return kind, url, self.capture_result(url, want)
+
+        workers = max(1, min(self.options.limits.connections, total))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            for kind, url, result in pool.map(work, tasks):
+                (self.live if kind == "live" else self.captures)[url] = result
+                done += 1
+                if self.options.progress:
+                    self.options.progress(done, total)
+        return self.report(links)
+
+    # diagnostics ----------------------------------------------------------------------
+
+    def report(self, links: dict[str, list[_Site]]) -> list[Diagnostic]:
+        if self.fetcher.answers == 0:  # nothing answered at all: we are offline
+            for url, live in self.live.items():
+                if live.kind == "gone" and live.detail == "no such host":
+                    self.live[url] = Live("unreachable", "could not be reached (no network?)")
+        out: list[Diagnostic] = []
+        for s in self.project.snippets.values():
+            line = s.loaded.line
+            capture = self.captures.get(s.archive) if s.archive else None
+            if capture is not None:
+                out += self.capture_diagnostics(capture, s.archive, s.path,
+                                                line(("archive",)))
+                if capture.kind == "ok" and s.quote and capture.text is not None:
+                    out += self.quote_diagnostics(s, capture)
+            if s.source_url and s.source_url in self.live:
+                live = self.live[s.source_url]
+                out += self.live_diagnostics(live, s.source_url, s.path, line(("source",)),
+                                             has_archive=bool(s.archive))
+                if (live.kind == "ok" and s.quote and live.text is not None
+                        and capture is not None and capture.kind == "ok"
+                        and capture.text is not None
+                        and textlib.find_quote(s.quote, capture.text).found
+                        and not textlib.find_quote(s.quote, live.text).found):
+                    snap = urls.try_snapshot(s.archive, self.project.config.wayback_url)
+                    when = (f" (the copy of {snap.time.day} {snap.time:%B %Y} has it)"
+                            if snap and snap.time else "")
+                    out.append(dg.make("L012", s.path, line(("quote",)),
+                                       f"the quote is no longer on the live page{when}; "
+                                       "the company may have changed its wording: check it, "
+                                       "and consider a new snippet"))
+        for url, sites in links.items():
+            live = self.live.get(url)
+            entry = self.project.archive_index().get(url)
+            for site in sites:
+                if live is not None:
+                    out += self.live_diagnostics(live, url, site.path, site.line,
+                                                 has_archive=bool(entry and entry.archive),
+                                                 column=site.column)
+        for entry in self.project.archives.values():
+            capture = self.captures.get(entry.archive) if entry.archive else None
+            if capture is not None:
+                out += self.capture_diagnostics(capture, entry.archive,
+                                                self.project.archives_path, entry.line)
+        return out
+
+    def capture_diagnostics(self, capture: CaptureResult, archive: str, path: str,
+                            line: int) -> list[Diagnostic]:
+        if capture.kind == "missing":
+            near = f"; the nearest capture is {capture.detail}" if capture.detail else ""
+            return [dg.make("L001", path, line, f"the archive has no capture at {archive}"
+                            f"{near}; cite a capture that exists, or run `toolkit archive`")]
+        if capture.kind == "redirect":
+            instead = (f"; cite {capture.detail} instead" if capture.detail
+                       else "; cite the capture of the page it redirects to")
+            return [dg.make("L002", path, line,
+                            f"the capture {archive} is itself a redirect{instead}")]
+        if capture.kind == "error":
+            return [dg.make("L003", path, line, f"the capture {archive} is of an error "
+                            f"page ({capture.detail}); cite a capture of the real page")]
+        if capture.kind == "unchecked":
+            return [dg.make("L006", path, line, f"could not check {archive}: "
+                            f"{capture.detail}; run the check again later")]
+        return []
+
+    def quote_diagnostics(self, s, capture: CaptureResult) -> list[Diagnostic]:
+        k = key("quote", s.archive, s.quote)
+        match = self.store.get(k)
+        if match is None:
+            match = textlib.find_quote(s.quote, capture.text or "")
+            self.store.put(k, match)
+        line = s.loaded.line(("quote",))
+        if match.exact:
+            return []
+        if match.found:
+            return [dg.make("L005", s.path, line,
+                            f"the quote is in the archived copy only approximately (score "
+                            f"{match.score:.0f}/100): \"{_cut(match.passage)}\"; copy the "
+                            "exact words")]
+        closest = (f"; the closest passage (score {match.score:.0f}/100) is "
+                   f"\"{_cut(match.passage)}\"" if match.passage else
+                   "; the copy has no text to search (an image or a script-built page?)")
+        return [dg.make("L004", s.path, line,
+                        f"the quote is not in the archived copy {s.archive}{closest}")]
+
+    def live_diagnostics(self, live: Live, url: str, path: str, line: int,
+                         has_archive: bool, column: int = 1) -> list[Diagnostic]:
+        record = "; the archived copy is now the citation of record" if has_archive else ""
+        if live.kind == "moved":
+            return [dg.make("L007", path, line, f"{url} now redirects to {live.detail}"
+                            f"{record or '; archive it while you can (`toolkit archive`)'}",
+                            column)]
+        lost = record or "; look for an older capture (`toolkit archive`), or cite another source"
+        if live.kind == "gone":
+            return [dg.make("L008", path, line, f"{url} is gone ({live.detail}){lost}",
+                            column)]
+        if live.kind == "blocked":
+            return [dg.make("L009", path, line, f"{url} refused us ({live.detail}), so it could "
+                            "not be checked; it is not called dead"
+                            f"{record or ': open it in a browser'}", column)]
+        if live.kind == "soft404":
+            return [dg.make("L010", path, line, f"{url} looks gone: {live.detail}{lost}",
+                            column)]
+        if live.kind == "unreachable":
+            return [dg.make("L011", path, line, f"{url} {live.detail}; it will be checked "
+                            "again next time", column)]
+        return []
+
+
+def _cut(text: str, width: int = 160) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _interleave_hosts(tasks: list[tuple]) -> list[tuple]:
+    """Round-robin over hosts, so the workers spread out instead of queueing on one."""
+    by_host: dict[str, list[tuple]] = defaultdict(list)
+    for task in tasks:
+        by_host[urlsplit(task[1]).netloc.lower()].append(task)
+    queues = list(by_host.values())
+    out = []
+    while queues:
+        for queue in list(queues):
+            out.append(queue.pop(0))
+            if not queue:
+                queues.remove(queue)
+    return out
+
+
+def check_online(checked: Checked, root: Path, options: Options) -> list[Diagnostic]:
+    store = OnlineStore(root / ".toolkit" / "online.sqlite", options.live_days,
+                        options.refresh)
+    try:
+        return OnlineCheck(checked, options, store).run()
+    finally:
+        store.close()

@@ -1,0 +1,207 @@
+"""A polite HTTP client for checking many URLs at once.
+
+- A global limit on connections, a limit per host (default 2), and a separate limit for the
+  web archive's own host, which is shared by everyone and asks to be spared.
+- `Retry-After` (seconds or a date) on 429/503 holds back every request to that host, not
+  just the retry. Transient failures (timeouts, resets, 5xx, 429) are retried with
+  exponential backoff and jitter; nothing else is.
+- A timeout per request, and a deadline for the whole run.
+- HEAD first where the body is not needed, GET when HEAD is refused.
+- A User-Agent that names the tool, and a cap on how much of a body is read.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from urllib.parse import urlsplit
+
+import requests
+
+from .. import __version__
+
+USER_AGENT = (f"toolkit-citecheck/{__version__} (checks the sources a newsletter cites; "
+              "+https://pypi.org/project/toolkit/)")
+ACCEPT = "text/html,application/xhtml+xml,application/pdf;q=0.9,*/*;q=0.8"
+TRANSIENT = {408, 429, 500, 502, 503, 504}
+HEAD_REFUSED = {400, 403, 404, 405, 406, 500, 501}
+
+
+@dataclass
+class Limits:
+    per_host: int = 2
+    connections: int = 64  # across all hosts at once
+    archive_connections: int = 2  # the archive's host, whatever per_host says
+    timeout: float = 20.0  # per request
+    deadline: float = 900.0  # for the whole run
+    max_bytes: int = 10_000_000
+    retries: int = 3
+    backoff: float = 1.0  # first retry after about this long, doubling
+    max_wait: float = 60.0  # the longest Retry-After sat out; longer means "try later"
+
+    @classmethod
+    def from_settings(cls, settings: dict) -> Limits:
+        """From toolkit.toml's [online] table (missing keys keep their defaults)."""
+        names = ("per_host", "connections", "archive_connections", "timeout", "deadline")
+        return cls(**{name: settings[name] for name in names if name in settings})
+
+
+@dataclass
+class Fetched:
+    url: str
+    method: str
+    status: int | None = None
+    final_url: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    body: bytes = b""
+    redirects: list[tuple[int, str]] = field(default_factory=list)  # (status, location)
+    error: str | None = None  # "timeout", "dns", "connection", "deadline", "retry-after"
+    truncated: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+    def header(self, name: str) -> str:
+        return self.headers.get(name.lower(), "")
+
+
+def _retry_after(value: str | None) -> float | None:
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    import email.utils
+
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+class Fetcher:
+    def __init__(self, limits: Limits | None = None, archive_hosts: set[str] = frozenset(),
+                 user_agent: str = USER_AGENT):
+        self.limits = limits or Limits()
+        self.archive_hosts = {h.lower() for h in archive_hosts}
+        self.user_agent = user_agent
+        self.started = time.monotonic()
+        self.requests_sent = 0
+        self.answers = 0  # responses of any status: proof that the network works
+        self._global = threading.BoundedSemaphore(self.limits.connections)
+        self._hosts: dict[str, threading.BoundedSemaphore] = {}
+        self._not_before: dict[str, float] = defaultdict(float)
+        self._lock = threading.Lock()
+        self._local = threading.local()
+
+    # limits ----------------------------------------------------------------------------
+
+    def _host_slot(self, host: str) -> threading.BoundedSemaphore:
+        with self._lock:
+            if host not in self._hosts:
+                size = (self.limits.archive_connections if host in self.archive_hosts
+                        else self.limits.per_host)
+                self._hosts[host] = threading.BoundedSemaphore(max(1, size))
+            return self._hosts[host]
+
+    def _session(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.headers.update({"User-Agent": self.user_agent, "Accept": ACCEPT})
+            adapter = requests.adapters.HTTPAdapter(pool_connections=64, pool_maxsize=8,
+                                                    max_retries=0)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            self._local.session = session
+        return session
+
+    def remaining(self) -> float:
+        return self.limits.deadline - (time.monotonic() - self.started)
+
+    # requests --------------------------------------------------------------------------
+
+    def fetch(self, url: str, method: str = "GET", *, follow: bool = True,
+              want_body: bool = True) -> Fetched:
+        """One URL, politely, with retries for transient failures only."""
+        host = (urlsplit(url).netloc or "").lower()
+        attempt = 0
+        while True:
+            wait = self._not_before[host] - time.monotonic()
+            if wait > 0:
+                if wait > self.limits.max_wait or wait > self.remaining():
+                    return Fetched(url, method, error="retry-after")
+                time.sleep(wait)
+            if self.remaining() <= 0:
+                return Fetched(url, method, error="deadline")
+            with self._global, self._host_slot(host):
+                result = self._once(url, method, follow, want_body)
+            transient = result.error in ("timeout", "connection") or result.status in TRANSIENT
+            if result.status in (429, 503):
+                delay = _retry_after(result.header("retry-after"))
+                if delay is not None:
+                    with self._lock:  # holds back every request to this host
+                        self._not_before[host] = max(self._not_before[host],
+                                                     time.monotonic() + delay)
+            if not transient or attempt >= self.limits.retries:
+                return result
+            attempt += 1
+            if self._not_before[host] <= time.monotonic():
+                backoff = self.limits.backoff * 2 ** (attempt - 1)
+                time.sleep(backoff * (0.5 + random.random()))  # jitter
+
+    def _once(self, url: str, method: str, follow: bool, want_body: bool) -> Fetched:
+        result = Fetched(url, method)
+        with self._lock:
+            self.requests_sent += 1
+        try:
+            response = self._session().request(
+                method, url, allow_redirects=follow, stream=True,
+                timeout=min(self.limits.timeout, max(0.1, self.remaining())))
+        except requests.exceptions.Timeout:
+            result.error = "timeout"
+            return result
+        except requests.exceptions.ConnectionError as e:
+            text = repr(e)
+            result.error = ("dns" if "NameResolution" in text or "Name or service not known"
+                            in text or "getaddrinfo" in text else "connection")
+            return result
+        except requests.exceptions.RequestException:
+            result.error = "connection"
+            return result
+        with self._lock:
+            self.answers += 1
+        with response:
+            result.status = response.status_code
+            result.final_url = response.url
+            result.headers = {k.lower(): v for k, v in response.headers.items()}
+            result.redirects = [(r.status_code, r.headers.get("Location", ""))
+                                for r in response.history]
+            if want_body and method != "HEAD":
+                chunks, size = [], 0
+                try:
+                    for chunk in response.iter_content(65536):
+                        chunks.append(chunk)
+                        size += len(chunk)
+                        if size >= self.limits.max_bytes:
+                            result.truncated = True
+                            break
+                except requests.exceptions.RequestException:
+                    result.error = "connection"
+                result.body = b"".join(chunks)[: self.limits.max_bytes]
+        return result
+
+    def check(self, url: str, *, want_body: bool = False) -> Fetched:
+        """A live URL's status: HEAD when the body is not needed, GET if HEAD is refused."""
+        if not want_body:
+            head = self.fetch(url, "HEAD", want_body=False)
+            if head.error is None and head.status not in HEAD_REFUSED:
+                return head
+            if head.error in ("dns", "deadline", "retry-after"):
+                return head
+        return self.fetch(url, "GET", want_body=True)

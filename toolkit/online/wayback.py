@@ -1,0 +1,207 @@
+"""The Wayback Machine: CDX lookups, raw captures, and Save Page Now 2.
+
+Every path hangs off `[archive] wayback_url` (https://web.archive.org by default):
+- `GET /cdx/search/cdx?url=...&output=json&fl=...`: captures of a URL (JSON rows, the
+  first row a header). An exact capture is looked up with `from` = `to` = its timestamp.
+- `GET /web/<timestamp>id_/<url>`: a capture's original bytes, with no replay toolbar.
+- `POST /save` (`Authorization: LOW <access>:<secret>`) starts a capture job and
+  `GET /save/status/<job_id>` reports on it; `GET /save/status/user` says how many
+  captures the account may start now. Errors can arrive with HTTP 200, so the JSON
+  `status` is read at every step.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from urllib.parse import quote, urlencode
+
+import requests
+
+from .. import urls
+from .fetch import Fetcher
+
+CDX_FIELDS = "timestamp,original,statuscode,mimetype,digest"
+
+
+@dataclass(frozen=True)
+class Capture:
+    timestamp: str
+    original: str
+    status: int | None  # the HTTP status the archive saw, or None ("-" for revisits)
+    mimetype: str
+
+
+class ArchiveError(Exception):
+    """The archive could not be asked (down, limiting, refusing): a message to show."""
+
+
+def _rows(data: bytes) -> list[Capture]:
+    try:
+        table = json.loads(data or b"[]")
+    except ValueError as e:
+        raise ArchiveError("the archive's CDX answer was not JSON") from e
+    if not table:
+        return []
+    header, rows = table[0], table[1:]
+    out = []
+    for row in rows:
+        if not row:
+            continue
+        values = dict(zip(header, row, strict=False))
+        status = values.get("statuscode", "")
+        out.append(Capture(values.get("timestamp", ""), values.get("original", ""),
+                           int(status) if str(status).isdigit() else None,
+                           values.get("mimetype", "")))
+    return out
+
+
+class Wayback:
+    def __init__(self, base: str, fetcher: Fetcher):
+        self.base = base.rstrip("/")
+        self.fetcher = fetcher
+
+    def cdx(self, url: str, **params: str) -> list[Capture]:
+        query = urlencode({"url": url, "output": "json", "fl": CDX_FIELDS, **params})
+        result = self.fetcher.fetch(f"{self.base}/cdx/search/cdx?{query}")
+        if result.error or not result.ok:
+            why = {"dns": "no such host; no network?", "connection": "could not connect",
+                   "timeout": "timed out", "retry-after": "it asks us to wait",
+                   "deadline": "the run's time ran out"}.get(result.error or "",
+                                                             f"HTTP {result.status}")
+            raise ArchiveError(f"the archive's CDX server did not answer ({why})")
+        return _rows(result.body)
+
+    def exact(self, snapshot: urls.Snapshot) -> Capture | None:
+        """The capture a snapshot URL names, if the archive has it."""
+        assert snapshot.timestamp and snapshot.original
+        for capture in self.cdx(snapshot.original, **{"from": snapshot.timestamp,
+                                                      "to": snapshot.timestamp}):
+            if capture.timestamp == snapshot.timestamp:
+                return capture
+        return None
+
+    def raw(self, snapshot: urls.Snapshot):
+        """The capture's original bytes (a Fetched; redirects not followed)."""
+        return self.fetcher.fetch(snapshot.raw_url(self.base), follow=False)
+
+    def near(self, url: str, when: str | None) -> Capture | None:
+        """A good (2xx) capture of `url`: the last on or before `when` (YYYYMMDD...),
+        else the first after it; with no date, the latest."""
+        good = {"filter": "statuscode:2.."}
+        if when:
+            before = self.cdx(url, to=when, limit="-1", **good)
+            if before:
+                return before[-1]
+            after = self.cdx(url, **{"from": when}, limit="1", **good)
+            return after[0] if after else None
+        latest = self.cdx(url, limit="-1", **good)
+        return latest[-1] if latest else None
+
+    def snapshot_url(self, capture: Capture) -> str:
+        return urls.wayback_url(self.base, capture.timestamp, capture.original)
+
+
+# Save Page Now 2 ------------------------------------------------------------------------
+
+PERMANENT = {"not-found", "no-access", "unauthorized", "method-not-allowed", "not-implemented",
+             "blocked", "blocked-url", "invalid-url-syntax", "invalid-host-resolution",
+             "too-many-redirects", "filesize-limit", "ftp-access-denied",
+             "network-authentication-required", "http-version-not-supported",
+             "bandwidth-limit-exceeded"}
+TRANSIENT = {"bad-gateway", "gateway-timeout", "service-unavailable", "read-timeout",
+             "protocol-error", "invalid-server-response", "too-many-requests",
+             "browsing-timeout", "soft-time-limit-exceeded", "cannot-fetch", "celery",
+             "job-failed", "no-browsers-available", "proxy-error", "capture-location-error",
+             "internal-server-error"}
+STOP = {"user-session-limit", "max-daily-bandwidth", "max-daily-bandwidth-from-ip",
+        "max-daily-bandwidth-host", "blocked-client-ip"}
+
+
+@dataclass
+class SaveResult:
+    status: str  # "saved" | "archived-today" | "failed" | "stop"
+    timestamp: str | None = None
+    original: str | None = None
+    message: str = ""
+
+
+class SavePageNow:
+    """Requests new captures. Sends keys only to the configured archive."""
+
+    def __init__(self, base: str, access: str, secret: str, *, poll_every: float = 5.0,
+                 poll_for: float = 180.0, timeout: float = 30.0):
+        self.base = base.rstrip("/")
+        self.session = requests.Session()
+        self.session.headers.update({"Authorization": f"LOW {access}:{secret}",
+                                     "Accept": "application/json"})
+        self.poll_every, self.poll_for, self.timeout = poll_every, poll_for, timeout
+
+    def _json(self, method: str, path: str, **kwargs) -> dict:
+        try:
+            response = self.session.request(method, f"{self.base}{path}",
+                                            timeout=self.timeout, **kwargs)
+        except requests.RequestException as e:
+            raise ArchiveError(f"Save Page Now did not answer ({type(e).__name__})") from None
+        if response.status_code == 401:
+            raise ArchiveError("Save Page Now refused the keys (401): check "
+                               "$WAYBACK_ACCESS_KEY and $WAYBACK_SECRET_KEY "
+                               "(https://archive.org/account/s3.php)")
+        try:
+            data = response.json()
+        except ValueError:
+            data = None
+        if response.status_code == 429 or response.status_code >= 500:
+            # Limits and outages stop the run; the JSON, when there is some, says which.
+            said = ""
+            if isinstance(data, dict) and data.get("status_ext"):
+                code = str(data["status_ext"]).removeprefix("error:")
+                said = f" ({code}: {data.get('message') or code})"
+            raise ArchiveError(f"Save Page Now answered HTTP {response.status_code}{said}; "
+                               "try later")
+        if not isinstance(data, dict):
+            raise ArchiveError("Save Page Now answered with something that is not a JSON "
+                               "object")
+        return data
+
+    def available(self) -> int | None:
+        """How many captures this account may start now (None if it will not say)."""
+        data = self._json("GET", f"/save/status/user?_t={int(time.time())}")
+        value = data.get("available")
+        return int(value) if isinstance(value, (int, float)) else None
+
+    def save(self, url: str, pdf: bool = False) -> SaveResult:
+        form = {"url": url, "skip_first_archive": "1", "if_not_archived_within": "30d"}
+        if pdf:
+            form["force_get"] = "1"
+        started = self._json("POST", "/save", data=form)
+        failure = _failure(started)
+        if failure or not started.get("job_id"):
+            return failure or SaveResult("failed", message=started.get("message", "no job"))
+        job = quote(str(started["job_id"]), safe="")
+        deadline = time.monotonic() + self.poll_for
+        while time.monotonic() < deadline:
+            status = self._json("GET", f"/save/status/{job}")
+            if status.get("status") == "success":
+                return SaveResult("saved", str(status.get("timestamp")),
+                                  status.get("original_url") or url)
+            failure = _failure(status)
+            if failure:
+                return failure
+            time.sleep(self.poll_every)
+        return SaveResult("failed", message=f"the capture was still pending after "
+                          f"{self.poll_for:.0f} s; run `toolkit archive` again later")
+
+
+def _failure(data: dict) -> SaveResult | None:
+    if data.get("status") != "error":
+        return None
+    code = str(data.get("status_ext", "")).removeprefix("error:")
+    message = str(data.get("message") or code)
+    if code == "too-many-daily-captures":
+        return SaveResult("archived-today", message=message)
+    if code in STOP:
+        return SaveResult("stop", message=f"{code}: {message}")
+    kind = "for now" if code in TRANSIENT else ""
+    return SaveResult("failed", message=f"{code}: {message}" + (f" ({kind})" if kind else ""))
