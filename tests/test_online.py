@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from servers.base import html_response
 from servers.origin import OriginServer, make_pdf
 from servers.wayback import WaybackServer
 
@@ -234,6 +235,9 @@ def test_no_host_gets_more_than_its_limit_at_once(site, wayback, origin):
     assert site.codes() == []
     assert origin.max_concurrent == 2  # [online] per_host default
     assert wayback.max_concurrent <= 2  # the archive's own limit
+    # ...and their connections are kept alive and reused, not opened per request.
+    assert len({r.client for r in origin.requests}) <= 2
+    assert len({r.client for r in wayback.requests}) <= 2
 
 
 def _stderr_on_a_terminal(root: Path, *args: str, **env: str) -> str:
@@ -266,6 +270,31 @@ def test_a_progress_bar_on_a_terminal_and_none_in_ci_or_json(site):
     assert "URLs checked" not in _stderr_on_a_terminal(site.root, "--refresh", CI="true")
     assert "URLs checked" not in _stderr_on_a_terminal(site.root, "--refresh",
                                                        "--format", "json")
+
+
+class Proxy(OriginServer):
+    """A forward proxy: it answers every absolute-URI request with a page of its own."""
+
+    def handle(self, request):
+        return html_response(f"<html><body>{QUOTE} via proxy</body></html>")
+
+
+def test_the_environments_proxy_settings_are_honoured(site, wayback, origin):
+    # The source by the name `localhost`, the archive by its address, which $NO_PROXY lists.
+    url = f"http://localhost:{origin.port}/rmf"
+    wayback.add_capture(url, TS, PAGE)
+    (site.root / "snippets/s.md").write_text(
+        f"---\nlab: xai\ntitle: S\nquote: {json.dumps(QUOTE)}\nsource:\n  url: {url}\n"
+        f"archive: {wayback.snapshot_url(TS, url)}\n---\n")
+    with Proxy() as proxy:
+        env = {"HTTP_PROXY": proxy.url, "http_proxy": proxy.url,
+               "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
+        result = CliRunner().invoke(cli, ["--root", str(site.root), "check", "--online",
+                                          "--format", "json"], env=env)
+        assert result.exit_code == 0, result.output
+        assert [r.path for r in proxy.requests] == [url]  # the live page, via the proxy
+    assert origin.requests == []
+    assert wayback.requests  # the archive directly
 
 
 # What is kept ----------------------------------------------------------------------------

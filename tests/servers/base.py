@@ -40,6 +40,7 @@ class RecordedRequest:
     fault: Fault | None = None  # the scripted fault that answered it, if any
     end: float | None = None  # time.time() as the response was written (or dropped)
     status: int | None = None  # the status answered; None if stopped before answering
+    client: tuple[str, int] | None = None  # the peer's (address, port): one per connection
 
     @property
     def route(self) -> str:
@@ -377,6 +378,7 @@ class StandInServer:
             body=body,
             json=parsed,
             time=time.time(),
+            client=h.client_address[:2],
         )
         with self._records:
             for i, fault in enumerate(self._faults):

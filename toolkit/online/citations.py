@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -162,28 +162,23 @@ class OnlineCheck:
 
     # tasks ------------------------------------------------------------------------------
 
+    def kept(self, kind: str, url: str, want_text: bool) -> Live | CaptureResult | None:
+        return self.store.get(key(kind, url, str(want_text)))
+
     def live_result(self, url: str, want_text: bool) -> Live:
-        k = key("live", url, str(want_text))
-        kept = self.store.get(k)
-        if kept is not None:
-            return kept
         fetched = self.fetcher.check(url, want_body=want_text)
         result = classify(fetched, url)
         if result.kind == "ok" and want_text:
             result.text = textlib.visible_text(fetched.body, fetched.header("content-type"),
                                                fetched.final_url or url)
         if result.keepable:
-            self.store.put_live(k, result)
+            self.store.put_live(key("live", url, str(want_text)), result)
         return result
 
     def capture_result(self, archive: str, want_text: bool) -> CaptureResult:
-        k = key("capture", archive, str(want_text))
-        kept = self.store.get(k)
-        if kept is not None:
-            return kept
         result = self._capture(archive, want_text)
         if result.keepable:
-            self.store.put(k, result)
+            self.store.put(key("capture", archive, str(want_text)), result)
         return result
 
     def _capture(self, archive: str, want_text: bool) -> CaptureResult:
@@ -251,9 +246,17 @@ class OnlineCheck:
 
         tasks = ([("capture", u, w) for u, w in capture_wanted.items()]
                  + [("live", u, w) for u, w in live_wanted.items()])
-        tasks = _interleave_hosts(tasks)
-        done = 0
-        total = len(tasks)
+        total, done = len(tasks), 0
+        to_fetch = []
+        for kind, url, want in tasks:  # what earlier runs learned needs no thread
+            kept = self.kept(kind, url, want)
+            if kept is None:
+                to_fetch.append((kind, url, want))
+            else:
+                (self.live if kind == "live" else self.captures)[url] = kept
+                done += 1
+        if self.options.progress and done:
+            self.options.progress(done, total)
 
         def work(task):
             kind, url, want = task
@@ -261,14 +264,26 @@ class OnlineCheck:
                 return kind, url, self.live_result(url, want)
             return kind, url, self.capture_result(url, want)
 
-        workers = max(1, min(self.options.limits.connections, total))
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            for kind, url, result in pool.map(work, tasks):
+        with ThreadPoolExecutor(max_workers=self._workers(to_fetch)) as pool:
+            for future in as_completed([pool.submit(work, t)
+                                        for t in _interleave_hosts(to_fetch)]):
+                kind, url, result = future.result()
                 (self.live if kind == "live" else self.captures)[url] = result
                 done += 1
                 if self.options.progress:
                     self.options.progress(done, total)
         return self.report(links)
+
+    def _workers(self, tasks: list[tuple]) -> int:
+        """As many threads as can be busy at once: each host's limit, summed, capped by
+        the global limit. More would only queue, and cost the GIL."""
+        per_host: dict[str, int] = defaultdict(int)
+        for task in tasks:
+            per_host[urlsplit(task[1]).netloc.lower()] += 1
+        limits = self.options.limits
+        busy = sum(min(n, max(limits.per_host, limits.archive_connections))
+                   for n in per_host.values())
+        return max(1, min(limits.connections, busy))
 
     # diagnostics ----------------------------------------------------------------------
 
