@@ -17,6 +17,7 @@ import os
 import pickle
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -56,17 +57,20 @@ class BuildReport:
 
 def build(root: Path, drafts: bool = False, strict: bool = False,
           at: dt.datetime | None = None, use_cache: bool = True,
-          preview: bool = False) -> BuildReport:
+          preview: bool = False,
+          on_checked: Callable[[list[Diagnostic]], None] | None = None) -> BuildReport:
     """Check, and unless there are errors, write site/ and feeds/.
 
     `preview` (for `toolkit serve`) writes site/ even when there are problems, with a
-    banner listing them on every page, and leaves feeds/ alone.
+    banner listing them on every page, and leaves feeds/ alone. `on_checked` is given
+    the diagnostics before anything is written, so a server can show them no later than
+    the pages they are about.
     """
     start = time.perf_counter()
     cache = cachelib.Cache(root / ".toolkit" / "cache.sqlite" if use_cache else None)
     try:
         try:
-            report = _build(root, cache, drafts, strict, at, preview)
+            report = _build(root, cache, drafts, strict, at, preview, on_checked)
         except CacheMiss as e:
             # A stored page was missing or damaged (and is now removed): build again, and
             # the post or page that needs it is rendered afresh; if that fails too, build
@@ -74,11 +78,11 @@ def build(root: Path, drafts: bool = False, strict: bool = False,
             if os.environ.get("TOOLKIT_DEBUG_CACHE"):
                 print(f"cache: missing {e}; building again", file=sys.stderr)
             try:
-                report = _build(root, cache, drafts, strict, at, preview, verify=True)
+                report = _build(root, cache, drafts, strict, at, preview, on_checked, verify=True)
             except CacheMiss:
                 cache.close()
                 cache = cachelib.Cache(None)
-                report = _build(root, cache, drafts, strict, at, preview)
+                report = _build(root, cache, drafts, strict, at, preview, on_checked)
     finally:
         cache.close()
     report.seconds = time.perf_counter() - start
@@ -134,7 +138,9 @@ def _up_to_date(root: Path, cache: cachelib.Cache, drafts: bool, strict: bool,
 
 
 def _build(root: Path, cache: cachelib.Cache, drafts: bool, strict: bool,
-           at: dt.datetime | None, preview: bool, verify: bool = False) -> BuildReport:
+           at: dt.datetime | None, preview: bool,
+           on_checked: Callable[[list[Diagnostic]], None] | None = None,
+           verify: bool = False) -> BuildReport:
     inputs = content.Inputs.scan(root)
     fingerprint = _fingerprint(root, drafts, inputs) if cache.enabled and not preview else None
     if fingerprint:
@@ -149,6 +155,8 @@ def _build(root: Path, cache: cachelib.Cache, drafts: bool, strict: bool,
                          posts=len(checked.project.posts), reused=checked.reused)
     if not report.ok and not preview:
         return report
+    if on_checked is not None:
+        on_checked(report.diagnostics)
     project = checked.project
     posts = checked.posts(drafts)
     pages = {p.path: checked.outputs[p.path]["site"] for p in posts}

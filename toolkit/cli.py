@@ -165,12 +165,12 @@ def serve(obj: Context, port: int, drafts: bool) -> None:
 
     def rebuild() -> None:
         try:
-            problems = servelib.preview(root, drafts)
+            problems = servelib.preview(root, drafts, banner)
         except Exception as e:  # noqa: BLE001 - keep serving the last good preview
             click.echo(click.style(f"Preview not rebuilt: {type(e).__name__}: {e}", fg="red"),
                        err=True)
             return
-        banner.show(problems)
+        banner.show(problems)  # also when the build stopped before writing
         if problems:
             echo_diagnostics(problems, "text", False)
         else:

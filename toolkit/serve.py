@@ -40,9 +40,11 @@ def snapshot(root: Path) -> dict[str, tuple[int, int]]:
     return state
 
 
-def preview(root: Path, drafts: bool = True) -> list[Diagnostic]:
-    """Build site/ for previewing, even with problems; the check's diagnostics."""
-    return build.build(root, drafts=drafts, preview=True).diagnostics
+def preview(root: Path, drafts: bool = True, banner: Banner | None = None) -> list[Diagnostic]:
+    """Build site/ for previewing, even with problems; the check's diagnostics. The
+    banner changes before the pages do, so a new page never shows an old banner."""
+    return build.build(root, drafts=drafts, preview=True,
+                       on_checked=banner.show if banner else None).diagnostics
 
 
 class Banner:
