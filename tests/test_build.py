@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -385,3 +386,25 @@ def test_any_change_or_stray_output_means_a_real_build(examples):
     request = json.loads((examples / "drafts/lesswrong/paris-frameworks-compared.json")
                          .read_text())
     assert request["operationName"] == "UpdateDraft" and request["variables"]["id"] == "abc123"
+
+
+@pytest.mark.parametrize("racy_ns", [0, 10**12])
+def test_an_edit_that_keeps_size_and_mtime_is_still_seen(examples, monkeypatch, racy_ns):
+    # Unchanged files are known by size, times and inode rather than read again; an edit
+    # that restores the old mtime still changes the ctime. With racy_ns 0 nothing counts
+    # as recently changed (the stat path); with a huge one everything does (always read).
+    from toolkit import content
+
+    monkeypatch.setattr(content, "RACY_NS", racy_ns)
+    path = examples / "posts/paris-frameworks-compared.md"
+    text = path.read_text()
+    assert "Paris" in text
+    build_ok(examples)
+    st = path.stat()
+    path.write_text(text.replace("Paris", "Seoul"))  # the same length
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert path.stat().st_size == st.st_size and path.stat().st_mtime_ns == st.st_mtime_ns
+    result = build_ok(examples)
+    assert "Nothing changed" not in result.stdout
+    page = (examples / "site/posts/paris-frameworks-compared/index.html").read_text()
+    assert "Seoul" in page and "Paris" not in page.replace("paris-frameworks", "")

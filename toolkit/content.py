@@ -12,6 +12,7 @@ import hashlib
 import os
 import re
 import sys
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -332,6 +333,9 @@ def _digest(*paths: Path) -> str:
     return h.hexdigest()
 
 
+RACY_NS = 3_000_000_000  # a file changed this recently may change again unseen
+
+
 @dataclass
 class Inputs:
     """The post and snippet files of a project, listed (and read) once per run."""
@@ -352,6 +356,42 @@ class Inputs:
             except OSError:
                 self.data[path] = None
         return self.data[path]
+
+    def digests(self, paths: list[Path], memo) -> list[str | None]:
+        """The sha256 of each file's bytes (None if unreadable), without reading the files
+        whose size, times and inode the memo has seen with those bytes before.
+
+        Identity is always the content; the stat only saves reading it again. A file
+        changed in the last few seconds is always read, since an edit within one tick of
+        the clock can leave its size and times as they were (git's "racy" files).
+        """
+        now = time.time_ns()
+        stat_keys: list[str | None] = []
+        for path in paths:
+            try:
+                st = os.stat(path)
+            except OSError:
+                stat_keys.append(None)
+                continue
+            racy = now - max(st.st_mtime_ns, st.st_ctime_ns) < RACY_NS
+            stat_keys.append(None if racy else cachelib.key(
+                "stat", str(path), str(st.st_size), str(st.st_mtime_ns), str(st.st_ctime_ns),
+                str(st.st_ino)))
+        known = memo.get_many([k for k in stat_keys if k]) if memo is not None else {}
+        out: list[str | None] = []
+        learned = {}
+        for path, k in zip(paths, stat_keys, strict=True):
+            if k in known:
+                out.append(known[k])
+                continue
+            data = self.read(path)
+            digest = None if data is None else hashlib.sha256(data).hexdigest()
+            out.append(digest)
+            if k and digest is not None:
+                learned[k] = digest
+        if memo is not None and learned:
+            memo.put_many(learned)
+        return out
 
 
 def post_files(root: Path) -> list[Path]:
@@ -406,12 +446,9 @@ def load_project(root: Path, posts: bool = True, memo=None,
     return project
 
 
-def _content_key(root: Path, path: Path, data: bytes | None) -> str:
-    """A file's identity for the memo: its path and a hash of its bytes (never its mtime,
-    which some filesystems and `git checkout` make unreliable)."""
-    if data is None:
-        return cachelib.key("file", rel(root, path), "unreadable")
-    return cachelib.key("file", rel(root, path), hashlib.sha256(data).hexdigest())
+def _content_key(root: Path, path: Path, digest: str | None) -> str:
+    """A file's identity for the memo: its path and the hash of its bytes."""
+    return cachelib.key("file", rel(root, path), digest or "unreadable")
 
 
 def _start_loading_snippets(root: Path, memo, inputs: Inputs):
@@ -420,7 +457,8 @@ def _start_loading_snippets(root: Path, memo, inputs: Inputs):
     files = inputs.snippets
     if memo is None or not memo.enabled:
         return parallel.start(functools.partial(load_snippet, root), files)
-    keys = [_content_key(root, path, inputs.read(path)) for path in files]
+    keys = [_content_key(root, path, digest)
+            for path, digest in zip(files, inputs.digests(files, memo), strict=True)]
     known = memo.get_many(keys)
     missing = [path for path, k in zip(files, keys, strict=True) if k not in known]
     memo.close()  # never carry an open SQLite connection into forked workers

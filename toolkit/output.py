@@ -111,16 +111,20 @@ def stage_tree(entries: dict[str, Entry], dest: Path, previous: Manifest | None 
     dest.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.new-"))
     manifest: Manifest = {}
+    # Plain strings and os calls: this loop runs once per file of the site, and pathlib's
+    # objects cost more than the system calls they wrap.
+    top, old_top = str(staging), str(dest)
     try:
-        made: set[Path] = {staging}
+        made: set[str] = {top}
         for rel, entry in sorted(entries.items()):
-            target = staging / rel
-            if target.parent not in made:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                made.add(target.parent)
+            target = os.path.join(top, rel)
+            folder = os.path.dirname(target)
+            if folder not in made:
+                os.makedirs(folder, exist_ok=True)
+                made.add(folder)
             old = previous.get(rel)
             if old is not None and old[0] == entry.digest and _link_unchanged(
-                    dest / rel, target, old):
+                    os.path.join(old_top, rel), target, old):
                 manifest[rel] = old
                 continue
             stored = source(entry.digest) if source is not None else None
@@ -149,7 +153,7 @@ def _load(load: Callable[[str], bytes] | None, digest: str) -> bytes:
     return load(digest)
 
 
-def _link_unchanged(old: Path, new: Path, recorded: tuple[str, int, int, int]) -> bool:
+def _link_unchanged(old: str, new: str, recorded: tuple[str, int, int, int]) -> bool:
     try:
         st = os.stat(old)
         if (st.st_size, st.st_mtime_ns, st.st_ino) != recorded[1:]:

@@ -150,13 +150,8 @@ def run(root: Path, at: dt.datetime | None = None, keep_parsed: bool = True,
 
     # Read every post here (fast), so that unchanged ones never reach a worker.
     paths = inputs.posts
-    items, keys = [], []
-    for path in paths:
-        data = inputs.read(path)
-        diags = [] if data is not None else content.read_bytes(path, content.rel(root, path))[1]
-        items.append((path, data, diags))
-        keys.append(cachelib.key("post", project.digest, *sorted(renderers),
-                                 cachelib.digest(data)) if data is not None else "")
+    keys = [cachelib.key("post", project.digest, *sorted(renderers), digest) if digest else ""
+            for digest in inputs.digests(paths, cache if cache.enabled else None)]
     hits = cache.get_posts([k for k in keys if k], digests) if not keep_parsed else {}
     if objects is not None and objects.verify:  # a result whose stored page is gone is no hit
         hits = {k: r for k, r in hits.items()
@@ -169,8 +164,16 @@ def run(root: Path, at: dt.datetime | None = None, keep_parsed: bool = True,
     job = _Job(project, _archive_index(project, cache), keep_parsed, renderers, digests,
                objects.directory if objects is not None else None)
     cache.close()  # never carry an open SQLite connection into forked workers
-    computed = dict(zip(todo, parallel.pmap(_post_job, [items[i] for i in todo], job),
-                        strict=True))
+    items = []  # only the posts to compute are read (again, if the memo knew them)
+    for i in todo:
+        data = inputs.read(paths[i])
+        diags = ([] if data is not None
+                 else content.read_bytes(paths[i], content.rel(root, paths[i]))[1])
+        items.append((paths[i], data, diags))
+        if data is not None:  # keyed by the bytes parsed, should the file have just changed
+            keys[i] = cachelib.key("post", project.digest, *sorted(renderers),
+                                   cachelib.digest(data))
+    computed = dict(zip(todo, parallel.pmap(_post_job, items, job), strict=True))
 
     facts_key = cachelib.key("archive-facts", project.digest)
     facts = cache.get(facts_key)

@@ -13,7 +13,7 @@ import functools
 import os
 import pickle
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
@@ -220,7 +220,7 @@ class Group:
     name: str
     inputs: tuple
     render: Callable[[], dict[str, bytes]]
-    needs_html: bool = False  # True when the pages show posts' full HTML
+    shows: Sequence[Item] = ()  # the items whose full HTML the pages show
 
 
 def page_groups(items: list[Item], project: Project) -> list[Group]:
@@ -240,7 +240,7 @@ def page_groups(items: list[Item], project: Project) -> list[Group]:
                                description=project.config.description or "")}),
         Group("shortform", (config_id, tuple((i.listing(), i.html_key) for i in shortform)),
               lambda: {"shortform/index.html": page("shortform.html", "shortform/", project,
-                                                    items=shortform)}, needs_html=True),
+                                                    items=shortform)}, shows=shortform),
         Group("tags", (config_id, tuple(counts)), lambda: {
             "tags/index.html": page("tags.html", "tags/", project, tags=counts)}),
     ]
