@@ -172,20 +172,24 @@ def main() -> None:
     corpus.generate(root, args.posts, args.snippets, args.words)
     converted = peers.convert(root, pelican_dir, hugo_dir)
 
-    package, env = REPO / "toolkit", None
+    # Python tools run with their bytecode cached, as on a writer's machine (this one sets
+    # PYTHONDONTWRITEBYTECODE, which would make every run compile the code again).
+    env = measure.python_env(OUT / "build-pycache")
+    package = REPO / "toolkit"
     if args.snapshot:
         shutil.rmtree(OUT / "toolkit-snapshot", ignore_errors=True)
         package = OUT / "toolkit-snapshot" / "toolkit"
         shutil.copytree(REPO / "toolkit", package,
                         ignore=shutil.ignore_patterns("__pycache__"))
-        env = {**os.environ, "PYTHONPATH": str(package.parent)}  # before the editable install
+        env["PYTHONPATH"] = str(package.parent)  # before the editable install
     ours = Tool("toolkit", [sys.executable, "-m", "toolkit", "--root", str(root), "build"],
                 root, ["site", "feeds", ".toolkit", "drafts"], "site", "feeds",
                 "feeds/atom.xml", "<entry>", env, trash=".*.trash")
     pelican = Tool("Pelican", [str(tools_info.pelican), "content", "-s", "pelicanconf.py",
                                "-o", "output", "-q"],
                    pelican_dir, ["output", "cache", "__pycache__"], "output", "output/feeds",
-                   "output/feeds/all.atom.xml", "<entry>")
+                   "output/feeds/all.atom.xml", "<entry>",
+                   measure.python_env(OUT / "build-pycache"))
     hugo = Tool("Hugo", [str(tools_info.hugo), "--quiet", "--buildFuture",
                          "--cacheDir", str(hugo_dir / "hugo-cache")],
                 hugo_dir, ["public", "resources", "hugo-cache"], "public", "public",

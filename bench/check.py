@@ -35,7 +35,8 @@ def main() -> None:
     def cold() -> None:
         shutil.rmtree(root / ".toolkit", ignore_errors=True)
 
-    result, times = measure.best_of(args.runs, toolkit, before=cold)
+    result, times = measure.best_of(args.runs, toolkit, before=cold,
+                                    env=measure.python_env(OUT / "check-pycache"))
     print(f"toolkit check: {args.posts} posts, {args.snippets} snippets, "
           f"{os.cpu_count()} CPUs")
     print(f"  median {result.seconds:.2f} s over {args.runs} runs "

@@ -599,10 +599,9 @@ def linkchecker_tool(corpus: Corpus) -> Tool:
 def clean_env() -> dict:
     """This environment without proxies (every request must stay on this machine), and with
     Python bytecode cached (in PYCACHE) as on a writer's machine, whatever this one says."""
-    env = {k: v for k, v in os.environ.items()
-           if "proxy" not in k.lower() and k != "PYTHONDONTWRITEBYTECODE"}
+    env = measure.python_env(PYCACHE, {k: v for k, v in os.environ.items()
+                                       if "proxy" not in k.lower()})
     env["NO_PROXY"] = env["no_proxy"] = "*"
-    env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
     return env
 
 
