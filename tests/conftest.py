@@ -31,6 +31,18 @@ xai:
   url: https://x.ai
 """
 
+def online_project(root: Path, wayback_url: str, *extra: str) -> None:
+    """A bare content repository whose archive is a stand-in Wayback Machine, with short
+    network timeouts; `extra` lines go into its [online] table."""
+    (root / "snippets").mkdir()
+    (root / "posts").mkdir()
+    (root / "toolkit.toml").write_text(
+        f'[site]\ntitle = "T"\nbase_url = "https://example.org"\n'
+        f'[archive]\nwayback_url = "{wayback_url}"\n[online]\ntimeout = 2\n'
+        + "".join(f"{line}\n" for line in extra))
+    (root / "snippets/labs.yaml").write_text("xai:\n  name: xAI\n")
+
+
 SNIPPET = """\
 ---
 lab: openai

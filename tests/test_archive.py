@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
+from conftest import online_project
 from servers.wayback import WaybackServer
 
 from toolkit.cli import cli
@@ -63,18 +64,7 @@ def wayback():
 class Repo:
     def __init__(self, root: Path, wayback: WaybackServer):
         self.root, self.wayback = root, wayback
-        (root / "snippets").mkdir()
-        (root / "posts").mkdir()
-        (root / "toolkit.toml").write_text(textwrap.dedent(f"""\
-            [site]
-            title = "T"
-            base_url = "https://example.org"
-            [archive]
-            wayback_url = "{wayback.url}"
-            [online]
-            timeout = 2
-            """))
-        (root / "snippets/labs.yaml").write_text("xai:\n  name: xAI\n")
+        online_project(root, wayback.url)
 
     def write(self, rel: str, text: str, newline: str = "\n") -> Path:
         path = self.root / rel

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-import textwrap
 import time
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import online_project
 from servers.base import html_response
 from servers.origin import OriginServer, make_pdf
 from servers.wayback import WaybackServer
@@ -43,19 +43,7 @@ class Site:
 
     def __init__(self, root: Path, wayback: WaybackServer, origin: OriginServer):
         self.root, self.wayback, self.origin = root, wayback, origin
-        (root / "snippets").mkdir()
-        (root / "posts").mkdir()
-        (root / "toolkit.toml").write_text(textwrap.dedent(f"""\
-            [site]
-            title = "T"
-            base_url = "https://example.org"
-            [archive]
-            wayback_url = "{wayback.url}"
-            [online]
-            timeout = 2
-            deadline = 60
-            """))
-        (root / "snippets/labs.yaml").write_text("xai:\n  name: xAI\n")
+        online_project(root, wayback.url, "deadline = 60")
 
     def snippet(self, name: str, path: str, quote: str = QUOTE, ts: str | None = TS,
                 capture: bytes | str | None = PAGE, live: bytes | str | None = PAGE,
