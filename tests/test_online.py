@@ -146,6 +146,16 @@ def test_a_capture_of_an_error_page_is_an_error(site, wayback):
 # The live page ---------------------------------------------------------------------------
 
 
+def test_an_archive_that_is_down_is_a_warning_to_check_again(site, wayback):
+    site.snippet("good", "/rmf")
+    for _ in range(4):  # the first try and every retry
+        wayback.fail_next(503, {"Retry-After": "0"}, path="/cdx/search/cdx")
+    (d,) = site.diagnostics()
+    assert (d["code"], d["severity"], d["line"]) == ("L006", "warning", 7)
+    assert "503" in d["message"] and "again later" in d["message"]
+    assert site.codes() == []  # not kept: the next run checks, and the archive is back
+
+
 def test_live_classifications(site, origin):
     origin.redirect("/moved", "/elsewhere")
     origin.page("/elsewhere", PAGE)
@@ -317,7 +327,7 @@ def test_a_broken_cache_file_costs_requests_not_the_run(site, origin):
     assert json.loads(result.stdout) == [] and origin.requests
 
 
-def test_offline_nothing_is_called_gone(tmp_path):
+def test_offline_nothing_is_called_gone_and_one_message_says_why(tmp_path):
     root = tmp_path
     (root / "snippets").mkdir()
     (root / "toolkit.toml").write_text('[site]\ntitle = "T"\nbase_url = "https://e.org"\n'
@@ -329,8 +339,9 @@ def test_offline_nothing_is_called_gone(tmp_path):
         f"archive: http://127.0.0.1:9/web/{TS}/http://127.0.0.1:9/x\n---\n")
     result = CliRunner().invoke(cli, ["--root", str(root), "check", "--online",
                                       "--format", "json"])
-    codes = {d["code"] for d in json.loads(result.stdout)}
-    assert codes == {"L006", "L011"} and result.exit_code == 0
+    assert result.exit_code == 1  # the online checks the writer asked for did not happen
+    assert [d["code"] for d in json.loads(result.stdout) if d["code"][0] == "L"] == []
+    assert "no network?" in result.stderr and "Traceback" not in result.output
 
 
 # Units ------------------------------------------------------------------------------------

@@ -82,14 +82,21 @@ def check(obj: Context, online: bool, refresh: bool, strict: bool, fmt: str) -> 
     """
     result = pipeline.run(obj.root, keep_parsed=online)
     diagnostics = result.diagnostics
+    offline = False
     if online:
         from .online import citations
 
+        report = citations.check_online(result, obj.root,
+                                        _online_options(result, refresh, fmt))
         diagnostics = sorted(diagnostics + dg.filter_ignored(
-            citations.check_online(result, obj.root, _online_options(result, refresh, fmt)),
-            result.project.config.ignore))
+            report.diagnostics, result.project.config.ignore))
+        offline = report.offline
     echo_diagnostics(diagnostics, fmt, strict)
-    if dg.has_failures(diagnostics, strict):
+    if offline:
+        click.echo("toolkit check: no request got an answer (no network?), so the online "
+                   "checks were not done; the offline ones are above. Run it again when "
+                   "you are online.", err=True)
+    if offline or dg.has_failures(diagnostics, strict):
         raise SystemExit(1)
 
 

@@ -48,8 +48,13 @@ class Live:
     text: str | None = None  # visible text, when fetched with its body
 
     @property
+    def failed(self) -> bool:
+        """Not an answer from the site: could be our network as much as theirs."""
+        return self.kind == "unreachable" or self.detail == "no such host"
+
+    @property
     def keepable(self) -> bool:
-        return self.kind != "unreachable"  # failures are never kept
+        return not self.failed  # failures are never kept
 
 
 @dataclass
@@ -274,6 +279,11 @@ class OnlineCheck:
                     self.options.progress(done, total)
         return self.report(links)
 
+    @property
+    def offline(self) -> bool:
+        """Requests were sent and not one was answered: there is no network."""
+        return self.fetcher.requests_sent > 0 and self.fetcher.answers == 0
+
     def _workers(self, tasks: list[tuple]) -> int:
         """As many threads as can be busy at once: each host's limit, summed, capped by
         the global limit. More would only queue, and cost the GIL."""
@@ -288,10 +298,9 @@ class OnlineCheck:
     # diagnostics ----------------------------------------------------------------------
 
     def report(self, links: dict[str, list[_Site]]) -> list[Diagnostic]:
-        if self.fetcher.answers == 0:  # nothing answered at all: we are offline
-            for url, live in self.live.items():
-                if live.kind == "gone" and live.detail == "no such host":
-                    self.live[url] = Live("unreachable", "could not be reached (no network?)")
+        if self.offline:  # what we could not reach says nothing about the pages
+            self.live = {u: r for u, r in self.live.items() if not r.failed}
+            self.captures = {u: r for u, r in self.captures.items() if r.kind != "unchecked"}
         out: list[Diagnostic] = []
         for s in self.project.snippets.values():
             line = s.loaded.line
@@ -414,10 +423,19 @@ def _interleave_hosts(tasks: list[tuple]) -> list[tuple]:
     return out
 
 
-def check_online(checked: Checked, root: Path, options: Options) -> list[Diagnostic]:
+@dataclass
+class Report:
+    diagnostics: list[Diagnostic]
+    urls: int  # URLs looked at, from the network or from what earlier runs learned
+    offline: bool  # nothing answered: only what earlier runs learned is reported
+
+
+def check_online(checked: Checked, root: Path, options: Options) -> Report:
     store = OnlineStore(root / ".toolkit" / "online.sqlite", options.live_days,
                         options.refresh)
     try:
-        return OnlineCheck(checked, options, store).run()
+        check = OnlineCheck(checked, options, store)
+        diagnostics = check.run()
+        return Report(diagnostics, len(check.live) + len(check.captures), check.offline)
     finally:
         store.close()
