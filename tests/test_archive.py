@@ -235,7 +235,10 @@ def test_without_a_capture_save_page_now_makes_one_and_it_is_written(tmp_path):
             assert r.form()["if_not_archived_within"] == ["30d"]
             assert ("force_get" in r.form()) == r.form()["url"][0].endswith(".pdf")
         assert all(job.polls == 4 for job in wayback.jobs.values())  # polled till done
-        assert SECRET not in result.output
+        assert SECRET not in result.output and ACCESS not in result.output
+        for path in tmp_path.rglob("*"):  # nor in any file, the cache included
+            if path.is_file():
+                assert SECRET.encode() not in path.read_bytes(), path
 
 
 def test_without_keys_nothing_is_requested_and_the_message_says_how(repo, wayback):
