@@ -62,6 +62,7 @@ class CaptureResult:
     kind: str  # ok | missing | redirect | error | unchecked
     detail: str = ""
     text: str | None = None
+    later: bool = True  # unchecked: would a later run do better?
 
     @property
     def keepable(self) -> bool:
@@ -192,9 +193,11 @@ class OnlineCheck:
             return CaptureResult("unchecked", "not a snapshot URL")
         if snapshot.service == "archive.today" or not snapshot.timestamp:
             fetched = self.fetcher.fetch(archive)
-            if not fetched.ok:
-                return CaptureResult("unchecked", f"archive.today answered "
-                                     f"{fetched.error or fetched.status}")
+            if not fetched.ok:  # it turns away most automated readers
+                return CaptureResult("unchecked", f"archive.today did not let us read it "
+                                     f"({fetched.error or f'HTTP {fetched.status}'}); open it "
+                                     "in a browser to confirm the quote is there",
+                                     later=False)
             return CaptureResult("ok", text=textlib.visible_text(
                 fetched.body, fetched.header("content-type")) if want_text else None)
         try:
@@ -356,8 +359,9 @@ class OnlineCheck:
             return [dg.make("L003", path, line, f"the capture {archive} is of an error "
                             f"page ({capture.detail}); cite a capture of the real page")]
         if capture.kind == "unchecked":
+            advice = "; run the check again later" if capture.later else ""
             return [dg.make("L006", path, line, f"could not check {archive}: "
-                            f"{capture.detail}; run the check again later")]
+                            f"{capture.detail}{advice}")]
         return []
 
     def quote_diagnostics(self, s, capture: CaptureResult) -> list[Diagnostic]:
