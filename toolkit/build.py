@@ -92,31 +92,18 @@ def build(root: Path, drafts: bool = False, strict: bool = False,
 OUTPUT_DIRS = ("site", "feeds", "drafts")
 
 
-def _fingerprint(root: Path, drafts: bool, inputs: content.Inputs) -> str:
-    """Everything a build reads: the toolkit's code, the flags, and every input file by
-    its size, times and inode, so that nothing needs reading when nothing has changed.
-
-    A file changed in the last few seconds is hashed by its bytes too, because a second
-    edit within one tick of the clock can leave its size and mtime as they were (git
-    calls these files "racy"). A file that is older when the next build looks has a
-    different fingerprint from its racy one, which only costs a rebuild.
-    """
+def _fingerprint(root: Path, drafts: bool, inputs: content.Inputs,
+                 cache: cachelib.Cache) -> str:
+    """Everything a build reads, by content: the toolkit's code, the flags, and every
+    input file (files unchanged since they were last hashed are known by their stat, so
+    a build with nothing to do reads nothing; see `Inputs.digests`)."""
     h = hashlib.sha256(f"{cachelib.code_version()}/{drafts}".encode())
     fixed = [root / name for name in (content.CONFIG_FILE, "snippets/labs.yaml",
                                       "archives.yaml", "published.yaml")]
-    now = time.time_ns()
-    top = len(str(root)) + 1
-    for path in fixed + inputs.posts + inputs.snippets:
-        name = str(path)
-        try:
-            st = os.stat(name)
-        except OSError:
-            h.update(f"{name[top:]}\0missing\0".encode())
-            continue
-        h.update(f"{name[top:]}\0{st.st_size} {st.st_mtime_ns} {st.st_ctime_ns} "
-                 f"{st.st_ino}\0".encode())
-        if now - max(st.st_mtime_ns, st.st_ctime_ns) < content.RACY_NS:
-            h.update(inputs.read(path) or b"\1unreadable")
+    paths = fixed + inputs.posts + inputs.snippets
+    top = len(str(root)) + 1  # every input is under root: its name relative to it
+    for path, digest in zip(paths, inputs.digests(paths, cache), strict=True):
+        h.update(f"{str(path)[top:]}\0{digest or 'missing'}\0".encode())
     return h.hexdigest()
 
 
@@ -158,7 +145,8 @@ def _build(root: Path, cache: cachelib.Cache, drafts: bool, strict: bool,
            on_checked: Callable[[list[Diagnostic]], None] | None = None,
            verify: bool = False) -> BuildReport:
     inputs = content.Inputs.scan(root)
-    fingerprint = _fingerprint(root, drafts, inputs) if cache.enabled and not preview else None
+    fingerprint = (_fingerprint(root, drafts, inputs, cache)
+                   if cache.enabled and not preview else None)
     if fingerprint:
         report = _up_to_date(root, cache, drafts, strict, fingerprint)
         if report is not None:
@@ -184,18 +172,16 @@ def _build(root: Path, cache: cachelib.Cache, drafts: bool, strict: bool,
     feed_groups = feeds.feed_groups(items, project)
     keys = {g.name: cachelib.key("pages", g.name, repr(g.inputs)) for g in groups + feed_groups}
     known = cache.get_many(list(keys.values()))
-    missing = [g for g in groups + feed_groups if keys[g.name] not in known
-               or not all(store.has(d) for d in known[keys[g.name]].values())]
+    reusable = {name: known[k] for name, k in keys.items()
+                if k in known and all(store.has(d) for d in known[k].values())}
+    missing = [g for g in groups + feed_groups if g.name not in reusable]
     files.load_html({id(i): i for g in missing for i in g.shows}.values())
 
-    rendered: dict[str, dict[str, Entry]] = {}
-    for group in groups + feed_groups:
-        k = keys[group.name]
-        if k in known and all(store.has(d) for d in known[k].values()):
-            rendered[group.name] = {rel: Entry(d) for rel, d in known[k].items()}
-        else:
-            rendered[group.name] = {rel: files.add(data) for rel, data in group.render().items()}
-            cache.put(k, {rel: e.digest for rel, e in rendered[group.name].items()})
+    rendered = {name: {rel: Entry(d) for rel, d in digests.items()}
+                for name, digests in reusable.items()}
+    for group in missing:
+        rendered[group.name] = {rel: files.add(data) for rel, data in group.render().items()}
+        cache.put(keys[group.name], {rel: e.digest for rel, e in rendered[group.name].items()})
 
     feed_files = {rel: e for g in feed_groups for rel, e in rendered[g.name].items()}
     site_files = {page.path + "index.html": Entry(page.page_digest, page.page)
@@ -254,9 +240,10 @@ class _Files:
         self.fresh = set(fresh)  # objects written during this build
 
     def add(self, data: bytes) -> Entry:
-        self.fresh.add(self.store.put(data))
-        self.memory[cachelib.digest(data)] = data
-        return Entry.of(data)
+        digest = self.store.put(data)
+        self.fresh.add(digest)
+        self.memory[digest] = data
+        return Entry(digest, data)
 
     def source(self, digest: str):
         return self.store.source(digest, verified=digest in self.fresh)

@@ -6,9 +6,9 @@ Two tables:
   archives.yaml, the toolkit's own code, the outputs asked for). The snippets a post cites
   are stored with their digests and compared on every lookup, so editing a snippet
   re-renders exactly the posts that cite it, and nothing stale is ever served.
-- `memo`: values under content keys: loaded files (keyed by path and content hash),
-  pages rendered from many posts (keyed by a hash of everything they show), and blobs
-  (page bytes keyed by their sha256).
+- `memo`: values under content keys: loaded files (keyed by path and content hash), the
+  content hash of files known by their stat, and pages rendered from many posts (keyed by
+  a hash of everything they show; their bytes are in the object store below).
   It also holds what the last build wrote in each output directory (path -> digest, size,
   mtime, inode), so an unchanged file can be hard-linked into the next tree instead of
   written again.
@@ -57,11 +57,6 @@ def key(*parts: str) -> str:
 
 def digest(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
-
-
-def blob_key(content_digest: str) -> str:
-    """The memo key of a blob (bytes stored under their own digest)."""
-    return "blob:" + content_digest
 
 
 def _dumps(value: Any) -> bytes:
@@ -180,10 +175,6 @@ class Cache:
     def put(self, k: str, value: Any) -> None:
         self.put_many({k: value})
 
-    def keep(self, keys: Iterable[str]) -> None:
-        """Mark entries as used by this build without reading them."""
-        self.used.update(keys)
-
     # outputs -------------------------------------------------------------------------
 
     def outputs(self, directory: str) -> dict[str, tuple[str, int, int, int]]:
@@ -256,9 +247,10 @@ class ObjectStore:
         assert self.directory is not None
         return self.directory / content_digest
 
-    def put(self, data: bytes) -> str:
-        """Store `data` as a new file (replacing any old copy); its digest."""
-        content_digest = digest(data)
+    def put(self, data: bytes, content_digest: str | None = None) -> str:
+        """Store `data` as a new file (replacing any old copy); its digest (pass it in
+        when already known)."""
+        content_digest = content_digest or digest(data)
         if self.directory is None:
             return content_digest
         target = self.path(content_digest)

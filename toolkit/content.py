@@ -343,6 +343,7 @@ class Inputs:
     posts: list[Path]
     snippets: list[Path]
     data: dict[Path, bytes | None] = field(default_factory=dict)
+    hashes: dict[Path, str | None] = field(default_factory=dict)  # found by `digests`
 
     @staticmethod
     def scan(root: Path) -> Inputs:
@@ -365,9 +366,10 @@ class Inputs:
         changed in the last few seconds is always read, since an edit within one tick of
         the clock can leave its size and times as they were (git's "racy" files).
         """
+        unknown = [path for path in dict.fromkeys(paths) if path not in self.hashes]
         now = time.time_ns()
         stat_keys: list[str | None] = []
-        for path in paths:
+        for path in unknown:
             try:
                 st = os.stat(path)
             except OSError:
@@ -378,20 +380,18 @@ class Inputs:
                 "stat", str(path), str(st.st_size), str(st.st_mtime_ns), str(st.st_ctime_ns),
                 str(st.st_ino)))
         known = memo.get_many([k for k in stat_keys if k]) if memo is not None else {}
-        out: list[str | None] = []
         learned = {}
-        for path, k in zip(paths, stat_keys, strict=True):
+        for path, k in zip(unknown, stat_keys, strict=True):
             if k in known:
-                out.append(known[k])
+                self.hashes[path] = known[k]
                 continue
             data = self.read(path)
-            digest = None if data is None else hashlib.sha256(data).hexdigest()
-            out.append(digest)
-            if k and digest is not None:
-                learned[k] = digest
+            self.hashes[path] = None if data is None else hashlib.sha256(data).hexdigest()
+            if k and data is not None:
+                learned[k] = self.hashes[path]
         if memo is not None and learned:
             memo.put_many(learned)
-        return out
+        return [self.hashes[path] for path in paths]
 
 
 def post_files(root: Path) -> list[Path]:
@@ -408,7 +408,7 @@ def load_project(root: Path, posts: bool = True, memo=None,
 
     With `posts=False` the posts are left for the caller (the pipeline loads and parses
     each post in one step, in parallel). `memo` (a `toolkit.cache.Cache`) remembers loaded
-    files between runs: the settings files by content, snippets by size and mtime.
+    files between runs, by content (see `Inputs.digests`).
     """
     config, diags = load_config(root)
     project = Project(root=root, config=config, diagnostics=list(diags))

@@ -60,6 +60,7 @@ class PostPage:
     html_key: str  # digest of the pickled RenderedHtml
     page: bytes | None = None
     html: html.RenderedHtml | None = None
+    html_pickle: bytes | None = None  # `html` as stored (html_key is its digest)
 
     def item(self, post: Post) -> Item:
         return Item(post, self.path, self.summary, self.html, self.claims, self.html_key)
@@ -69,9 +70,9 @@ class PostPage:
 
     def spill(self, store: cachelib.ObjectStore) -> PostPage:
         """Move the page and the HTML into the store; a copy that only names them."""
-        store.put(self.page)
-        store.put(pickle.dumps(self.html, protocol=pickle.HIGHEST_PROTOCOL))
-        return replace(self, page=None, html=None)
+        store.put(self.page, self.page_digest)
+        store.put(self.html_pickle, self.html_key)
+        return replace(self, page=None, html=None, html_pickle=None)
 
 
 @functools.lru_cache(maxsize=1)
@@ -148,9 +149,9 @@ def render_post(doc: document.Document, project: Project) -> PostPage:
     rendered = html.render(doc, project.config.site_url)
     item = Item(doc.post, doc.path, doc.summary, rendered, doc.claims)
     data = post_page(item, project)
-    html_key = cachelib.digest(pickle.dumps(rendered, protocol=pickle.HIGHEST_PROTOCOL))
-    return PostPage(doc.path, doc.summary, doc.claims, cachelib.digest(data), html_key,
-                    data, rendered)
+    stored = pickle.dumps(rendered, protocol=pickle.HIGHEST_PROTOCOL)
+    return PostPage(doc.path, doc.summary, doc.claims, cachelib.digest(data),
+                    cachelib.digest(stored), data, rendered, stored)
 
 
 def problems_html(problems: list[Diagnostic]) -> bytes:
