@@ -112,6 +112,19 @@ def test_a_quote_not_in_the_copy_is_an_error_showing_the_closest_passage(site):
     assert site.check().exit_code == 1
 
 
+def test_a_quote_beyond_the_body_cap_is_reported_with_the_cap(site):
+    from toolkit import pipeline
+    from toolkit.online.citations import Options, check_online
+    from toolkit.online.fetch import Limits
+
+    long_page = f"<html><body><p>{'Filler text. ' * 400}</p><p>{QUOTE}</p></body></html>"
+    site.snippet("long", "/long", capture=long_page, live=long_page)
+    checked = pipeline.run(site.root)
+    report = check_online(checked, site.root, Options(Limits(max_bytes=2000, timeout=2)))
+    (d,) = [d for d in report.diagnostics if d.code == "L004"]
+    assert "only its first 2,000 bytes were read" in d.message
+
+
 def test_an_approximate_quote_is_a_warning_with_its_score(site):
     site.snippet("close", "/rmf", quote=QUOTE.replace("intend to choose", "intend to chose"))
     (d,) = site.diagnostics()

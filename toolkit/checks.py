@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from . import diagnostics as dg
 from . import urls
 from .diagnostics import Diagnostic
-from .markdown import Locator, Parsed, walk
+from .markdown import Locator, Parsed
 from .model import ArchiveIndex, Post, Project, Snippet
 
 
@@ -196,11 +196,8 @@ def check_post(post: Post, parsed: Parsed, project: Project,
 def _check_body(post: Post, parsed: Parsed, project: Project, archives: ArchiveIndex
                 ) -> Iterator[Diagnostic]:
     loc = Locator(post.body, post.body_line)
-    path, config = post.path, project.config
-    own_host = urls.host(config.base_url)
-    tokens = list(walk(parsed.tokens))
-    for d in parsed.definitions:
-        tokens += walk(d.children)
+    path = post.path
+    tokens = parsed.every_token()
     relies_on = set(post.claims) | _cited_ids(tokens)
     defined = {d.key for d in parsed.definitions}
     referenced: set[str] = set()
@@ -247,8 +244,7 @@ def _check_body(post: Post, parsed: Parsed, project: Project, archives: ArchiveI
                               f"footnote `[^{label}]` has no definition; add a line "
                               f"`[^{label}]: ...` below the text", where[1])
         elif kind in ("link", "image"):
-            yield from _check_link(post, tok["attrs"].get("url", ""), loc, project, own_host,
-                                   archives)
+            yield from _check_link(post, tok["attrs"].get("url", ""), loc, project, archives)
 
     def position(d) -> tuple[int, int]:
         return loc.position(d.offset) if d.offset >= 0 else loc.find(f"[^{d.label}]:")
@@ -329,7 +325,22 @@ def _status_problems(post: Post, snippet_id: str, where: tuple[int, int], how: s
                       where[1])
 
 
-def _check_link(post: Post, url: str, loc: Locator, project: Project, own_host: str,
+def external_link(url: str, config) -> bool:
+    """An http(s) link off our own site that is not itself an archived copy."""
+    if urls.scheme(url) not in ("http", "https") or urls.host(url) == urls.host(
+            config.base_url):
+        return False
+    return not (urls.is_archive_url(url, config.wayback_url)
+                and urls.try_snapshot(url, config.wayback_url))
+
+
+def needs_archive_copy(url: str, config) -> bool:
+    """A link in a post that should have its archived copy in archives.yaml."""
+    return external_link(url, config) and not urls.host_matches(urls.host(url),
+                                                                config.no_archive_needed)
+
+
+def _check_link(post: Post, url: str, loc: Locator, project: Project,
                 archives: ArchiveIndex) -> Iterator[Diagnostic]:
     url = url.strip()
     scheme = urls.scheme(url)
@@ -341,15 +352,11 @@ def _check_link(post: Post, url: str, loc: Locator, project: Project, own_host: 
                       f"link to `{url[:60]}` uses `{scheme}:`; only http(s) links are allowed "
                       "in posts (they go to feeds and other sites)", where[1])
         return
-    link_host = urls.host(url)
-    where = loc.find(url)
-    if link_host == own_host or urls.host_matches(link_host, project.config.no_archive_needed):
+    if not needs_archive_copy(url, project.config):
         return
-    if urls.is_archive_url(url, project.config.wayback_url) and urls.try_snapshot(
-            url, project.config.wayback_url):
-        return  # a link straight to an archived copy needs no copy of its own
     entry = archives.get(url)
     if entry is None or not entry.archive:
+        where = loc.find(url)
         yield dg.make("P012", post.path, where[0],
                       f"{url} has no archived copy in {project.archives_path}; run "
                       "`toolkit archive`, or add its host to [check] no_archive_needed",

@@ -131,9 +131,8 @@ def build(obj: Context, drafts: bool, strict: bool) -> None:
     """
     root = obj.root
     report = buildlib.build(root, drafts=drafts, strict=strict)
-    problems = [d for d in report.diagnostics]
-    if problems:
-        echo_diagnostics(problems, "text", strict)
+    if report.diagnostics:
+        echo_diagnostics(report.diagnostics, "text", strict)
     if not report.ok:
         click.echo("Nothing written: fix the errors above, then build again.", err=True)
         raise SystemExit(1)
@@ -230,11 +229,21 @@ def init(directory: Path) -> None:
     click.echo(f"Next: {where}toolkit build (or toolkit serve to preview).", err=True)
 
 
-def _complete_labs(ctx: click.Context, param: click.Parameter, incomplete: str):
+def _completion_root(ctx: click.Context) -> Path | None:
+    """The project a shell completion is for (None outside one: complete nothing)."""
     try:
-        root = content.find_root(ctx.find_root().params.get("root") or Path.cwd())
+        return content.find_root(ctx.find_root().params.get("root") or Path.cwd())
+    except content.NotAProject:
+        return None
+
+
+def _complete_labs(ctx: click.Context, param: click.Parameter, incomplete: str):
+    root = _completion_root(ctx)
+    if root is None:
+        return []
+    try:
         labs, _ = content.load_labs(root, root / "snippets" / "labs.yaml")
-    except (content.NotAProject, OSError):
+    except OSError:
         return []
     return [key for key in labs if key.startswith(incomplete)]
 
@@ -254,11 +263,10 @@ def _create(obj: Context, rel: str, text: str) -> None:
 
 
 def _complete_snippets(ctx: click.Context, param: click.Parameter, incomplete: str):
-    try:
-        root = content.find_root(ctx.find_root().params.get("root") or Path.cwd())
-    except content.NotAProject:
+    root = _completion_root(ctx)
+    if root is None:
         return []
-    return sorted(p.stem for p in (root / "snippets").rglob("*.md")
+    return sorted(p.stem for p in content.snippet_files(root)
                   if p.stem.startswith(incomplete))
 
 
@@ -362,9 +370,8 @@ def schema(obj: Context, out: Path) -> None:
 
 
 def _complete_posts(ctx: click.Context, param: click.Parameter, incomplete: str):
-    try:
-        root = content.find_root(ctx.find_root().params.get("root") or Path.cwd())
-    except content.NotAProject:
+    root = _completion_root(ctx)
+    if root is None:
         return []
     return sorted(content.slugify(p.stem) for p in content.post_files(root)
                   if content.slugify(p.stem).startswith(incomplete))

@@ -45,6 +45,13 @@ class Parsed:
     tokens: list[Token]
     definitions: list[FootnoteDef]
 
+    def every_token(self) -> list[Token]:
+        """Every token of the body, then of each footnote definition, depth first."""
+        found = list(walk(self.tokens))
+        for d in self.definitions:
+            found += walk(d.children)
+        return found
+
 
 def footnote_key(label: str) -> str:
     return " ".join(label.split()).casefold()

@@ -1,9 +1,9 @@
 """Writing outputs so that nothing is ever half-written.
 
 - `write_file`: write to a temporary file in the same directory, fsync, rename over.
-- `replace_tree`: build a whole new directory next to the old one, then swap the two in
-  one step (Linux `renameat2(RENAME_EXCHANGE)`; elsewhere two renames with a moment
-  between), so a reader sees either the old tree or the new one, never a mix.
+- `stage_tree` and `swap_in`: build a whole new directory next to the old one, then swap
+  the two in one step (Linux `renameat2(RENAME_EXCHANGE)`; elsewhere two renames with a
+  moment between), so a reader sees either the old tree or the new one, never a mix.
 
 A file that is byte-for-byte what the last build wrote (same digest, and on disk still the
 same size, mtime and inode) is hard-linked into the new tree instead of written again.
@@ -199,9 +199,3 @@ def swap_in(staging: Path, dest: Path, files: int = 0) -> None:
             shutil.rmtree(old, ignore_errors=True)
         else:
             old.unlink()
-
-
-def replace_tree(files: dict[str, bytes], dest: Path) -> None:
-    """Replace `dest` with exactly these files, in one step."""
-    staging, _ = stage_tree({rel: Entry.of(data) for rel, data in files.items()}, dest)
-    swap_in(staging, dest)

@@ -59,9 +59,6 @@ class Checked:
         parsed = self.parsed.get(post.path) or markdown.parse(post.body)
         return document.build(post, parsed, self.project)
 
-    def documents(self, drafts: bool = False) -> list[Document]:
-        return [self.document(p) for p in self.posts(drafts)]
-
     def failed(self, strict: bool = False) -> bool:
         return dg.has_failures(self.diagnostics, strict)
 
@@ -85,8 +82,7 @@ class _Job:
 def _dependencies(post: Post, parsed: markdown.Parsed, project: Project) -> set[str]:
     """Snippets whose content can change this post's diagnostics or outputs."""
     ids = set(post.claims)
-    for tok in markdown.walk(parsed.tokens + [t for d in parsed.definitions
-                                              for t in d.children]):
+    for tok in parsed.every_token():
         if tok["type"] == "citation":
             ids.update(item["id"] for item in tok["attrs"]["items"])
         elif tok["type"] == "claim":

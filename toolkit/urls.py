@@ -117,6 +117,12 @@ def _wayback_host(base: str) -> tuple[str, int | None]:
     return (parts.hostname or "").lower(), parts.port
 
 
+def archive_netlocs(wayback_base: str) -> set[str]:
+    """The web archives' hosts as an HTTP client meets them (host[:port], lower-case)."""
+    return {urlsplit(wayback_base).netloc.lower(), "web.archive.org", *ARCHIVE_TODAY_HOSTS,
+            *(f"www.{h}" for h in ARCHIVE_TODAY_HOSTS)}
+
+
 def is_wayback(url_host: str, port: int | None, wayback_base: str) -> bool:
     base_host, base_port = _wayback_host(wayback_base)
     return url_host == "web.archive.org" or (url_host == base_host and port == base_port)

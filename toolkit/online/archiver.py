@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import content, urls
+from .. import checks, content, urls
 from ..model import Snippet
 from ..output import write_file
 from ..pipeline import Checked
@@ -79,9 +79,8 @@ def wants(checked: Checked) -> list[_Want]:
             want.snippets.append(s)
             want.accessed = want.accessed or s.accessed
     index = project.archive_index()
-    no_archive = project.config.no_archive_needed
     for url, sites in post_links(checked).items():
-        if urls.host_matches(urls.host(url), no_archive):
+        if not checks.needs_archive_copy(url, project.config):
             continue
         entry = index.get(url)
         if entry is None or not entry.archive:
@@ -95,8 +94,7 @@ def archive(checked: Checked, root: Path, *, dry_run: bool, env: Mapping[str, st
     """Find or request a capture for everything `wants` lists, writing each back as it comes."""
     project = checked.project
     base = project.config.wayback_url
-    fetcher = Fetcher(limits, archive_hosts={base.split("://", 1)[-1].split("/")[0].lower(),
-                                             "web.archive.org"})
+    fetcher = Fetcher(limits, archive_hosts=urls.archive_netlocs(base))
     wayback = Wayback(base, fetcher)
     access, secret = env.get(ACCESS_ENV, "").strip(), env.get(SECRET_ENV, "").strip()
     saver = (SavePageNow(base, access, secret, poll_every=poll_every)

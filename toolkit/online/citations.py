@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from .. import checks, urls
 from .. import diagnostics as dg
-from .. import urls
 from ..diagnostics import Diagnostic
-from ..markdown import Locator, walk
+from ..markdown import Locator
 from ..pipeline import Checked
 from . import text as textlib
 from .fetch import Fetched, Fetcher, Limits
@@ -116,26 +116,17 @@ class _Site:
 def post_links(checked: Checked) -> dict[str, list[_Site]]:
     """External links in posts (not to an archive or our own site), where they are."""
     project = checked.project
-    own = urls.host(project.config.base_url)
     found: dict[str, list[_Site]] = defaultdict(list)
     for post in project.posts:
         parsed = checked.parsed.get(post.path)
         if parsed is None:
             continue
         loc = Locator(post.body, post.body_line)
-        tokens = list(walk(parsed.tokens))
-        for d in parsed.definitions:
-            tokens += walk(d.children)
-        for tok in tokens:
-            if tok["type"] != "link":
-                continue
-            url = tok["attrs"].get("url", "")
-            if urls.scheme(url) not in ("http", "https"):
-                continue
-            if urls.host(url) == own or urls.is_archive_url(url, project.config.wayback_url):
-                continue
-            line, column = loc.find(url)
-            found[url].append(_Site(post.path, line, column))
+        for tok in parsed.every_token():
+            url = tok["attrs"].get("url", "") if tok["type"] == "link" else ""
+            if url and checks.external_link(url, project.config):
+                line, column = loc.find(url)
+                found[url].append(_Site(post.path, line, column))
     return found
 
 
@@ -157,11 +148,8 @@ class OnlineCheck:
         self.options = options
         self.store = store
         base = self.project.config.wayback_url
-        # Hosts as the fetcher sees them (host[:port]): the archives share one limit each.
-        wayback = base.split("://", 1)[-1].split("/", 1)[0].lower()
-        self.fetcher = Fetcher(options.limits, archive_hosts={
-            wayback, "web.archive.org", *urls.ARCHIVE_TODAY_HOSTS,
-            *(f"www.{h}" for h in urls.ARCHIVE_TODAY_HOSTS)})
+        # The archives are shared by everyone: each has a limit of its own.
+        self.fetcher = Fetcher(options.limits, archive_hosts=urls.archive_netlocs(base))
         self.wayback = Wayback(base, self.fetcher)
         self.live: dict[str, Live] = {}
         self.captures: dict[str, CaptureResult] = {}
@@ -216,7 +204,9 @@ class OnlineCheck:
         if not raw.ok:
             return CaptureResult("unchecked", f"the capture's bytes could not be fetched "
                                  f"({raw.error or raw.status})")
-        return CaptureResult("ok", text=textlib.visible_text(
+        cut = (f"only its first {self.options.limits.max_bytes:,} bytes were read"
+               if raw.truncated else "")
+        return CaptureResult("ok", cut, textlib.visible_text(
             raw.body, raw.header("content-type"), snapshot.original or ""))
 
     def _nearest(self, snapshot: urls.Snapshot) -> str:
@@ -381,8 +371,9 @@ class OnlineCheck:
         closest = (f"; the closest passage (score {match.score:.0f}/100) is "
                    f"\"{_cut(match.passage)}\"" if match.passage else
                    "; the copy has no text to search (an image or a script-built page?)")
+        cut = f" ({capture.detail})" if capture.detail else ""
         return [dg.make("L004", s.path, line,
-                        f"the quote is not in the archived copy {s.archive}{closest}")]
+                        f"the quote is not in the archived copy {s.archive}{cut}{closest}")]
 
     def live_diagnostics(self, live: Live, url: str, path: str, line: int,
                          has_archive: bool, column: int = 1) -> list[Diagnostic]:

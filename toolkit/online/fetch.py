@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import email.utils
 import functools
 import os
 import random
@@ -59,7 +60,6 @@ class Fetched:
     final_url: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
-    redirects: list[tuple[int, str]] = field(default_factory=list)  # (status, location)
     error: str | None = None  # "timeout", "dns", "connection", "deadline", "retry-after"
     truncated: bool = False
 
@@ -71,14 +71,13 @@ class Fetched:
         return self.headers.get(name.lower(), "")
 
 
-def _retry_after(value: str | None) -> float | None:
+def retry_after(value: str | None) -> float | None:
+    """Seconds to wait from a `Retry-After` value (seconds or an HTTP date), if it says."""
     if not value:
         return None
     value = value.strip()
     if value.isdigit():
         return float(value)
-    import email.utils
-
     try:
         when = email.utils.parsedate_to_datetime(value)
     except (TypeError, ValueError):
@@ -162,7 +161,7 @@ class Fetcher:
                 result = self._once(url, method, follow, want_body, proxies)
             transient = result.error in ("timeout", "connection") or result.status in TRANSIENT
             if result.status in (429, 503):
-                delay = _retry_after(result.header("retry-after"))
+                delay = retry_after(result.header("retry-after"))
                 if delay is not None:
                     with self._lock:  # holds back every request to this host
                         self._not_before[host] = max(self._not_before[host],
@@ -202,8 +201,6 @@ class Fetcher:
             result.status = response.status_code
             result.final_url = response.url
             result.headers = {k.lower(): v for k, v in response.headers.items()}
-            result.redirects = [(r.status_code, r.headers.get("Location", ""))
-                                for r in response.history]
             if want_body and method != "HEAD":
                 chunks, size = [], 0
                 try:

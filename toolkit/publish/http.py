@@ -10,7 +10,6 @@ Rules:
 
 from __future__ import annotations
 
-import email.utils
 import os
 import time
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from urllib.parse import urlsplit
 import requests
 
 from .. import __version__
+from ..online.fetch import retry_after
 
 USER_AGENT = f"toolkit/{__version__} (newsletter publishing; +https://pypi.org/project/toolkit/)"
 MAX_WAIT = 60.0  # the longest Retry-After we sit out; beyond it we stop and say when to retry
@@ -30,20 +30,6 @@ class ServiceError(Exception):
     def __init__(self, message: str, fatal: bool = False):
         super().__init__(message)
         self.fatal = fatal  # True: every further request would fail the same way
-
-
-def retry_after(response: requests.Response) -> float | None:
-    """Seconds to wait from a Retry-After header (seconds or an HTTP date)."""
-    value = response.headers.get("Retry-After")
-    if not value:
-        return None
-    if value.strip().isdigit():
-        return float(value.strip())
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
 
 
 def default_timeout() -> float:
@@ -87,7 +73,7 @@ class Http:
                                    "host is down; check your connection and run publish again",
                                    fatal=True) from None
             if response.status_code == 429:
-                wait = retry_after(response)
+                wait = retry_after(response.headers.get("Retry-After"))
                 if retry and attempt < self.retries and wait is not None and wait <= MAX_WAIT:
                     attempt += 1
                     time.sleep(wait)

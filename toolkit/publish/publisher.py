@@ -127,14 +127,10 @@ def render_parts(doc: Document, project) -> Parts:
 def paste_html(doc: Document, site_url: str) -> str:
     rendered = htmlrender.render(doc, site_url)
     page = htmlrender.absolute_fragments(rendered.full(), site_url + doc.path)
-    subtitle = f"<h3>{_escape(doc.post.subtitle)}</h3>\n" if doc.post.subtitle else ""
+    subtitle = f"<h3>{htmlrender.escape(doc.post.subtitle)}</h3>\n" if doc.post.subtitle else ""
     return (f'<!doctype html>\n<html><head><meta charset="utf-8">'
-            f"<title>{_escape(doc.post.title)}</title></head><body>\n"
-            f"<h1>{_escape(doc.post.title)}</h1>\n{subtitle}{page}</body></html>\n")
-
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            f"<title>{htmlrender.escape(doc.post.title)}</title></head><body>\n"
+            f"<h1>{htmlrender.escape(doc.post.title)}</h1>\n{subtitle}{page}</body></html>\n")
 
 
 def exports(parts: Parts, ledger: Ledger, services: tuple[str, ...]) -> dict[str, bytes]:
