@@ -326,6 +326,40 @@ def test_unchanged_files_are_linked_and_hand_edits_are_undone(examples):
     assert page.read_bytes() == original
 
 
+def test_the_tree_swapped_out_is_reused_and_ends_up_exact(examples, tmp_path_factory):
+    # Each build stages in the tree the one before swapped out (.toolkit/trees/), changing
+    # only what differs. Whatever happened to that tree while it was live (stray files and
+    # folders, a page edited in place, a page deleted), the result must be exactly what a
+    # build from nothing makes.
+    def cold_build() -> dict[str, bytes]:
+        fresh = tmp_path_factory.mktemp("fresh")
+        for name in ("toolkit.toml", "archives.yaml", "posts", "snippets"):
+            src = examples / name
+            (shutil.copytree if src.is_dir() else shutil.copy)(src, fresh / name)
+        build_ok(fresh, "--drafts")
+        return tree(fresh / "site")
+
+    build_ok(examples, "--drafts")
+    site = examples / "site"
+    edited = examples / "posts/o3-mini-post-mitigation-evals.md"
+    for i in range(4):
+        edited.write_text(edited.read_text() + f"\nEdit {i}.\n")
+        (site / "CNAME").write_text("promises.example.org")  # added by hand
+        (site / "posts/extra").mkdir(exist_ok=True)
+        (site / "posts/extra/index.html").write_text("not ours")
+        if i == 1:  # the same inode as the stored page: that build starts over
+            page = site / "posts/paris-frameworks-compared/index.html"
+            page.chmod(0o644)
+            page.write_text("edited in place")
+        (site / "tags/rsp/index.html").unlink()
+        if i == 2:  # a post deleted: its folder must go too
+            (examples / "posts/weight-security-notes.md").unlink()
+        build_ok(examples, "--drafts")
+        assert (examples / ".toolkit/trees/site").is_dir() or i == 0
+        assert tree(site) == cold_build(), f"round {i}"
+    assert not (site / "posts/weight-security-notes").exists()
+
+
 def test_a_damaged_cache_is_only_a_miss(examples):
     import sqlite3
 

@@ -16,6 +16,7 @@ import hashlib
 import os
 import pickle
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -110,20 +111,9 @@ def _fingerprint(root: Path, drafts: bool, inputs: content.Inputs,
 def _outputs_intact(root: Path, cache: cachelib.Cache) -> bool:
     """Every output file is exactly what the last build wrote, and nothing else is there."""
     for directory in OUTPUT_DIRS:
-        manifest = cache.outputs(directory)
-        on_disk = set()
-        for folder, _, names in os.walk(root / directory):
-            for name in names:
-                on_disk.add((Path(folder) / name).relative_to(root / directory).as_posix())
-        if on_disk != set(manifest):
+        tree = cache.tree(directory)
+        if tree is None or not tree.intact(root / directory):
             return False
-        for rel, (_, size, mtime, inode) in manifest.items():
-            try:
-                st = os.stat(root / directory / rel)
-            except OSError:
-                return False
-            if (st.st_size, st.st_mtime_ns, st.st_ino) != (size, mtime, inode):
-                return False
     return True
 
 
@@ -196,11 +186,7 @@ def _build(root: Path, cache: cachelib.Cache, drafts: bool, strict: bool,
     kept: set[str] = {d for outputs in checked.outputs.values() for value in outputs.values()
                       if hasattr(value, "objects") for d in value.objects()}
     for directory, entries in outputs.items():
-        staging, manifest = output.stage_tree(entries, root / directory,
-                                              cache.outputs(directory), files.load,
-                                              files.source)
-        output.swap_in(staging, root / directory, len(manifest))
-        cache.set_outputs(directory, manifest)
+        _write_tree(root, directory, entries, cache, files)
         report.written[directory] = sorted(entries)
         kept.update(e.digest for e in entries.values())
     if fingerprint:
@@ -210,6 +196,40 @@ def _build(root: Path, cache: cachelib.Cache, drafts: bool, strict: bool,
     if not preview:  # a preview leaves out feeds/ and drafts/: keep what they need
         store.prune(kept)
     return report
+
+
+def _write_tree(root: Path, directory: str, entries: dict[str, Entry],
+                cache: cachelib.Cache, files: _Files) -> output.Tree:
+    """Replace root/directory with `entries` in one step.
+
+    The tree it replaces is kept as `.toolkit/trees/<directory>`, and the next build
+    stages in it (only what changed is rewritten); its record is forgotten before it is
+    touched, so a build stopped half-way leaves a tree that is discarded, never reused.
+    Without a cache, a new tree is made beside the old one and the old one removed.
+    """
+    dest = root / directory
+    live = cache.tree(directory)
+    if not cache.enabled:
+        staging = Path(tempfile.mkdtemp(dir=root, prefix=f".{directory}.new-"))
+        tree = output.stage_tree(entries, dest, staging, live, None, files.load, files.source)
+        if output.swap_in(staging, dest):
+            output.discard(staging)
+        return tree
+    staging = root / ".toolkit" / "trees" / directory
+    spare = cache.tree(f"spare:{directory}")
+    if spare is None or not staging.is_dir():
+        output.discard(staging)
+        spare = None
+    cache.set_tree(f"spare:{directory}", None)
+    staging.parent.mkdir(parents=True, exist_ok=True)
+    tree = output.stage_tree(entries, dest, staging, live, spare, files.load, files.source)
+    if output.swap_in(staging, dest):  # the old tree is now at `staging`
+        if live is not None:
+            cache.set_tree(f"spare:{directory}", live)
+        else:  # not one we wrote: nothing says what is in it
+            output.discard(staging)
+    cache.set_tree(directory, tree)
+    return tree
 
 
 def _drafts(checked: pipeline.Checked, root: Path) -> dict[str, Entry]:

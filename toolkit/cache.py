@@ -9,9 +9,9 @@ Two tables:
 - `memo`: values under content keys: loaded files (keyed by path and content hash), the
   content hash of files known by their stat, and pages rendered from many posts (keyed by
   a hash of everything they show; their bytes are in the object store below).
-  It also holds what the last build wrote in each output directory (path -> digest, size,
-  mtime, inode), so an unchanged file can be hard-linked into the next tree instead of
-  written again.
+  It also holds what the last build left in each output directory and in its spare tree
+  (`output.Tree`: each file's digest, size, mtime and inode, each folder's mtime), so an
+  unchanged file is linked or left alone instead of written again.
 
 Every build records the keys it used and `prune()` drops the rest, so the cache holds
 one build's worth. A damaged or outdated cache is only ever a miss.
@@ -177,13 +177,16 @@ class Cache:
 
     # outputs -------------------------------------------------------------------------
 
-    def outputs(self, directory: str) -> dict[str, tuple[str, int, int, int]]:
-        """What the last build wrote in `directory`: path -> (digest, size, mtime, inode)."""
-        return self.get(f"outputs:{directory}") or {}
+    def tree(self, name: str) -> Any | None:
+        """The record (an `output.Tree`) of the tree a build left under `name`."""
+        return self.get(f"tree:{name}")
 
-    def set_outputs(self, directory: str, entries: dict[str, tuple[str, int, int, int]]
-                    ) -> None:
-        self.put(f"outputs:{directory}", entries)
+    def set_tree(self, name: str, tree: Any | None) -> None:
+        """Remember a tree's record (None: forget it, written at once, before the tree
+        is touched, so a build killed half-way leaves no record of a tree it changed)."""
+        self.put(f"tree:{name}", tree)
+        if tree is None:
+            self.flush()
 
     # housekeeping ---------------------------------------------------------------------
 
@@ -238,14 +241,11 @@ class ObjectStore:
         # Check that every object a cached result names is there before trusting it.
         # Off by default (a stat per file); a build turns it on when it finds one missing.
         self.verify = verify
+        self._made: str | None = None  # the directory, once it is known to exist
 
     @property
     def enabled(self) -> bool:
         return self.directory is not None
-
-    def path(self, content_digest: str) -> Path:
-        assert self.directory is not None
-        return self.directory / content_digest
 
     def put(self, data: bytes, content_digest: str | None = None) -> str:
         """Store `data` as a new file (replacing any old copy); its digest (pass it in
@@ -253,44 +253,79 @@ class ObjectStore:
         content_digest = content_digest or digest(data)
         if self.directory is None:
             return content_digest
-        target = self.path(content_digest)
-        self.directory.mkdir(parents=True, exist_ok=True)
-        tmp = target.with_name(f".{content_digest}.{os.getpid()}.tmp")
+        # Plain os calls: a build stores two objects per post, and pathlib costs more
+        # than the system calls. A new object is created in place (no temp file, no
+        # rename): a build killed mid-write leaves a short file that no stored result
+        # names, and `source` and `get` check the bytes of any object not written in
+        # this build. An existing one is replaced atomically, as an output linked to it
+        # may have been edited.
+        target = os.path.join(self._folder(), content_digest)
         try:
-            tmp.write_bytes(data)
-            tmp.chmod(0o444)
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+        except FileExistsError:
+            self._replace(target, data)
+            return content_digest
+        except OSError:
+            return content_digest  # the store is an optimisation; the build goes on
+        try:
+            with open(fd, "wb") as f:
+                f.write(data)
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.unlink(target)
+        return content_digest
+
+    def _folder(self) -> str:
+        if self._made is None:
+            assert self.directory is not None
+            self.directory.mkdir(parents=True, exist_ok=True)
+            self._made = str(self.directory)
+        return self._made
+
+    @staticmethod
+    def _replace(target: str, data: bytes) -> None:
+        tmp = f"{target}.{os.getpid()}.tmp"
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)  # left by a killed build (read-only: not opened for writing)
+        try:
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+            with open(fd, "wb") as f:
+                f.write(data)
             os.replace(tmp, target)
         except OSError:
             with contextlib.suppress(OSError):
-                tmp.unlink()
-        return content_digest
+                os.unlink(tmp)
 
     def has(self, content_digest: str) -> bool:
-        return self.directory is not None and self.path(content_digest).is_file()
+        return self.directory is not None and os.path.isfile(self._path(content_digest))
+
+    def _path(self, content_digest: str) -> str:
+        return os.path.join(self._made or str(self.directory), content_digest)
 
     def get(self, content_digest: str) -> bytes | None:
         """The bytes, if we have them intact; a damaged object is removed."""
         if self.directory is None:
             return None
+        target = self._path(content_digest)
         try:
-            data = self.path(content_digest).read_bytes()
+            with open(target, "rb") as f:
+                data = f.read()
         except OSError:
             return None
         if digest(data) != content_digest:
             with contextlib.suppress(OSError):
-                self.path(content_digest).unlink()  # so the next build renders it again
+                os.unlink(target)  # so the next build renders it again
             return None
         return data
 
-    def source(self, content_digest: str, verified: bool = False) -> Path | None:
+    def source(self, content_digest: str, verified: bool = False) -> str | None:
         """A file holding exactly these bytes, to hard-link (None if we have none).
         Unless the caller knows it was just written (`verified`), its bytes are checked."""
         if self.directory is None:
             return None
-        target = self.path(content_digest)
         if verified:
-            return target if target.is_file() else None
-        return target if self.get(content_digest) is not None else None
+            return self._path(content_digest) if self.has(content_digest) else None
+        return self._path(content_digest) if self.get(content_digest) is not None else None
 
     def prune(self, keep: set[str]) -> None:
         """Delete every object not in `keep`."""

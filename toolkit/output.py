@@ -1,19 +1,21 @@
 """Writing outputs so that nothing is ever half-written.
 
 - `write_file`: write to a temporary file in the same directory, fsync, rename over.
-- `stage_tree` and `swap_in`: build a whole new directory next to the old one, then swap
-  the two in one step (Linux `renameat2(RENAME_EXCHANGE)`; elsewhere two renames with a
-  moment between), so a reader sees either the old tree or the new one, never a mix.
+- `stage_tree` and `swap_in`: make a whole new tree beside the old one, then swap the two
+  in one step (Linux `renameat2(RENAME_EXCHANGE)`; elsewhere renames with a moment
+  between), so a reader sees either the old tree or the new one, never a mix.
 
 A file that is byte-for-byte what the last build wrote (same digest, and on disk still the
 same size, mtime and inode) is hard-linked into the new tree instead of written again.
+The tree swapped out is kept (in `.toolkit/`) and becomes the next build's staging tree:
+brought up to date in place, it needs only the files that changed, where a new tree
+needs a folder and a link for every page of the site.
 """
 
 from __future__ import annotations
 
 import contextlib
 import ctypes
-import ctypes.util
 import functools
 import hashlib
 import os
@@ -23,7 +25,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 _RENAME_EXCHANGE = 2
@@ -76,12 +78,11 @@ def _umask() -> int:
 
 
 def _libc_renameat2():
-    name = ctypes.util.find_library("c")
-    if not name:
-        return None
+    # dlopen(NULL): the symbols already loaded, libc's among them. (ctypes.util.find_library
+    # would run `ldconfig -p`, a tenth of a no-op build.)
     try:
-        fn = ctypes.CDLL(name, use_errno=True).renameat2
-    except (OSError, AttributeError):
+        fn = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError, TypeError):  # not glibc/Linux: no atomic exchange
         return None
     fn.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
     return fn
@@ -98,53 +99,158 @@ def _exchange(a: Path, b: Path) -> bool:
                       _RENAME_EXCHANGE) == 0
 
 
-def stage_tree(entries: dict[str, Entry], dest: Path, previous: Manifest | None = None,
-               load: Callable[[str], bytes] | None = None,
-               source: Callable[[str], Path | None] | None = None) -> tuple[Path, Manifest]:
-    """Write every entry into a new directory beside `dest`; return it and its manifest.
+@dataclass
+class Tree:
+    """An output tree as a build left it: every file, and every folder's mtime.
 
-    Each file is, in order of preference: hard-linked from `dest` (unchanged since the
-    last build, per `previous`), hard-linked from `source(digest)` (a stored copy), or
-    written (its bytes, or `load(digest)`).
+    A folder's mtime changes whenever an entry is added to it or removed from it, so the
+    folders say, without reading them, whether anything is there that the build did not
+    write; the files' (size, mtime, inode) say whether one was edited in place.
     """
-    previous = previous or {}
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{dest.name}.new-"))
-    manifest: Manifest = {}
+
+    files: Manifest = field(default_factory=dict)
+    dirs: dict[str, int] = field(default_factory=dict)  # folder ("" is the top) -> mtime_ns
+
+    def intact(self, top: Path) -> bool:
+        """`top` holds exactly this tree: no file edited, added or removed."""
+        if "" not in self.dirs:
+            return False
+        base = str(top)
+        for folder, mtime in self.dirs.items():
+            try:
+                st = os.lstat(os.path.join(base, folder))
+            except OSError:
+                return False
+            if st.st_mtime_ns != mtime or not stat.S_ISDIR(st.st_mode):
+                return False
+        return all(_same_file(os.path.join(base, rel), record)
+                   for rel, record in self.files.items())
+
+
+def stage_tree(entries: dict[str, Entry], dest: Path, staging: Path,
+               previous: Tree | None = None, reuse: Tree | None = None,
+               load: Callable[[str], bytes] | None = None,
+               source: Callable[[str], Path | str | None] | None = None) -> Tree:
+    """Make `staging` hold exactly `entries`, ready to be swapped in for `dest`.
+
+    `staging` is either absent or empty, or (with `reuse`, the record of what an earlier
+    build left there) an old tree brought up to date in place: files that are still right
+    stay, the rest are replaced, and anything there that the record does not name is
+    removed. Each file to write is, in order of preference: hard-linked from `dest`
+    (unchanged since the last build, per `previous`), hard-linked from `source(digest)`
+    (a stored copy), or written (its bytes, or `load(digest)`). Files are only ever
+    unlinked and created, never written into: they share inodes with `dest`.
+    """
+    previous = previous or Tree()
     # Plain strings and os calls: this loop runs once per file of the site, and pathlib's
     # objects cost more than the system calls they wrap.
     top, old_top = str(staging), str(dest)
+    wanted = {""}
+    for rel in entries:
+        folder = os.path.dirname(rel)
+        while folder not in wanted:
+            wanted.add(folder)
+            folder = os.path.dirname(folder)
     try:
-        made: set[str] = {top}
+        if reuse is None:
+            os.makedirs(top, exist_ok=True)
+            os.chmod(top, 0o777 & ~_umask())  # as any folder; mkdtemp makes it private
+            have: Manifest = {}
+            made = {""}
+        else:
+            have, made = _tidy(top, reuse, entries, wanted)
+        tree = Tree()
         for rel, entry in sorted(entries.items()):
             target = os.path.join(top, rel)
-            folder = os.path.dirname(target)
+            folder = os.path.dirname(rel)
             if folder not in made:
-                os.makedirs(folder, exist_ok=True)
-                made.add(folder)
-            old = previous.get(rel)
+                os.makedirs(os.path.join(top, folder), exist_ok=True)
+                while folder not in made:
+                    made.add(folder)
+                    folder = os.path.dirname(folder)
+            kept = have.get(rel)
+            if kept is not None:
+                if kept[0] == entry.digest and _same_file(target, kept):
+                    tree.files[rel] = kept
+                    continue
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(target)
+            old = previous.files.get(rel)
             if old is not None and old[0] == entry.digest and _link_unchanged(
                     os.path.join(old_top, rel), target, old):
-                manifest[rel] = old
+                tree.files[rel] = old
                 continue
             stored = source(entry.digest) if source is not None else None
             if stored is not None:
                 with contextlib.suppress(OSError):
                     os.link(stored, target)
                     st = os.stat(target)
-                    manifest[rel] = (entry.digest, st.st_size, st.st_mtime_ns, st.st_ino)
+                    tree.files[rel] = (entry.digest, st.st_size, st.st_mtime_ns, st.st_ino)
                     continue
             data = entry.data if entry.data is not None else _load(load, entry.digest)
             with open(target, "wb") as f:
                 f.write(data)
                 f.flush()  # the mtime we record must be the file's last
                 st = os.fstat(f.fileno())
-            manifest[rel] = (entry.digest, st.st_size, st.st_mtime_ns, st.st_ino)
-        staging.chmod(0o755)
+            tree.files[rel] = (entry.digest, st.st_size, st.st_mtime_ns, st.st_ino)
+        tree.dirs = {folder: os.lstat(os.path.join(top, folder)).st_mtime_ns
+                     for folder in wanted}
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        discard(staging)
         raise
-    return staging, manifest
+    return tree
+
+
+def _tidy(top: str, record: Tree, entries: dict[str, Entry], wanted: set[str]
+          ) -> tuple[Manifest, set[str]]:
+    """Remove from an old tree every file `entries` does not hold, every folder not in
+    `wanted`, and anything the record does not name; what remains, and its folders."""
+    have = dict(record.files)
+    for rel in [rel for rel in have if rel not in entries]:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(top, rel))
+        del have[rel]
+    made = set()
+    named: dict[str, set[str]] | None = None
+    for folder, mtime in sorted(record.dirs.items()):
+        try:
+            st = os.lstat(os.path.join(top, folder))
+        except OSError:
+            continue
+        if not stat.S_ISDIR(st.st_mode):
+            continue
+        made.add(folder)
+        if st.st_mtime_ns == mtime:
+            continue
+        # Something was added or removed here since: keep only what the record names.
+        if named is None:
+            named = {}
+            for rel in (*record.files, *record.dirs):
+                if rel:
+                    named.setdefault(os.path.dirname(rel), set()).add(os.path.basename(rel))
+        for item in os.scandir(os.path.join(top, folder)):
+            if item.name not in named.get(folder, ()):
+                _remove(item.path)
+    for folder in sorted(made - wanted, key=len, reverse=True):
+        _remove(os.path.join(top, folder))
+        made.discard(folder)
+    return have, made
+
+
+def _remove(path: str) -> None:
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+
+
+def _same_file(path: str, record: tuple[str, int, int, int]) -> bool:
+    try:
+        st = os.stat(path)
+    except OSError:
+        return False
+    return (st.st_size, st.st_mtime_ns, st.st_ino) == record[1:]
 
 
 def _load(load: Callable[[str], bytes] | None, digest: str) -> bytes:
@@ -154,26 +260,31 @@ def _load(load: Callable[[str], bytes] | None, digest: str) -> bytes:
 
 
 def _link_unchanged(old: str, new: str, recorded: tuple[str, int, int, int]) -> bool:
+    if not _same_file(old, recorded):
+        return False  # edited since we wrote it: write it again
     try:
-        st = os.stat(old)
-        if (st.st_size, st.st_mtime_ns, st.st_ino) != recorded[1:]:
-            return False  # edited since we wrote it: write it again
         os.link(old, new)
-        return True
     except OSError:
         return False
+    return True
 
 
-BACKGROUND_DELETE = 1000  # files; smaller old trees are deleted before returning
+BACKGROUND_DELETE = 1000  # files; smaller trees are deleted before returning
 
 
-def _discard(tree: Path, files: int) -> None:
-    """Remove an old tree. A big one is renamed aside and deleted by a detached process,
-    so the build does not wait for thousands of unlinks it has no use for."""
+def discard(tree: Path) -> None:
+    """Remove a tree nothing needs. A big one is renamed aside and deleted by a detached
+    process, so the build does not wait for thousands of unlinks it has no use for."""
+    if not os.path.lexists(tree):
+        return
+    if not tree.is_dir() or tree.is_symlink():
+        tree.unlink()
+        return
+    files = sum(len(names) for _, _, names in os.walk(tree))
     if files < BACKGROUND_DELETE:
         shutil.rmtree(tree, ignore_errors=True)
         return
-    trash = tree.with_name(f".{tree.name.lstrip('.')}.trash")
+    trash = tree.with_name(f".{tree.name.lstrip('.')}.trash-{os.getpid()}")
     try:
         os.rename(tree, trash)
         subprocess.Popen(
@@ -184,18 +295,16 @@ def _discard(tree: Path, files: int) -> None:
         shutil.rmtree(trash if trash.exists() else tree, ignore_errors=True)
 
 
-def swap_in(staging: Path, dest: Path, files: int = 0) -> None:
-    """Make `staging` become `dest`; the old `dest` (about `files` files) is removed."""
+def swap_in(staging: Path, dest: Path) -> bool:
+    """Make `staging` become `dest`. True when the old `dest` is now at `staging` (the
+    caller keeps it or discards it); False when there was none."""
     if dest.is_dir() and not dest.is_symlink() and _exchange(staging, dest):
-        _discard(staging, files)  # staging now holds the old tree
-        return
-    old = None
-    if dest.exists() or dest.is_symlink():
-        old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
-        os.rename(dest, old)
+        return True
+    if not os.path.lexists(dest):
+        os.rename(staging, dest)
+        return False
+    old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
+    os.rename(dest, old)
     os.rename(staging, dest)
-    if old is not None:
-        if old.is_dir() and not old.is_symlink():
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            old.unlink()
+    os.rename(old, staging)
+    return True
