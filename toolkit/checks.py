@@ -5,6 +5,7 @@ Nothing here reads files or the clock; `now` is passed in, so results are reprod
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,17 +17,38 @@ from .markdown import Locator, Parsed
 from .model import ArchiveIndex, Post, Project, Snippet
 
 
-def check_project(project: Project, now: dt.datetime,
-                  facts: list[ArchiveFact] | None = None) -> list[Diagnostic]:
+def check_project(project: Project, now: dt.datetime) -> ProjectChecks:
     """Diagnostics that are not about one post: loading, snippets, archives.yaml.
 
     Posts are checked one by one with `check_post` (and `check_slugs` across them).
-    `facts` are `archive_facts(project)`, when already known.
     """
     diags = list(project.diagnostics)
     diags += check_snippets(project, now)
-    diags += check_archives_file(facts if facts is not None else archive_facts(project), now)
-    return diags
+    facts = archive_facts(project)
+    diags += check_archives_file(facts, now)
+    # The clock matters only where it passes a snapshot's time (A004): find the two
+    # snapshot times around `now`, between which these diagnostics hold.
+    times = [f.time for f in facts if f.time is not None]
+    for s in project.snippets.values():
+        with contextlib.suppress(urls.NotASnapshot):
+            if s.archive and (t := urls.parse_snapshot(s.archive, project.config.wayback_url)
+                              .time) is not None:
+                times.append(t)
+    return ProjectChecks(diags, max((t for t in times if t <= now), default=None),
+                         min((t for t in times if t > now), default=None))
+
+
+@dataclass
+class ProjectChecks:
+    """`check_project`'s diagnostics, and the span of clock times for which they hold."""
+
+    diagnostics: list[Diagnostic]
+    since: dt.datetime | None  # the latest snapshot time not after the clock
+    until: dt.datetime | None  # the earliest one after it
+
+    def hold_at(self, now: dt.datetime) -> bool:
+        return ((self.since is None or self.since <= now)
+                and (self.until is None or now < self.until))
 
 
 # Snippets -------------------------------------------------------------------------------

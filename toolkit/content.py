@@ -334,6 +334,7 @@ def _digest(*paths: Path) -> str:
 
 
 RACY_NS = 3_000_000_000  # a file changed this recently may change again unseen
+STAT_TABLE = "stat-table"  # the memo key of what `Inputs.digests` knows by stat
 
 
 @dataclass
@@ -344,6 +345,11 @@ class Inputs:
     snippets: list[Path]
     data: dict[Path, bytes | None] = field(default_factory=dict)
     hashes: dict[Path, str | None] = field(default_factory=dict)  # found by `digests`
+    stats: dict[str, tuple] | None = None  # the memo's stat table, once read
+
+    def _hash(self, path: Path) -> str | None:
+        data = self.read(path)
+        return None if data is None else hashlib.sha256(data).hexdigest()
 
     @staticmethod
     def scan(root: Path) -> Inputs:
@@ -367,30 +373,35 @@ class Inputs:
         the clock can leave its size and times as they were (git's "racy" files).
         """
         unknown = [path for path in dict.fromkeys(paths) if path not in self.hashes]
+        if not unknown:
+            return [self.hashes[path] for path in paths]
+        # One table, path -> (size, mtime, ctime, inode, digest), read and written whole:
+        # a build stats thousands of files, and one row costs less than thousands.
+        if self.stats is None:
+            self.stats = (memo.get(cachelib.key(STAT_TABLE)) if memo is not None else None) or {}
         now = time.time_ns()
-        stat_keys: list[str | None] = []
+        learned = False
         for path in unknown:
+            name = str(path)
             try:
-                st = os.stat(path)
+                st = os.stat(name)
             except OSError:
-                stat_keys.append(None)
+                self.hashes[path] = self._hash(path)
                 continue
+            stamp = (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+            known = self.stats.get(name)
             racy = now - max(st.st_mtime_ns, st.st_ctime_ns) < RACY_NS
-            stat_keys.append(None if racy else cachelib.key(
-                "stat", str(path), str(st.st_size), str(st.st_mtime_ns), str(st.st_ctime_ns),
-                str(st.st_ino)))
-        known = memo.get_many([k for k in stat_keys if k]) if memo is not None else {}
-        learned = {}
-        for path, k in zip(unknown, stat_keys, strict=True):
-            if k in known:
-                self.hashes[path] = known[k]
+            if known is not None and known[:4] == stamp and not racy:
+                self.hashes[path] = known[4]
                 continue
-            data = self.read(path)
-            self.hashes[path] = None if data is None else hashlib.sha256(data).hexdigest()
-            if k and data is not None:
-                learned[k] = self.hashes[path]
+            self.hashes[path] = self._hash(path)
+            if self.hashes[path] is not None and not racy:
+                self.stats[name] = (*stamp, self.hashes[path])
+                learned = True
         if memo is not None and learned:
-            memo.put_many(learned)
+            # Only this run's files: the table never keeps files that are gone.
+            seen = {str(path) for path in self.hashes}
+            memo.put(cachelib.key(STAT_TABLE), {k: v for k, v in self.stats.items() if k in seen})
         return [self.hashes[path] for path in paths]
 
 

@@ -76,7 +76,7 @@ class _Job:
     keep_parsed: bool
     renderers: dict[str, Renderer]
     digests: dict[str, str]  # snippet id -> file digest
-    objects: Path | None  # the object store's directory, when there is one
+    objects: cachelib.ObjectStore | None  # where rendered pages go, when there is one
 
 
 def _dependencies(post: Post, parsed: markdown.Parsed, project: Project) -> set[str]:
@@ -108,8 +108,7 @@ def _post_job(item: tuple[Path, bytes | None, list[Diagnostic]]) -> PostResult:
         doc = document.build(post, parsed, project)
         outputs = {name: render(doc, project) for name, render in job.renderers.items()}
         if job.objects is not None:
-            store = cachelib.ObjectStore(job.objects)
-            outputs = {name: value.spill(store) if hasattr(value, "spill") else value
+            outputs = {name: value.spill(job.objects) if hasattr(value, "spill") else value
                        for name, value in outputs.items()}
         post = post.slimmed() if not job.keep_parsed else post
     deps = {sid: job.digests.get(sid) for sid in _dependencies(post, parsed, project)}
@@ -125,6 +124,24 @@ def _archive_index(project: Project, cache: cachelib.Cache) -> ArchiveIndex:
         cache.put(k, normal)
     project._archive_index = ArchiveIndex(project.archives, normal)
     return project._archive_index
+
+
+def _project_checks(project: Project, at: dt.datetime, cache: cachelib.Cache,
+                    inputs: content.Inputs) -> list[Diagnostic]:
+    """`checks.check_project`, remembered: it depends on toolkit.toml, labs.yaml,
+    archives.yaml and every snippet file, and on the clock only as it passes a snapshot
+    time, so a build that changed only posts need not check 14,000 archive links again."""
+    if not cache.enabled:
+        return checks.check_project(project, at).diagnostics
+    snippets = inputs.digests(inputs.snippets, cache)
+    k = cachelib.key("project-checks", project.digest,
+                     *(f"{path}\0{digest}" for path, digest in zip(inputs.snippets, snippets,
+                                                                   strict=True)))
+    found = cache.get(k)
+    if found is None or not found.hold_at(at):
+        found = checks.check_project(project, at)
+        cache.put(k, found)
+    return list(found.diagnostics)  # a copy: the caller adds to it
 
 
 def run(root: Path, at: dt.datetime | None = None, keep_parsed: bool = True,
@@ -158,7 +175,7 @@ def run(root: Path, at: dt.datetime | None = None, keep_parsed: bool = True,
         print("cache: computing " + ", ".join(str(paths[i].name) for i in todo[:10]),
               file=sys.stderr)
     job = _Job(project, _archive_index(project, cache), keep_parsed, renderers, digests,
-               objects.directory if objects is not None else None)
+               objects if objects is not None and objects.enabled else None)
     cache.close()  # never carry an open SQLite connection into forked workers
     items = []  # only the posts to compute are read (again, if the memo knew them)
     for i in todo:
@@ -171,12 +188,7 @@ def run(root: Path, at: dt.datetime | None = None, keep_parsed: bool = True,
                                    cachelib.digest(data))
     computed = dict(zip(todo, parallel.pmap(_post_job, items, job), strict=True))
 
-    facts_key = cachelib.key("archive-facts", project.digest)
-    facts = cache.get(facts_key)
-    if facts is None:
-        facts = checks.archive_facts(project)
-        cache.put(facts_key, facts)
-    checked = Checked(project, {}, checks.check_project(project, at or now(), facts))
+    checked = Checked(project, {}, _project_checks(project, at or now(), cache, inputs))
     fresh = []
     for i, k in enumerate(keys):
         r = hits.get(k) or computed[i]
