@@ -14,7 +14,6 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import os
-import pickle
 import sys
 import tempfile
 import time
@@ -271,10 +270,7 @@ class _Files:
     def load_html(self, items: Iterable[site.Item]) -> None:
         for item in items:
             if item.html is None:
-                data = self.store.get(item.html_key)
-                if data is None:
-                    raise CacheMiss(item.html_key)
-                item.html = pickle.loads(data)
+                item.html = item.html_from(self.load(item.page_digest))
 
     def load(self, digest: str) -> bytes:
         data = self.memory.get(digest) or self.store.get(digest)

@@ -157,7 +157,7 @@ def feed_groups(items: list[Item], project: Project) -> list[Group]:
     top = published[: config.max_items]
 
     def shown(feed_items: list[Item]) -> tuple:
-        return (project.digest, tuple((i.listing(), i.html_key) for i in feed_items))
+        return (project.digest, tuple((i.listing(), i.page_digest) for i in feed_items))
 
     groups = [Group("feed:main", shown(top), lambda: {
         "atom.xml": atom(top, config, "atom.xml", config.title),

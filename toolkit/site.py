@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import os
-import pickle
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -36,43 +35,51 @@ class Item:
     summary: str
     html: html.RenderedHtml | None  # None until loaded (only some pages need it)
     claims: list[str]  # snippet ids the post relies on
-    html_key: str = ""  # identifies the rendered HTML (for change detection)
+    page_digest: str = ""  # the post's page, which holds its HTML (see PostPage)
+    html_span: tuple[int, int, int, int] = (0, 0, 0, 0)
 
     def listing(self) -> tuple:
         """What listing pages show of this post: when it changes, they change."""
         p = self.post
         return (self.path, p.title, p.date, p.updated, p.kind, p.status, p.tags, self.summary)
 
+    def html_from(self, page: bytes) -> html.RenderedHtml:
+        """The post's HTML, cut from its page."""
+        b0, b1, n0, n1 = self.html_span
+        return html.RenderedHtml(page[b0:b1].decode("utf-8"), page[n0:n1].decode("utf-8"))
+
 
 @dataclass
 class PostPage:
     """What the per-post renderer produces (in a worker, or read from the cache).
 
-    With an object store, the page and its HTML go there as soon as they are rendered
-    (`spill`), and only their digests travel: a build that does not need them (the post is
-    unchanged, its file can be linked) never loads them.
+    The page holds the post's HTML verbatim, at `html_span` (body start and end, notes
+    start and end, in bytes), so pages and feeds that show the HTML of an unchanged post
+    cut it from the stored page: nothing but the page is stored. With an object store the
+    page goes there as soon as it is rendered (`spill`), and only its digest travels: a
+    build that does not need it (the post is unchanged, its file can be linked) never
+    loads it.
     """
 
     path: str
     summary: str
     claims: list[str]
     page_digest: str
-    html_key: str  # digest of the pickled RenderedHtml
+    html_span: tuple[int, int, int, int]
     page: bytes | None = None
     html: html.RenderedHtml | None = None
-    html_pickle: bytes | None = None  # `html` as stored (html_key is its digest)
 
     def item(self, post: Post) -> Item:
-        return Item(post, self.path, self.summary, self.html, self.claims, self.html_key)
+        return Item(post, self.path, self.summary, self.html, self.claims, self.page_digest,
+                    self.html_span)
 
     def objects(self) -> list[str]:
-        return [self.page_digest, self.html_key]
+        return [self.page_digest]
 
     def spill(self, store: cachelib.ObjectStore) -> PostPage:
-        """Move the page and the HTML into the store; a copy that only names them."""
+        """Move the page into the store; a copy that only names it."""
         store.put(self.page, self.page_digest)
-        store.put(self.html_pickle, self.html_key)
-        return replace(self, page=None, html=None, html_pickle=None)
+        return replace(self, page=None, html=None)
 
 
 @functools.lru_cache(maxsize=1)
@@ -139,32 +146,43 @@ def claim_rows(ids: list[str], project: Project) -> list[tuple[Snippet, str]]:
     return rows
 
 
-def post_page(item: Item, project: Project) -> bytes:
-    return page("post.html", item.path, project, post=item.post,
-                article=post_article(item, project), description=item.summary)
+_ARTICLE = "<toolkit-article>"  # a post page's article goes here; escaped text has no "<"
 
 
-def post_article(item: Item, project: Project) -> str:
-    """A post's <article>: header, body, notes, and the claims it relies on. (Written in
-    Python, like `snippet_article`: a build renders thousands, and a template spends
-    most of a page's time here.)"""
-    post, root = item.post, relative_root(item.path)
-    out = [f'<article class="post {esc(post.kind)}" id="{esc(post.slug)}">\n<header>\n'
-           f"<h1>{esc(post.title)}</h1>\n"]
-    if post.subtitle:
-        out.append(f'<p class="subtitle">{esc(post.subtitle)}</p>')
-    out.append(f"{meta_html(post, root)}\n</header>\n")
+def post_page(item: Item, project: Project) -> tuple[bytes, tuple[int, int, int, int]]:
+    """A post's page, and where in it its body and notes are (see PostPage)."""
+    shell = page("post.html", item.path, project, post=item.post, article=_ARTICLE,
+                 description=item.summary)
+    before, after = shell.split(_ARTICLE.encode(), 1)
+    head, tail = (part.encode("utf-8") for part in article_parts(item, project))
     assert item.html is not None
-    out.append(f"{item.html.body}\n{item.html.notes}\n")
+    body, notes = item.html.body.encode("utf-8"), item.html.notes.encode("utf-8")
+    b0 = len(before) + len(head)
+    n0 = b0 + len(body) + 1
+    data = b"".join((before, head, body, b"\n", notes, b"\n", tail, after))
+    return data, (b0, b0 + len(body), n0, n0 + len(notes))
+
+
+def article_parts(item: Item, project: Project) -> tuple[str, str]:
+    """A post's <article> around its body and notes: the header before them, the claims it
+    relies on after. (Written in Python, like `snippet_article`: a build renders
+    thousands, and a template spent most of a page's time here.)"""
+    post, root = item.post, relative_root(item.path)
+    head = [f'<article class="post {esc(post.kind)}" id="{esc(post.slug)}">\n<header>\n'
+            f"<h1>{esc(post.title)}</h1>\n"]
+    if post.subtitle:
+        head.append(f'<p class="subtitle">{esc(post.subtitle)}</p>')
+    head.append(f"{meta_html(post, root)}\n</header>\n")
+    tail = []
     if item.claims:
         later = successors(project)
-        out.append('<section class="relies-on">\n<h2>Claims this post relies on</h2>\n<ul>\n')
+        tail.append('<section class="relies-on">\n<h2>Claims this post relies on</h2>\n<ul>\n')
         for c, company in claim_rows(item.claims, project):
-            out.append(f'<li><a href="{root}claims/{esc(c.lab or "")}/#{esc(c.id)}">'
-                       f"{esc(c.title)}</a> · {esc(company)} "
-                       f"{status_html(c, root, later, False)}</li>\n")
-        out.append("</ul>\n</section>\n")
-    return "".join(out) + "</article>"
+            tail.append(f'<li><a href="{root}claims/{esc(c.lab or "")}/#{esc(c.id)}">'
+                        f"{esc(c.title)}</a> · {esc(company)} "
+                        f"{status_html(c, root, later, False)}</li>\n")
+        tail.append("</ul>\n</section>\n")
+    return "".join(head), "".join(tail) + "</article>"
 
 
 def _date_html(value) -> str:
@@ -191,10 +209,9 @@ def render_post(doc: document.Document, project: Project) -> PostPage:
     """The per-post renderer for the site: the post's HTML and its whole page."""
     rendered = html.render(doc, project.config.site_url)
     item = Item(doc.post, doc.path, doc.summary, rendered, doc.claims)
-    data = post_page(item, project)
-    stored = pickle.dumps(rendered, protocol=pickle.HIGHEST_PROTOCOL)
-    return PostPage(doc.path, doc.summary, doc.claims, cachelib.digest(data),
-                    cachelib.digest(stored), data, rendered, stored)
+    data, span = post_page(item, project)
+    return PostPage(doc.path, doc.summary, doc.claims, cachelib.digest(data), span, data,
+                    rendered)
 
 
 def problems_html(problems: list[Diagnostic]) -> bytes:
@@ -282,7 +299,7 @@ def page_groups(items: list[Item], project: Project) -> list[Group]:
         Group("index", (config_id, listings), lambda: {
             "index.html": page("index.html", "", project, items=items,
                                description=project.config.description or "")}),
-        Group("shortform", (config_id, tuple((i.listing(), i.html_key) for i in shortform)),
+        Group("shortform", (config_id, tuple((i.listing(), i.page_digest) for i in shortform)),
               lambda: {"shortform/index.html": page("shortform.html", "shortform/", project,
                                                     items=shortform)}, shows=shortform),
         Group("tags", (config_id, tuple(counts)), lambda: {
@@ -310,7 +327,7 @@ def stylesheet() -> bytes:
 
 def build_pages(items: list[Item], project: Project) -> dict[str, bytes]:
     """Every page of the site, rendered here (no cache). `items`: newest first, with HTML."""
-    files = {item.path + "index.html": post_page(item, project) for item in items}
+    files = {item.path + "index.html": post_page(item, project)[0] for item in items}
     for group in page_groups(items, project):
         files.update(group.render())
     return files
