@@ -6,6 +6,8 @@ Rules:
   second attempt could make a second draft.
 - Every failure becomes a `ServiceError` whose message is one line saying what happened
   and what to do, and never contains a credential.
+- A bot wall (the edge's `x-vercel-mitigated` or `cf-mitigated` header) is never retried,
+  whatever the status: the challenge wants a browser, and asking again only prolongs it.
 """
 
 from __future__ import annotations
@@ -22,6 +24,11 @@ from ..online.fetch import retry_after
 
 USER_AGENT = f"toolkit/{__version__} (newsletter publishing; +https://pypi.org/project/toolkit/)"
 MAX_WAIT = 60.0  # the longest Retry-After we sit out; beyond it we stop and say when to retry
+# Set by Vercel's and Cloudflare's edges when they challenge or block a client (the edge,
+# not the service, answered: its status, often 429 or 403, says nothing about the API).
+BOT_WALL_HEADERS = ("x-vercel-mitigated", "cf-mitigated")
+PASTE_READY = {"Substack": "drafts/substack/<slug>.html",
+               "LessWrong": "drafts/lesswrong/<slug>.md"}
 
 
 class ServiceError(Exception):
@@ -30,6 +37,17 @@ class ServiceError(Exception):
     def __init__(self, message: str, fatal: bool = False):
         super().__init__(message)
         self.fatal = fatal  # True: every further request would fail the same way
+
+
+def bot_wall(response: requests.Response) -> bool:
+    """Whether the answer came from the edge's bot protection rather than the service."""
+    return any(response.headers.get(name, "").strip() for name in BOT_WALL_HEADERS)
+
+
+def bot_wall_error(service: str) -> ServiceError:
+    paste = PASTE_READY.get(service, "the file under drafts/")
+    return ServiceError(f"{service}'s edge is challenging scripts right now (bot protection); "
+                        f"try later, or paste {paste} into the editor", fatal=True)
 
 
 def default_timeout() -> float:
@@ -72,6 +90,8 @@ class Http:
                 raise ServiceError(f"cannot reach {self.service} ({host}): no network, or the "
                                    "host is down; check your connection and run publish again",
                                    fatal=True) from None
+            if bot_wall(response):  # before the 429 rules: waiting and retrying cannot pass it
+                raise bot_wall_error(self.service)
             if response.status_code == 429:
                 wait = retry_after(response.headers.get("Retry-After"))
                 if retry and attempt < self.retries and wait is not None and wait <= MAX_WAIT:

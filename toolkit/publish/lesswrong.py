@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-from .http import Http, ServiceError
+from .http import Http, ServiceError, bot_wall_error
 
 ENV = "LESSWRONG_TOKEN"
 
@@ -46,10 +46,8 @@ class LessWrong:
         try:
             payload = response.json()
         except ValueError:
-            if response.headers.get("x-vercel-mitigated") or response.status_code in (403, 429):
-                raise ServiceError("LessWrong's edge is challenging scripts right now (bot "
-                                   "protection); try later, or paste drafts/lesswrong/<slug>.md "
-                                   "into the editor", fatal=True) from None
+            if response.status_code == 403:  # an HTML refusal: the edge, not the API
+                raise bot_wall_error("LessWrong") from None
             raise ServiceError(f"LessWrong answered with something that is not JSON "
                                f"({response.status_code}); try again later") from None
         errors = payload.get("errors") if isinstance(payload, dict) else None
