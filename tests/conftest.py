@@ -43,6 +43,28 @@ def online_project(root: Path, wayback_url: str, *extra: str) -> None:
     (root / "snippets/labs.yaml").write_text("xai:\n  name: xAI\n")
 
 
+# Ways to break online_project's toolkit.toml: (text, replacement, where the diagnostic
+# points, its code). Only in the last is the archive's URL read; in the others the settings
+# fall back to the real web.archive.org, which the tests' proxy sink stands in for.
+BROKEN_CONFIGS = {
+    "does-not-parse": ("timeout = 2\n", "timeout = 2\nper_host =\n", "toolkit.toml:8:", "F002"),
+    "wayback-url-not-a-url": ('wayback_url = "http://', 'wayback_url = "', "toolkit.toml:5:",
+                              "F010"),
+    "online-value-of-the-wrong-type": ("timeout = 2", 'timeout = "soon"', "toolkit.toml:7:",
+                                       "F004"),
+}
+
+
+def break_config(root: Path, how: str) -> tuple[str, str]:
+    """Break `root`'s toolkit.toml as BROKEN_CONFIGS[how] says; (where, code) to expect."""
+    old, new, where, code = BROKEN_CONFIGS[how]
+    path = root / "toolkit.toml"
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new, 1))
+    return where, code
+
+
 SNIPPET = """\
 ---
 lab: openai

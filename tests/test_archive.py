@@ -11,11 +11,13 @@ import sys
 import textwrap
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import online_project
+from conftest import BROKEN_CONFIGS, break_config, online_project
+from servers.proxy import ProxySink
 from servers.wayback import WaybackServer
 
 from toolkit.cli import cli
@@ -252,6 +254,24 @@ def test_without_keys_nothing_is_requested_and_the_message_says_how(repo, waybac
     assert not [r for r in wayback.requests if r.route.startswith("/save")]
 
 
+@pytest.mark.parametrize("how", sorted(BROKEN_CONFIGS))
+def test_a_broken_toolkit_toml_is_reported_and_nothing_is_asked(repo, wayback, how):
+    url = "https://x.ai/new"
+    repo.snippet("new", url)
+    wayback.add_capture(url, "20250201080000", PAGE)  # what a run reading the config finds
+    where, code = break_config(repo.root, how)
+    before = repo.snapshot()
+    with ProxySink() as sink:  # where a request to the real archive would go
+        result = repo.run(env={**KEYS, **sink.environment()})
+        assert sink.requests == []
+    assert result.exit_code == 1
+    (line,) = result.stdout.splitlines()
+    assert line.startswith(where) and f"error {code} " in line
+    assert "fix toolkit.toml first" in result.stderr and "Traceback" not in result.output
+    assert wayback.requests == []
+    assert repo.snapshot() == before
+
+
 def test_dry_run_writes_nothing_and_saves_nothing(repo, wayback):
     found, unsaved = "https://x.ai/found", "https://x.ai/unsaved"
     wayback.add_capture(found, "20250201080000", PAGE)
@@ -298,6 +318,26 @@ def test_a_session_limit_stops_the_run_and_says_why(repo, wayback):
     stopped = [line for line in result.output.splitlines() if ": stopped https://" in line]
     assert len(stopped) == 2 and "not tried" in stopped[1]
     assert len([r for r in wayback.requests if r.route == "/save"]) == 1  # no second try
+    assert repo.snapshot() == before
+
+
+def test_an_unreachable_archive_stops_the_run_at_once(tmp_path):
+    nothing_listens = SimpleNamespace(url="http://127.0.0.1:9")
+    repo = Repo(tmp_path, nothing_listens)
+    for name in ("a", "b", "c"):
+        repo.snippet(name, f"https://x.ai/{name}")
+    before = repo.snapshot()
+    started = time.monotonic()
+    result = repo.run(env=KEYS)
+    # One URL's retries (about 7 s of backoff), not one round of them per URL.
+    assert time.monotonic() - started < 15
+    assert result.exit_code == 1
+    lines = result.stdout.splitlines()
+    assert lines[0] == ("snippets/a.md: stopped https://x.ai/a (the archive's CDX server "
+                        "did not answer (could not connect))")
+    assert all("not tried: the archive stopped the run" in line for line in lines[1:3])
+    assert lines[3:] == ["3 URLs: 3 stopped."]
+    assert "Traceback" not in result.output
     assert repo.snapshot() == before
 
 

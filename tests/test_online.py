@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import online_project
+from conftest import BROKEN_CONFIGS, break_config, online_project
 from servers.base import html_response
 from servers.origin import OriginServer, make_pdf
+from servers.proxy import ProxySink
 from servers.wayback import WaybackServer
 
 from toolkit.cli import cli
@@ -355,6 +356,25 @@ def test_offline_nothing_is_called_gone_and_one_message_says_why(tmp_path):
     assert result.exit_code == 1  # the online checks the writer asked for did not happen
     assert [d["code"] for d in json.loads(result.stdout) if d["code"][0] == "L"] == []
     assert "no network?" in result.stderr and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize("how", sorted(BROKEN_CONFIGS))
+def test_a_broken_toolkit_toml_stops_the_online_checks_before_any_request(site, wayback,
+                                                                         origin, how):
+    site.snippet("good", "/rmf")
+    (site.root / "snippets/elsewhere.md").write_text(  # a real host: only the sink sees it
+        f"---\nlab: xai\ntitle: E\nquote: q\nsource:\n  url: https://x.ai/rmf\n"
+        f"archive: https://web.archive.org/web/{TS}/https://x.ai/rmf\n---\n")
+    where, code = break_config(site.root, how)
+    with ProxySink() as sink:
+        result = CliRunner().invoke(cli, ["--root", str(site.root), "check", "--online"],
+                                    env=sink.environment())
+        assert sink.requests == []
+    assert result.exit_code == 1
+    assert any(line.startswith(where) and f"error {code} " in line
+               for line in result.stdout.splitlines()), result.stdout
+    assert "toolkit.toml has errors" in result.stderr and "Traceback" not in result.output
+    assert wayback.requests == [] and origin.requests == []
 
 
 # Units ------------------------------------------------------------------------------------

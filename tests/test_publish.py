@@ -234,6 +234,82 @@ def test_missing_credentials_are_a_usage_error(site, substack):
     assert substack.requests == []
 
 
+@pytest.mark.parametrize("token", ["", "   "], ids=["empty", "blank"])
+def test_a_missing_lesswrong_token_is_a_usage_error_and_nothing_is_sent(site, lesswrong, token):
+    result = publish(site, PAPER, "--to", "lesswrong", env={"LESSWRONG_TOKEN": token})
+    assert result.exit_code == 2
+    assert "set $LESSWRONG_TOKEN to the `loginToken` cookie" in result.output
+    assert "Traceback" not in result.output
+    assert lesswrong.requests == []
+    assert not (site / "published.yaml").exists()
+
+
+def test_a_post_with_check_errors_is_refused_naming_the_error(site, lesswrong):
+    edit(site, PAPER, "Publishing is the easy part.",
+         "Publishing is the easy part [@no-such-snippet].")
+    result = publish(site, PAPER, "--to", "lesswrong")
+    assert result.exit_code == 1
+    (row,) = result.stdout.splitlines()[1:]
+    assert row.split()[:3] == [PAPER, "lesswrong", "refused"]
+    assert f"posts/{PAPER}.md:" in row and "P003 cites `no-such-snippet`" in row
+    assert graphql_calls(lesswrong, "CreateDraft") == []
+    assert not (site / "published.yaml").exists()
+
+
+@pytest.mark.parametrize("broken", ["does-not-parse", "graphql-url-of-the-wrong-type"])
+def test_a_broken_toolkit_toml_stops_publish_before_any_request(site, lesswrong, broken):
+    # A setting that does not load falls back to its default: the real LessWrong. So
+    # publish must not run at all; the proxy sink is where a request to it would go.
+    from servers.proxy import ProxySink
+
+    config = site / "toolkit.toml"
+    text = config.read_text()
+    if broken == "does-not-parse":
+        text = text.replace("[lesswrong]\n", "[lesswrong]\nbroken =\n", 1)
+    else:
+        start = text.index('graphql_url = "')
+        end = text.index("\n", start)
+        text = text[:start] + "graphql_url = 5" + text[end:]
+    config.write_text(text)
+    line = text[:text.index("broken =" if broken == "does-not-parse" else "graphql_url = 5")
+                ].count("\n") + 1
+    with ProxySink() as sink:
+        result = publish(site, PAPER, "--to", "lesswrong", env=sink.environment())
+        assert sink.requests == []
+    assert result.exit_code == 1
+    assert f"toolkit.toml:{line}:" in result.stderr and "nothing was sent" in result.stderr
+    assert "Traceback" not in result.output
+    assert lesswrong.requests == []
+    assert not (site / "published.yaml").exists()
+
+
+def test_substack_without_a_publication_url_says_where_to_set_it(site, substack):
+    config = site / "toolkit.toml"
+    text = config.read_text()
+    start = text.index("publication_url = ")
+    config.write_text(text[:start] + text[text.index("\n", start) + 1:])
+    result = publish(site, PAPER, "--to", "substack")
+    assert result.exit_code == 2
+    assert "set [substack] publication_url in toolkit.toml" in result.output
+    assert "Traceback" not in result.output
+    assert substack.requests == []
+
+
+@pytest.mark.parametrize("text,problem", [
+    (f"{PAPER}:\n  lesswrong: x\n    id: 2\n",
+     "published.yaml:3:7: does not parse (mapping values are not allowed here); fix it by hand"),
+    (f"- {PAPER}\n", "published.yaml must map post slugs to services"),
+], ids=["does-not-parse", "not-a-mapping"])
+def test_an_unreadable_ledger_is_named_and_left_as_it_is(site, lesswrong, text, problem):
+    (site / "published.yaml").write_text(text)
+    result = publish(site, PAPER, "--to", "lesswrong")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"toolkit publish: {problem}")
+    assert len(result.stderr.splitlines()) == 1 and "Traceback" not in result.output
+    assert lesswrong.requests == []  # no draft that the ledger could not record
+    assert (site / "published.yaml").read_text() == text
+
+
 def test_dry_run_sends_nothing_and_hides_the_secret(site, substack, lesswrong):
     result = publish(site, "--to", "substack", "--dry-run", PAPER)
     assert result.exit_code == 0, result.output
@@ -331,9 +407,41 @@ def test_lesswrong_bad_token_graphql_errors_and_edge_blocks(site, lesswrong):
     assert "pending" in ledger(site)[PAPER]["lesswrong"]  # the next run checks before creating
 
     lesswrong.fail_next(**VERCEL_CHALLENGE)
+    sent = len(lesswrong.requests)
     blocked = publish(site, PAPER, "--to", "lesswrong")
     assert blocked.exit_code == 1
-    assert "challenging scripts" in blocked.stdout or "limiting requests" in blocked.stdout
+    assert LW_BOT_WALL in blocked.stdout and "limiting requests" not in blocked.stdout
+    assert len(lesswrong.requests) == sent + 1  # the challenge, and nothing after it
+
+
+LW_BOT_WALL = ("LessWrong's edge is challenging scripts right now (bot protection); try "
+               "later, or paste drafts/lesswrong/<slug>.md into the editor")
+SS_BOT_WALL = ("Substack's edge is challenging scripts right now (bot protection); try "
+               "later, or paste drafts/substack/<slug>.html into the editor")
+CF_CHALLENGE = {"headers": {"Content-Type": "text/html; charset=UTF-8", "Server": "cloudflare",
+                            "cf-mitigated": "challenge"},
+                "body": "<html><title>Just a moment...</title></html>"}
+
+
+@pytest.mark.parametrize("fault", [
+    # A Retry-After the client would otherwise sit out, then retry past the challenge.
+    {**VERCEL_CHALLENGE, "headers": {**VERCEL_CHALLENGE["headers"], "Retry-After": "1"}},
+    {**CF_CHALLENGE, "status": 403},
+    {**CF_CHALLENGE, "status": 503},  # a 5xx read would otherwise be retried
+], ids=["vercel-429-retry-after", "cloudflare-403", "cloudflare-503"])
+def test_an_edge_challenge_is_named_and_never_retried(site, lesswrong, substack, fault):
+    lesswrong.fail_next(**fault)  # the first request: CurrentUser, a read that may be retried
+    result = publish(site, PAPER, "--to", "lesswrong")
+    assert result.exit_code == 1
+    assert LW_BOT_WALL in result.stdout
+    assert len(lesswrong.requests) == 1
+    assert not (site / "published.yaml").exists()  # no create was even begun
+
+    substack.fail_next(**fault, path="/api/v1/subscription")
+    result = publish(site, PAPER, "--to", "substack")
+    assert result.exit_code == 1
+    assert SS_BOT_WALL in result.stdout and "$SUBSTACK_SID" not in result.stdout
+    assert len(substack.requests) == 1 and substack.requests_to("POST") == []
 
 
 def test_lesswrong_killed_between_create_and_ledger_write(site, lesswrong):

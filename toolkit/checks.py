@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from . import diagnostics as dg
 from . import urls
+from .content import CONFIG_FILE
 from .diagnostics import Diagnostic
 from .markdown import Locator, Parsed
 from .model import ArchiveIndex, Post, Project, Snippet
@@ -36,6 +37,14 @@ def check_project(project: Project, now: dt.datetime) -> ProjectChecks:
                 times.append(t)
     return ProjectChecks(diags, max((t for t in times if t <= now), default=None),
                          min((t for t in times if t > now), default=None))
+
+
+def config_errors(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    """Errors in toolkit.toml. A setting that did not load falls back to its default, and
+    for the commands that talk to services that default is the real service (the real
+    web.archive.org at full speed, the real LessWrong), not what the writer chose: so
+    they must not run at all."""
+    return [d for d in diagnostics if d.path == CONFIG_FILE and d.severity == dg.ERROR]
 
 
 @dataclass

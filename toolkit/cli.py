@@ -12,8 +12,8 @@ from pathlib import Path
 import click
 
 from . import build as buildlib
+from . import checks, content, fields, output, pipeline, scaffold, schemas
 from . import claims as claimslib
-from . import content, fields, output, pipeline, scaffold, schemas
 from . import diagnostics as dg
 
 
@@ -83,7 +83,8 @@ def check(obj: Context, online: bool, refresh: bool, strict: bool, fmt: str) -> 
     result = pipeline.run(obj.root, keep_parsed=online)
     diagnostics = result.diagnostics
     offline = False
-    if online:
+    bad_config = online and bool(checks.config_errors(diagnostics))
+    if online and not bad_config:
         from .online import citations
 
         report = citations.check_online(result, obj.root,
@@ -92,11 +93,15 @@ def check(obj: Context, online: bool, refresh: bool, strict: bool, fmt: str) -> 
             report.diagnostics, result.project.config.ignore))
         offline = report.offline
     echo_diagnostics(diagnostics, fmt, strict)
+    if bad_config:
+        click.echo(f"toolkit check: {content.CONFIG_FILE} has errors (above), so the online "
+                   "checks were not done and nothing was fetched; fix it and run again.",
+                   err=True)
     if offline:
         click.echo("toolkit check: no request got an answer (no network?), so the online "
                    "checks were not done; the offline ones are above. Run it again when "
                    "you are online.", err=True)
-    if offline or dg.has_failures(diagnostics, strict):
+    if bad_config or offline or dg.has_failures(diagnostics, strict):
         raise SystemExit(1)
 
 
@@ -443,6 +448,12 @@ def archive(obj: Context, dry_run: bool) -> None:
     except ValueError:
         raise click.UsageError("$TOOLKIT_SPN_POLL must be a number of seconds") from None
     result = pipeline.run(obj.root, keep_parsed=True)
+    broken = checks.config_errors(result.diagnostics)
+    if broken:
+        echo_diagnostics(broken, "text", strict=False)
+        click.echo(f"toolkit archive: fix {content.CONFIG_FILE} first; nothing was looked up "
+                   "or written.", err=True)
+        raise SystemExit(1)
     outcomes = []
     for outcome in archiver.archive(result, obj.root, dry_run=dry_run, env=os.environ,
                                     limits=Limits.from_settings(result.project.config.online),

@@ -157,7 +157,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _serve(self) -> None:
         self.server.stand_in._serve(self)
 
+    # CONNECT too: a stand-in proxy must see (and log) the tunnels asked for to https hosts.
     do_GET = do_POST = do_PUT = do_DELETE = do_PATCH = do_HEAD = do_OPTIONS = _serve
+    do_CONNECT = _serve
 
     def log_message(self, format: str, *args: Any) -> None:
         """Keep test output quiet; the request log is the record."""

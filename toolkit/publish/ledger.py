@@ -52,6 +52,15 @@ class LedgerError(Exception):
     """published.yaml cannot be read; the message says where and why."""
 
 
+def _parse_problem(name: str, error: Exception) -> str:
+    """One line: where the YAML broke, how, and why fixing it by hand matters."""
+    mark = getattr(error, "problem_mark", None)
+    where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark is not None else name
+    problem = getattr(error, "problem", None) or (str(error).splitlines() or [""])[0]
+    return (f"{where}: does not parse ({problem}); fix it by hand: it is how publish finds "
+            "the drafts it already made")
+
+
 class Ledger:
     def __init__(self, path: Path):
         self.path = path
@@ -60,7 +69,7 @@ class Ledger:
             try:
                 data = self.yaml.load(path.read_text(encoding="utf-8"))
             except Exception as e:  # ruamel raises many kinds; all mean "fix the file"
-                raise LedgerError(f"{path.name} does not parse: {e}".splitlines()[0]) from None
+                raise LedgerError(_parse_problem(path.name, e)) from None
             if data is not None and not isinstance(data, dict):
                 raise LedgerError(f"{path.name} must map post slugs to services")
             self.data = data if data is not None else CommentedMap()

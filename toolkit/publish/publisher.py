@@ -19,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from .. import checks, pipeline
 from .. import diagnostics as dg
-from .. import pipeline
 from ..document import Document
 from ..model import Post
 from ..render import html as htmlrender
@@ -351,6 +351,11 @@ def publish(root: Path, service: str, selectors: tuple[str, ...] = (), dry_run: 
     """Push the chosen posts to `service` (as drafts); what happened to each."""
     env = dict(os.environ) if env is None else env
     checked = pipeline.run(root)
+    broken = checks.config_errors(checked.diagnostics)
+    if broken:
+        first = broken[0]
+        raise PublishError(f"{first.path}:{first.line}:{first.column}: {first.code} "
+                           f"{first.message}; fix it first: nothing was sent")
     ledger = Ledger(root / LEDGER)
     posts = select(checked, service, selectors)
     config = checked.project.config
@@ -360,9 +365,11 @@ def publish(root: Path, service: str, selectors: tuple[str, ...] = (), dry_run: 
         doc = checked.document(post)
         errors = blocking(checked, post, doc)
         if errors:
+            first = errors[0]  # named, so the writer knows where to look without a rerun
             outcomes.append(Outcome(post.slug, service, "refused", None,
-                                    f"{len(errors)} error(s) in it or its snippets; run "
-                                    "`toolkit check`"))
+                                    f"{len(errors)} error(s) in it or its snippets, first "
+                                    f"{first.path}:{first.line}:{first.column}: {first.code} "
+                                    f"{first.message}; run `toolkit check`"))
             continue
         if dry_run:
             outcomes.append(dry_run_one(root, doc, service, ledger, checked.project, env, show))
