@@ -68,6 +68,15 @@ def build(root: Path, drafts: bool = False, strict: bool = False,
     """
     start = time.perf_counter()
     cache = cachelib.Cache(root / ".toolkit" / "cache.sqlite" if use_cache else None)
+    with pipeline.collector_paused():
+        report = _build_with_retries(root, cache, drafts, strict, at, preview, on_checked)
+    report.seconds = time.perf_counter() - start
+    return report
+
+
+def _build_with_retries(root: Path, cache: cachelib.Cache, drafts: bool, strict: bool,
+                        at: dt.datetime | None, preview: bool,
+                        on_checked: Callable[[list[Diagnostic]], None] | None) -> BuildReport:
     try:
         try:
             report = _build(root, cache, drafts, strict, at, preview, on_checked)
@@ -85,7 +94,6 @@ def build(root: Path, drafts: bool = False, strict: bool = False,
                 report = _build(root, cache, drafts, strict, at, preview, on_checked)
     finally:
         cache.close()
-    report.seconds = time.perf_counter() - start
     return report
 
 

@@ -8,10 +8,12 @@ even parsed: its diagnostics and outputs come back from `.toolkit/`.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import gc
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,6 +67,24 @@ class Checked:
 
 def now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
+
+
+@contextlib.contextmanager
+def collector_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for a run (nested calls are fine).
+
+    A run allocates millions of objects that it keeps to the end, and frees the rest by
+    reference counting; the collector, started every 700 allocations, only rescans them:
+    a tenth of a rebuild's time. Forked workers inherit the pause. Peak memory measured
+    the same with and without it (the parse and render leave no cycles to speak of).
+    """
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
 
 
 @dataclass
@@ -155,9 +175,14 @@ def run(root: Path, at: dt.datetime | None = None, keep_parsed: bool = True,
     posts are read back instead of parsed (and nothing is kept parsed for them). With
     `objects`, rendered pages go straight to that store and only their digests come back.
     """
-    cache = cache or cachelib.Cache(None)
-    renderers = renderers or {}
-    inputs = inputs or content.Inputs.scan(root)
+    with collector_paused():
+        return _run(root, at, keep_parsed, renderers or {}, cache or cachelib.Cache(None),
+                    inputs or content.Inputs.scan(root), objects)
+
+
+def _run(root: Path, at: dt.datetime | None, keep_parsed: bool,
+         renderers: dict[str, Renderer], cache: cachelib.Cache, inputs: content.Inputs,
+         objects: cachelib.ObjectStore | None) -> Checked:
     project = content.load_project(root, posts=False, memo=cache, inputs=inputs)
     digests = {sid: s.digest for sid, s in project.snippets.items()}
 
