@@ -341,8 +341,9 @@ def test_the_tree_swapped_out_is_reused_and_ends_up_exact(examples, tmp_path_fac
         assert buildlib.build(fresh, drafts=True, use_cache=False).ok
         return tree(fresh / "site"), tree(fresh / "feeds")
 
-    build_ok(examples, "--drafts")
+    build_ok(examples, "--drafts")  # from nothing: workers write the pages into the tree
     site = examples / "site"
+    assert (tree(site), tree(examples / "feeds")) == cold_build()
     edited = examples / "posts/o3-mini-post-mitigation-evals.md"
     assert "kind: shortform" in edited.read_text()
     for i in range(4):

@@ -150,11 +150,18 @@ def _build(root: Path, cache: cachelib.Cache, drafts: bool, strict: bool,
             return report
     store = cachelib.ObjectStore(root / ".toolkit" / "objects" if cache.enabled else None,
                                  verify)
+    # site/'s staging tree is chosen now: when it is a new one, workers write the pages
+    # they render straight into it.
+    site_staging = _staging(root, "site", cache)
     checked = pipeline.run(root, at, keep_parsed=False, renderers=RENDERERS, cache=cache,
-                           inputs=inputs, objects=store)
+                           inputs=inputs, objects=store, drafts=drafts,
+                           tree=site_staging[0] if site_staging and not site_staging[1]
+                           else None)
     report = BuildReport(checked.diagnostics, ok=not checked.failed(strict),
                          posts=len(checked.project.posts), reused=checked.reused)
     if not report.ok and not preview:
+        if site_staging and not site_staging[1]:
+            output.discard(site_staging[0])  # pages were written into it
         return report
     if on_checked is not None:
         on_checked(report.diagnostics)
@@ -181,8 +188,10 @@ def _build(root: Path, cache: cachelib.Cache, drafts: bool, strict: bool,
         cache.put(keys[group.name], {rel: e.digest for rel, e in rendered[group.name].items()})
 
     feed_files = {rel: e for g in feed_groups for rel, e in rendered[g.name].items()}
-    site_files = {page.path + "index.html": Entry(page.page_digest, page.page)
-                  for page in pages.values()}
+    # A page's `placed` is true of this build's staging tree only for posts just rendered.
+    site_files = {page.path + "index.html": Entry(
+        page.page_digest, page.page, page.placed if path in checked.fresh else None)
+        for path, page in pages.items()}
     for group in groups:
         site_files.update(rendered[group.name])
     site_files.update({f"feeds/{rel}": e for rel, e in feed_files.items()})
@@ -193,7 +202,8 @@ def _build(root: Path, cache: cachelib.Cache, drafts: bool, strict: bool,
     kept: set[str] = {d for outputs in checked.outputs.values() for value in outputs.values()
                       if hasattr(value, "objects") for d in value.objects()}
     for directory, entries in outputs.items():
-        _write_tree(root, directory, entries, cache, files)
+        staging = site_staging if directory == "site" else _staging(root, directory, cache)
+        _write_tree(root, directory, entries, cache, files, staging)
         report.written[directory] = sorted(entries)
         kept.update(e.digest for e in entries.values())
     if fingerprint:
@@ -205,8 +215,25 @@ def _build(root: Path, cache: cachelib.Cache, drafts: bool, strict: bool,
     return report
 
 
+def _staging(root: Path, directory: str, cache: cachelib.Cache
+             ) -> tuple[Path, output.Tree | None] | None:
+    """Where the next root/directory is made: `.toolkit/trees/<directory>`, with the record
+    of the tree a build left there to bring up to date in place (None: a new tree, made
+    now). None without a cache."""
+    if not cache.enabled:
+        return None
+    staging = root / ".toolkit" / "trees" / directory
+    spare = cache.tree(f"spare:{directory}")
+    if spare is None or not staging.is_dir():
+        output.discard(staging)  # what is there, if anything, is not known: never reused
+        staging.mkdir(parents=True)
+        spare = None
+    return staging, spare
+
+
 def _write_tree(root: Path, directory: str, entries: dict[str, Entry],
-                cache: cachelib.Cache, files: _Files) -> output.Tree:
+                cache: cachelib.Cache, files: _Files,
+                staging: tuple[Path, output.Tree | None] | None) -> output.Tree:
     """Replace root/directory with `entries` in one step.
 
     The tree it replaces is kept as `.toolkit/trees/<directory>`, and the next build
@@ -216,25 +243,20 @@ def _write_tree(root: Path, directory: str, entries: dict[str, Entry],
     """
     dest = root / directory
     live = cache.tree(directory)
-    if not cache.enabled:
-        staging = Path(tempfile.mkdtemp(dir=root, prefix=f".{directory}.new-"))
-        tree = output.stage_tree(entries, dest, staging, live, None, files.load, files.source)
-        if output.swap_in(staging, dest):
-            output.discard(staging)
+    if staging is None:
+        fresh = Path(tempfile.mkdtemp(dir=root, prefix=f".{directory}.new-"))
+        tree = output.stage_tree(entries, dest, fresh, live, None, files.load, files.source)
+        if output.swap_in(fresh, dest):
+            output.discard(fresh)
         return tree
-    staging = root / ".toolkit" / "trees" / directory
-    spare = cache.tree(f"spare:{directory}")
-    if spare is None or not staging.is_dir():
-        output.discard(staging)
-        spare = None
+    path, spare = staging
     cache.set_tree(f"spare:{directory}", None)
-    staging.parent.mkdir(parents=True, exist_ok=True)
-    tree = output.stage_tree(entries, dest, staging, live, spare, files.load, files.source)
-    if output.swap_in(staging, dest):  # the old tree is now at `staging`
+    tree = output.stage_tree(entries, dest, path, live, spare, files.load, files.source)
+    if output.swap_in(path, dest):  # the old tree is now at `path`
         if live is not None:
             cache.set_tree(f"spare:{directory}", live)
         else:  # not one we wrote: nothing says what is in it
-            output.discard(staging)
+            output.discard(path)
     cache.set_tree(directory, tree)
     return tree
 

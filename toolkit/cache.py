@@ -275,6 +275,28 @@ class ObjectStore:
                 os.unlink(target)
         return content_digest
 
+    def adopt(self, path: str, content_digest: str) -> None:
+        """Make the file at `path` (holding exactly these bytes) the object, by a hard link
+        (replacing any old copy atomically): a page written into the site tree is stored
+        without being written twice."""
+        if self.directory is None:
+            return
+        target = os.path.join(self._folder(), content_digest)
+        try:
+            os.link(path, target)
+        except FileExistsError:
+            tmp = f"{target}.{os.getpid()}.tmp"
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+            try:
+                os.link(path, tmp)
+                os.replace(tmp, target)
+            except OSError:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+        except OSError:
+            pass  # the store is an optimisation; the build goes on
+
     def _folder(self) -> str:
         if self._made is None:
             assert self.directory is not None

@@ -37,10 +37,15 @@ Manifest = dict[str, tuple[str, int, int, int]]
 
 @dataclass
 class Entry:
-    """A file to write: its digest, and its bytes unless they can be fetched by digest."""
+    """A file to write: its digest, and its bytes unless they can be fetched by digest.
+
+    `placed` (size, mtime_ns, inode): the file is already in the new staging tree, put
+    there by whoever rendered it (see `site.PostPage.spill`).
+    """
 
     digest: str
     data: bytes | None = None
+    placed: tuple[int, int, int] | None = None
 
     @staticmethod
     def of(data: bytes) -> Entry:
@@ -163,6 +168,12 @@ def stage_tree(entries: dict[str, Entry], dest: Path, staging: Path,
         for rel, entry in sorted(entries.items()):
             target = os.path.join(top, rel)
             folder = os.path.dirname(rel)
+            if entry.placed is not None and reuse is None:
+                tree.files[rel] = (entry.digest, *entry.placed)
+                while folder not in made:
+                    made.add(folder)
+                    folder = os.path.dirname(folder)
+                continue
             if folder not in made:
                 os.makedirs(os.path.join(top, folder), exist_ok=True)
                 while folder not in made:

@@ -97,6 +97,8 @@ class _Job:
     renderers: dict[str, Renderer]
     digests: dict[str, str]  # snippet id -> file digest
     objects: cachelib.ObjectStore | None  # where rendered pages go, when there is one
+    tree: str | None = None  # a new staging tree for site/, to write pages straight into
+    drafts: bool = False  # whether drafts' pages go into that tree too
 
 
 def _dependencies(post: Post, parsed: markdown.Parsed, project: Project) -> set[str]:
@@ -128,7 +130,8 @@ def _post_job(item: tuple[Path, bytes | None, list[Diagnostic]]) -> PostResult:
         doc = document.build(post, parsed, project)
         outputs = {name: render(doc, project) for name, render in job.renderers.items()}
         if job.objects is not None:
-            outputs = {name: value.spill(job.objects) if hasattr(value, "spill") else value
+            tree = job.tree if post.published or job.drafts else None
+            outputs = {name: value.spill(job.objects, tree) if hasattr(value, "spill") else value
                        for name, value in outputs.items()}
         post = post.slimmed() if not job.keep_parsed else post
     deps = {sid: job.digests.get(sid) for sid in _dependencies(post, parsed, project)}
@@ -167,22 +170,25 @@ def _project_checks(project: Project, at: dt.datetime, cache: cachelib.Cache,
 def run(root: Path, at: dt.datetime | None = None, keep_parsed: bool = True,
         renderers: dict[str, Renderer] | None = None,
         cache: cachelib.Cache | None = None, inputs: content.Inputs | None = None,
-        objects: cachelib.ObjectStore | None = None) -> Checked:
+        objects: cachelib.ObjectStore | None = None, tree: Path | None = None,
+        drafts: bool = False) -> Checked:
     """Load and check the project at `root`; render each post with `renderers`.
 
     `at` is the time the checks compare against (now by default). `keep_parsed=False`
     drops each post's parse once it is checked and rendered. With `cache`, unchanged
     posts are read back instead of parsed (and nothing is kept parsed for them). With
-    `objects`, rendered pages go straight to that store and only their digests come back.
+    `objects`, rendered pages go straight to that store and only their digests come back;
+    with `tree` too (a new, empty staging tree for site/), the pages of posts the site
+    shows (published ones, and drafts with `drafts`) are written there as well.
     """
     with collector_paused():
         return _run(root, at, keep_parsed, renderers or {}, cache or cachelib.Cache(None),
-                    inputs or content.Inputs.scan(root), objects)
+                    inputs or content.Inputs.scan(root), objects, tree, drafts)
 
 
 def _run(root: Path, at: dt.datetime | None, keep_parsed: bool,
          renderers: dict[str, Renderer], cache: cachelib.Cache, inputs: content.Inputs,
-         objects: cachelib.ObjectStore | None) -> Checked:
+         objects: cachelib.ObjectStore | None, tree: Path | None, drafts: bool) -> Checked:
     project = content.load_project(root, posts=False, memo=cache, inputs=inputs)
     digests = {sid: s.digest for sid, s in project.snippets.items()}
 
@@ -199,8 +205,9 @@ def _run(root: Path, at: dt.datetime | None, keep_parsed: bool,
     if cache.enabled and os.environ.get("TOOLKIT_DEBUG_CACHE"):
         print("cache: computing " + ", ".join(str(paths[i].name) for i in todo[:10]),
               file=sys.stderr)
-    job = _Job(project, _archive_index(project, cache), keep_parsed, renderers, digests,
-               objects if objects is not None and objects.enabled else None)
+    store = objects if objects is not None and objects.enabled else None
+    job = _Job(project, _archive_index(project, cache), keep_parsed, renderers, digests, store,
+               str(tree) if tree is not None and store is not None else None, drafts)
     cache.close()  # never carry an open SQLite connection into forked workers
     items = []  # only the posts to compute are read (again, if the memo knew them)
     for i in todo:

@@ -68,6 +68,7 @@ class PostPage:
     html_span: tuple[int, int, int, int]
     page: bytes | None = None
     html: html.RenderedHtml | None = None
+    placed: tuple[int, int, int] | None = None  # written into the staging tree: its stat
 
     def item(self, post: Post) -> Item:
         return Item(post, self.path, self.summary, self.html, self.claims, self.page_digest,
@@ -76,10 +77,33 @@ class PostPage:
     def objects(self) -> list[str]:
         return [self.page_digest]
 
-    def spill(self, store: cachelib.ObjectStore) -> PostPage:
-        """Move the page into the store; a copy that only names it."""
-        store.put(self.page, self.page_digest)
-        return replace(self, page=None, html=None)
+    def spill(self, store: cachelib.ObjectStore, tree: str | None = None) -> PostPage:
+        """Move the page into the store; a copy that only names it. With `tree` (a new
+        staging tree for site/), the page is written there, where it will be served, and
+        the store links to it: a build from nothing writes each page once, in the worker
+        that rendered it, instead of leaving the folder and the link to the main process."""
+        placed = self._place(store, tree) if tree is not None else None
+        if placed is None:
+            store.put(self.page, self.page_digest)
+        return replace(self, page=None, html=None, placed=placed)
+
+    def _place(self, store: cachelib.ObjectStore, tree: str) -> tuple[int, int, int] | None:
+        assert self.page is not None
+        target = os.path.join(tree, self.path, "index.html")
+        try:
+            try:
+                os.mkdir(os.path.dirname(target))
+            except FileNotFoundError:  # the first page under posts/ or shortform/
+                os.makedirs(os.path.dirname(target), exist_ok=True)
+            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)  # as objects
+        except OSError:
+            return None  # e.g. two posts with one slug: that build fails its check anyway
+        with open(fd, "wb") as f:
+            f.write(self.page)
+            f.flush()  # the mtime recorded must be the file's last
+            st = os.fstat(f.fileno())
+        store.adopt(target, self.page_digest)
+        return st.st_size, st.st_mtime_ns, st.st_ino
 
 
 @functools.lru_cache(maxsize=1)
@@ -92,6 +116,7 @@ def _env():
         loader=jinja2.PackageLoader("toolkit", "templates"),
         bytecode_cache=_bytecode_cache(jinja2),
         autoescape=True, trim_blocks=True, lstrip_blocks=True,
+        auto_reload=False,  # the package's templates do not change under a build: no stat per page
         undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
     )
     env.filters["human_date"] = document.human_date
