@@ -15,7 +15,6 @@ import datetime as dt
 import hashlib
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -244,6 +243,8 @@ def _write_tree(root: Path, directory: str, entries: dict[str, Entry],
     dest = root / directory
     live = cache.tree(directory)
     if staging is None:
+        import tempfile
+
         fresh = Path(tempfile.mkdtemp(dir=root, prefix=f".{directory}.new-"))
         tree = output.stage_tree(entries, dest, fresh, live, None, files.load, files.source)
         if output.swap_in(fresh, dest):

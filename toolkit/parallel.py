@@ -75,7 +75,8 @@ def start(fn: Callable[[T], R], items: Iterable[T], state: Any = None
             context, init, args = multiprocessing.get_context("fork"), None, ()
         else:  # pragma: no cover - macOS/Windows
             context, init, args = multiprocessing.get_context(), _set_shared, (state,)
-        chunk = max(1, len(items) // (n * 4))
+        # Small chunks, so no worker sits idle at the end while another finishes a big one.
+        chunk = max(1, len(items) // (n * 16))
         pool = ProcessPoolExecutor(max_workers=n, mp_context=context, initializer=init,
                                    initargs=args)
         # map() submits everything at once, and with fork the pool starts all its

@@ -218,9 +218,10 @@ def _run(root: Path, at: dt.datetime | None, keep_parsed: bool,
         if data is not None:  # keyed by the bytes parsed, should the file have just changed
             keys[i] = cachelib.key("post", project.digest, *sorted(renderers),
                                    cachelib.digest(data))
-    computed = dict(zip(todo, parallel.pmap(_post_job, items, job), strict=True))
-
+    join = parallel.start(_post_job, items, job)
+    # While the workers take the posts, this process checks the rest of the project.
     checked = Checked(project, {}, _project_checks(project, at or now(), cache, inputs))
+    computed = dict(zip(todo, join(), strict=True))
     fresh = []
     for i, k in enumerate(keys):
         r = hits.get(k) or computed[i]
