@@ -212,9 +212,14 @@ class Cache:
         self._safely(run)
 
     def close(self) -> None:
-        """Write what is pending and close the connection (it reopens on next use). Call
-        it before forking: SQLite connections must not cross a fork."""
+        """Write what is pending and close the connection (it reopens on next use)."""
         self.flush()
+        self.disconnect()
+
+    def disconnect(self) -> None:
+        """Close the connection, keeping what is pending for a later `flush`. Call it
+        before forking: SQLite connections must not cross a fork (and the workers never
+        write the cache, so what is pending is written once, by this process)."""
         if self._db is not None:
             with contextlib.suppress(sqlite3.Error):
                 self._db.close()

@@ -493,7 +493,7 @@ def _start_loading_snippets(root: Path, memo, inputs: Inputs):
             for path, digest in zip(files, inputs.digests(files, memo), strict=True)]
     known = memo.get_many(keys)
     missing = [path for path, k in zip(files, keys, strict=True) if k not in known]
-    memo.close()  # never carry an open SQLite connection into forked workers
+    memo.disconnect()  # never carry an open SQLite connection into forked workers
     # The bytes were read to hash them: the workers get them rather than read them again.
     join = parallel.start(functools.partial(_load_snippet_item, root),
                           [(path, inputs.data.get(path)) for path in missing])

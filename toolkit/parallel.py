@@ -11,7 +11,7 @@ each worker when the worker starts.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -46,13 +46,14 @@ def pmap(fn: Callable[[T], R], items: Iterable[T], state: Any = None) -> list[R]
 
     `state` is what `shared()` returns inside `fn` while this call runs.
     """
-    return start(fn, items, state)()
+    return list(start(fn, items, state)())
 
 
 def start(fn: Callable[[T], R], items: Iterable[T], state: Any = None
-          ) -> Callable[[], list[R]]:
+          ) -> Callable[[], Iterable[R]]:
     """Like `pmap`, but returns at once: the workers start on the items while the caller
-    does something else, and calling the result waits for (and returns) their results."""
+    does something else, and calling the result gives their results in order, each as
+    soon as it is done."""
     items = list(items)
     n = workers()
     if n < 2 or len(items) < MIN_ITEMS:
@@ -85,9 +86,9 @@ def start(fn: Callable[[T], R], items: Iterable[T], state: Any = None
     finally:
         _set_shared(previous)
 
-    def join() -> list[R]:
+    def join() -> Iterator[R]:
         try:
-            return list(results)
+            yield from results
         finally:
             pool.shutdown()
     return join

@@ -208,7 +208,7 @@ def _run(root: Path, at: dt.datetime | None, keep_parsed: bool,
     store = objects if objects is not None and objects.enabled else None
     job = _Job(project, _archive_index(project, cache), keep_parsed, renderers, digests, store,
                str(tree) if tree is not None and store is not None else None, drafts)
-    cache.close()  # never carry an open SQLite connection into forked workers
+    cache.disconnect()  # never carry an open SQLite connection into forked workers
     items = []  # only the posts to compute are read (again, if the memo knew them)
     for i in todo:
         data = inputs.read(paths[i])
@@ -218,11 +218,26 @@ def _run(root: Path, at: dt.datetime | None, keep_parsed: bool,
         if data is not None:  # keyed by the bytes parsed, should the file have just changed
             keys[i] = cachelib.key("post", project.digest, *sorted(renderers),
                                    cachelib.digest(data))
-    join = parallel.start(_post_job, items, job)
-    # While the workers take the posts, this process checks the rest of the project.
+    results = parallel.start(_post_job, items, job)()
+    # While the workers take the posts, this process writes what the cache has learned,
+    # checks the rest of the project, and stores each result as it comes back.
+    cache.flush()
     checked = Checked(project, {}, _project_checks(project, at or now(), cache, inputs))
-    computed = dict(zip(todo, join(), strict=True))
-    fresh = []
+    # Keep a result only if its bulk went to the object store (else it would be lost),
+    # and never one with errors (their messages may depend on other files).
+    storable = cache.enabled and objects is not None and objects.enabled
+    computed: dict[int, PostResult] = {}
+    rows: list[tuple[str, dict[str, str | None], PostResult]] = []
+    for i, r in zip(todo, results, strict=True):
+        computed[i] = r
+        if (storable and keys[i] and r.post is not None
+                and not any(d.severity == dg.ERROR for d in r.diagnostics)):
+            rows.append((keys[i], r.deps, PostResult(r.post.slimmed(), r.diagnostics, None,
+                                                     r.outputs)))
+            if len(rows) == 200:
+                cache.put_posts(rows)
+                rows = []
+    cache.put_posts(rows)
     for i, k in enumerate(keys):
         r = hits.get(k) or computed[i]
         checked.diagnostics += r.diagnostics
@@ -234,15 +249,8 @@ def _run(root: Path, at: dt.datetime | None, keep_parsed: bool,
             checked.parsed[r.post.path] = r.parsed
         if k in hits:
             checked.reused += 1
-            continue
-        checked.fresh.add(r.post.path)
-        # Keep a result only if its bulk went to the object store (else it would be lost),
-        # and never one with errors (their messages may depend on other files).
-        storable = k and cache.enabled and objects is not None and objects.enabled
-        if storable and not any(d.severity == dg.ERROR for d in r.diagnostics):
-            fresh.append((k, r.deps, PostResult(r.post.slimmed(), r.diagnostics, None,
-                                                r.outputs, r.deps)))
-    cache.put_posts(fresh)
+        else:
+            checked.fresh.add(r.post.path)
     checked.diagnostics += checks.check_slugs(project.posts)
     checked.diagnostics = dg.filter_ignored(checked.diagnostics, project.config.ignore)
     return checked
