@@ -314,6 +314,36 @@ def test_many_posts_on_one_day_stay_in_a_stable_order(project):
 # What a build keeps in .toolkit/ ------------------------------------------------------------
 
 
+def test_project_checks_kept_between_builds_follow_the_clock(project):
+    # The project-wide checks are kept between builds and reused while the clock stays
+    # between the snapshot times around it: a snapshot "in the future" (A004) must stop
+    # being reported once the clock passes it, and be reported again for an earlier clock.
+    import datetime as dt
+
+    from conftest import SNIPPET as PREP
+
+    project.write("archives.yaml", "https://x.ai/a:\n  archive: https://web.archive.org/web/"
+                  "20300101000000/https://x.ai/a\n")
+    project.write("snippets/openai/openai-prep.md", PREP.replace("20240603125126",
+                                                                 "20290601000000"))
+
+    def a004_lines(at: dt.datetime) -> list[str]:
+        report = buildlib.build(project.root, at=at)
+        return sorted(d.path for d in report.diagnostics if d.code == "A004")
+
+    early = dt.datetime(2029, 1, 1, tzinfo=dt.timezone.utc)
+    middle = dt.datetime(2029, 12, 1, tzinfo=dt.timezone.utc)
+    late = dt.datetime(2031, 1, 1, tzinfo=dt.timezone.utc)
+    both = ["archives.yaml", "snippets/openai/openai-prep.md"]
+    assert a004_lines(early) == both
+    assert a004_lines(early) == both  # reused: the same clock
+    assert a004_lines(middle) == ["archives.yaml"]  # past the snippet's snapshot
+    assert a004_lines(late) == []
+    assert a004_lines(early) == both  # an earlier clock again
+    assert a004_lines(middle) == ["archives.yaml"]
+
+
+
 def test_unchanged_files_are_linked_and_hand_edits_are_undone(examples):
     build_ok(examples)
     page = examples / "site/posts/paris-frameworks-compared/index.html"

@@ -123,13 +123,15 @@ def _outputs_intact(root: Path, cache: cachelib.Cache) -> bool:
     return True
 
 
-def _up_to_date(root: Path, cache: cachelib.Cache, drafts: bool, strict: bool,
-                fingerprint: str) -> BuildReport | None:
+def _up_to_date(root: Path, cache: cachelib.Cache, strict: bool, fingerprint: str,
+                at: dt.datetime) -> BuildReport | None:
     """The last build's report, when nothing it read has changed and its outputs are all
-    still there untouched: there is nothing to do. (Its diagnostics still hold: a snapshot
-    time that was not in the future then is not now.)"""
+    still there untouched: there is nothing to do. Its diagnostics still hold for a clock
+    at or after its own (a snapshot time that was not in the future then is not now), not
+    for an earlier one."""
     last = cache.get(cachelib.key("last-build"))
-    if not last or last["fingerprint"] != fingerprint or not _outputs_intact(root, cache):
+    if (not last or last["fingerprint"] != fingerprint or last.get("at") is None
+            or at < last["at"] or not _outputs_intact(root, cache)):
         return None
     diagnostics = last["diagnostics"]
     return BuildReport(diagnostics, ok=not dg.has_failures(diagnostics, strict),
@@ -140,11 +142,12 @@ def _build(root: Path, cache: cachelib.Cache, drafts: bool, strict: bool,
            at: dt.datetime | None, preview: bool,
            on_checked: Callable[[list[Diagnostic]], None] | None = None,
            verify: bool = False) -> BuildReport:
+    at = at or pipeline.now()
     inputs = content.Inputs.scan(root)
     fingerprint = (_fingerprint(root, drafts, inputs, cache)
                    if cache.enabled and not preview else None)
     if fingerprint:
-        report = _up_to_date(root, cache, drafts, strict, fingerprint)
+        report = _up_to_date(root, cache, strict, fingerprint, at)
         if report is not None:
             return report
     store = cachelib.ObjectStore(root / ".toolkit" / "objects" if cache.enabled else None,
@@ -206,7 +209,8 @@ def _build(root: Path, cache: cachelib.Cache, drafts: bool, strict: bool,
         report.written[directory] = sorted(entries)
         kept.update(e.digest for e in entries.values())
     if fingerprint:
-        cache.put(cachelib.key("last-build"), {"fingerprint": fingerprint, "posts": report.posts,
+        cache.put(cachelib.key("last-build"), {"fingerprint": fingerprint, "at": at,
+                                               "posts": report.posts,
                                                "diagnostics": report.diagnostics})
     cache.prune()
     if not preview:  # a preview leaves out feeds/ and drafts/: keep what they need
