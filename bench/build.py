@@ -16,16 +16,13 @@ rebuilds under a third of Hugo's cold build, our peak memory under 500 MB.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import re
 import shutil
-import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,43 +50,29 @@ class Tool:
     env: dict | None = None
     # Old output trees the tool leaves to a detached process to delete after it exits: we
     # wait for them to go (untimed) so that work does not land in the next run.
-    trash: str | None = None
+    trash: tuple[str, ...] = ()  # globs, relative to cwd
     cleanup: list[float] = field(default_factory=list)  # seconds waited after each run
 
     def remove_outputs(self) -> None:
         for name in self.clean:
             shutil.rmtree(self.cwd / name, ignore_errors=True)
-
-
-@dataclass
-class Timing:
-    median: float
-    times: list[float]
-    peak_mb: float
+        os.sync()  # so the deletions' disk work does not land in the timed run that follows
 
 
 def run_once(tool: Tool) -> measure.Run:
     """One timed run, which must exit 0 (measure.run keeps no output: run again to show it)."""
-    result = measure.run(tool.cmd, tool.cwd, tool.env)
-    if result.returncode != 0:
+    try:
+        result = measure.run(tool.cmd, tool.cwd, tool.env)
+    except SystemExit:
         check(tool)
-        raise SystemExit(f"{tool.name} exited {result.returncode} in a timed run")
+        raise
     if tool.trash:
         start = time.perf_counter()
-        while any(tool.cwd.glob(tool.trash)) and time.perf_counter() - start < 60:
+        while (any(p for pattern in tool.trash for p in tool.cwd.glob(pattern))
+               and time.perf_counter() - start < 60):
             time.sleep(0.02)
         tool.cleanup.append(time.perf_counter() - start)
     return result
-
-
-def timed(tool: Tool, runs: int, before: Callable[[], None]) -> Timing:
-    """Run the tool `runs` times, calling `before` first each time."""
-    results = []
-    for _ in range(runs):
-        before()
-        results.append(run_once(tool))
-    times = [r.seconds for r in results]
-    return Timing(statistics.median(times), times, max(r.peak_mb for r in results))
 
 
 def check(tool: Tool) -> None:
@@ -107,21 +90,6 @@ def preflight(tool: Tool) -> None:
     warm the file cache equally for all three)."""
     tool.remove_outputs()
     check(tool)
-
-
-def toolkit_source(package: Path = REPO / "toolkit") -> dict:
-    """Which toolkit was timed: others edit toolkit/ while benchmarks run (read-only git)."""
-    def git(*argv: str) -> str:
-        return subprocess.run(["git", "-C", str(REPO), *argv], capture_output=True,
-                              text=True).stdout.rstrip()
-
-    digest = hashlib.sha256()
-    for path in sorted(package.rglob("*")):
-        if path.is_file() and "__pycache__" not in path.parts:
-            digest.update(path.read_bytes())
-    return {"commit": git("rev-parse", "HEAD"),
-            "modified": git("status", "--porcelain", "--", "toolkit").splitlines(),
-            "sha256": digest.hexdigest()}
 
 
 def last_sentence(post: Path) -> str:
@@ -184,7 +152,7 @@ def main() -> None:
         env["PYTHONPATH"] = str(package.parent)  # before the editable install
     ours = Tool("toolkit", [sys.executable, "-m", "toolkit", "--root", str(root), "build"],
                 root, ["site", "feeds", ".toolkit", "drafts"], "site", "feeds",
-                "feeds/atom.xml", "<entry>", env, trash=".*.trash")
+                "feeds/atom.xml", "<entry>", env, trash=(".*.trash-*", ".toolkit/trees/.*.trash-*"))
     pelican = Tool("Pelican", [str(tools_info.pelican), "content", "-s", "pelicanconf.py",
                                "-o", "output", "-q"],
                    pelican_dir, ["output", "cache", "__pycache__"], "output", "output/feeds",
@@ -200,7 +168,7 @@ def main() -> None:
           f"Pelican {tools_info.pelican_version}, {tools_info.hugo_version.split()[1]}",
           flush=True)
 
-    source = toolkit_source(package)
+    source = measure.toolkit_source(package)
     imported = subprocess.run([sys.executable, "-c", "import toolkit; print(toolkit.__file__)"],
                               cwd=root, env=env, capture_output=True, text=True).stdout.strip()
     print(f"toolkit: {imported} (working tree at {source['commit'][:8]}"
@@ -216,16 +184,15 @@ def main() -> None:
         for tool in tools:
             tool.remove_outputs()
             cold_times[tool.name].append(run_once(tool))
-    timings = {f"{name} cold": Timing(statistics.median(r.seconds for r in runs),
-                                      [r.seconds for r in runs], max(r.peak_mb for r in runs))
-               for name, runs in cold_times.items()}
+    timings = {f"{name} cold": measure.Timing.of(runs) for name, runs in cold_times.items()}
 
     newest = root / "posts" / f"post-{args.posts - 1:05d}.md"
     sentence = last_sentence(newest)
     counts = {tool.name: outputs(tool, sentence) for tool in tools}
 
     # Our rebuilds: outputs and cache in place from the last cold build.
-    timings["toolkit rebuild, nothing changed"] = timed(ours, args.runs, lambda: None)
+    timings["toolkit rebuild, nothing changed"] = measure.timed(args.runs,
+                                                              lambda: run_once(ours))
     edits = iter(range(1, args.runs + 1))
     edit_sentence = ""
 
@@ -235,7 +202,8 @@ def main() -> None:
         with newest.open("a") as f:
             f.write(f"\n{edit_sentence}\n")
 
-    timings["toolkit rebuild, one post edited"] = timed(ours, args.runs, edit)
+    timings["toolkit rebuild, one post edited"] = measure.timed(args.runs,
+                                                              lambda: run_once(ours), edit)
     kind = "shortform" if (args.posts - 1) % 10 == 0 else "posts"
     page = root / "site" / kind / newest.stem / "index.html"
     edited_shown = edit_sentence in page.read_text()
@@ -274,7 +242,7 @@ def main() -> None:
           "{:.2f} {:.2f} {:.2f}.".format(*load_start, *os.getloadavg()))
     problems = [f"{name}: {k}" for name, c in counts.items()
                 for k in ("post_pages", "main_feed_items", "full_content") if not c[k]]
-    if toolkit_source(package)["sha256"] != source["sha256"]:
+    if measure.toolkit_source(package)["sha256"] != source["sha256"]:
         problems.append("toolkit/ changed while the benchmark ran: rerun for consistent times")
     if not edited_shown:
         problems.append("toolkit: edit not in the rebuilt page")

