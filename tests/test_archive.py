@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import os
 import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 from types import SimpleNamespace
@@ -378,9 +378,19 @@ def test_no_captures_left_today_stops_before_asking(repo, wayback):
 # Stopped half-way ------------------------------------------------------------------------
 
 
-def _digests(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file() and ".toolkit" not in p.parts}
+def _first_line(proc: subprocess.Popen, timeout: float) -> str:
+    """The next line `proc` writes to stdout; kill it and fail the test if none comes in
+    `timeout` seconds (a bare readline() would hang the suite forever)."""
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.append(proc.stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    if reader.is_alive():
+        proc.kill()
+        proc.wait()
+        reader.join(5)  # the pipe is at its end now, so readline() returns
+        pytest.fail(f"{proc.args} wrote no line to stdout within {timeout} s; killed it")
+    return got[0]
 
 
 def test_a_run_killed_half_way_leaves_each_file_as_it_was_or_fully_updated(tmp_path):
@@ -400,7 +410,8 @@ def test_a_run_killed_half_way_leaves_each_file_as_it_was_or_fully_updated(tmp_p
         proc = subprocess.Popen([sys.executable, "-m", "toolkit", "--root", str(tmp_path),
                                  "archive"], env=env, stdout=subprocess.PIPE, text=True)
         try:
-            assert "found" in proc.stdout.readline()  # the first is written...
+            line = _first_line(proc, timeout=20)
+            assert "found" in line, line  # the first is written...
             deadline = time.monotonic() + 20
             while not wayback.jobs and time.monotonic() < deadline:  # ...the second is polling
                 time.sleep(0.02)
@@ -408,6 +419,7 @@ def test_a_run_killed_half_way_leaves_each_file_as_it_was_or_fully_updated(tmp_p
         finally:
             proc.send_signal(signal.SIGKILL)
             proc.wait()
+            proc.stdout.close()
         assert found_file.read_text() == expected
         assert slow_file.read_bytes() == slow_before
         assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp")]

@@ -167,9 +167,18 @@ def test_supersession_cycle_is_reported_once(project):
 def test_unreadable_file_is_reported_not_raised(project):
     project.write("posts/dir.md/inner.md", post("title: T\n", "x\n"))  # a directory named .md
     (project.root / "posts/locked.md").symlink_to(project.root / "posts/nowhere.md")
-    diags = project.diagnostics()
+    assert (project.root / "posts/dir.md").is_dir()
+    assert (project.root / "posts/locked.md").is_symlink()
+    assert not (project.root / "posts/locked.md").exists()
+    checked = project.run()
+    diags = checked.diagnostics
     found = only(diags, "F011")
     assert found[0].path == "posts/locked.md"
+    # The directory named .md is walked into, not read as a file: its post loads cleanly
+    # and the only diagnostic is the broken symlink's.
+    assert [(d.path, d.line, d.code) for d in diags] == [("posts/locked.md", 1, "F011")]
+    assert [p.path for p in checked.project.posts] == ["posts/a-post.md",
+                                                        "posts/dir.md/inner.md"]
 
 
 def test_one_bad_file_does_not_stop_the_others(project):

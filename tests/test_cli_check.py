@@ -41,9 +41,20 @@ def test_json_output_has_the_documented_shape(project):
     result = invoke(project, "check", "--format", "json")
     assert result.exit_code == 0  # a warning alone does not fail
     data = json.loads(result.stdout)
+    message = ("https://metr.org/a has no archived copy in archives.yaml; run "
+               "`toolkit archive`, or add its host to [check] no_archive_needed")
     assert data == [{"path": "posts/bad.md", "line": 4, "column": 5, "severity": "warning",
-                     "code": "P012", "message": data[0]["message"]}]
+                     "code": "P012", "message": message}]
     assert set(data[0]) == {"path", "line", "column", "severity", "code", "message"}
+    # The text format reports the same diagnostic: parse it with LINE and compare fields.
+    text = invoke(project, "check")
+    assert text.exit_code == 0, text.output
+    lines = [line for line in text.stdout.splitlines() if line]
+    assert len(lines) == 1, lines
+    match = LINE.match(lines[0])
+    assert match, lines[0]
+    assert {"path": match["path"], "line": int(match["line"]), "column": int(match["col"]),
+            "severity": match["sev"], "code": match["code"], "message": match["msg"]} == data[0]
 
 
 def test_strict_turns_warnings_into_failures(project):

@@ -25,6 +25,22 @@ def documents():
     return [checked.document(p) for p in checked.project.posts]
 
 
+POSTS = {  # slug -> number of notes, as the files in posts/ have them
+    "o3-mini-post-mitigation-evals": 2,
+    "paris-frameworks-compared": 17,
+    "preparedness-page-redirects": 3,
+    "weight-security-notes": 4,
+}
+
+
+def test_the_parametrized_documents_are_the_repositorys_posts():
+    """The tests parametrized over `documents()` would pass vacuously on an empty list."""
+    docs = documents()
+    assert docs, "documents() found no posts"
+    assert {d.post.slug: len(d.notes) for d in docs} == POSTS
+    assert sorted(p.stem for p in (REPO / "posts").glob("*.md")) == sorted(POSTS)
+
+
 def site_notes(doc) -> list[str]:
     """Each note's words as the site shows them (the HTML renderer, parsed)."""
     page = lxml_html.fromstring(htmlrender.render(doc, "https://example.org/").full())
@@ -100,7 +116,34 @@ def test_draft_body_is_a_json_string():
     (doc,) = [d for d in documents() if d.post.slug == "paris-frameworks-compared"]
     body = substack.draft_request(doc, 42)
     assert isinstance(body["draft_body"], str)
-    assert json.loads(body["draft_body"]) == substack.render(doc)
+    prosemirror = json.loads(body["draft_body"])
+    assert validate_prosemirror(prosemirror) == []
+    assert prosemirror["type"] == "doc"
+    content = prosemirror["content"]
+    # The structure expected from posts/paris-frameworks-compared.md, written out here.
+    first = content[0]
+    assert first["type"] == "paragraph"
+    assert _text(first).startswith("At the Seoul summit in May 2024, sixteen AI developers")
+    assert _text(first).endswith("NVIDIA's document turned up about a week after the summit "
+                                 "closed.")
+    assert first["content"][-1] == {"type": "footnoteAnchor", "attrs": {"number": 1}}
+    assert [(n["attrs"]["level"], _text(n)) for n in content if n["type"] == "heading"] == [
+        (2, "Thresholds"), (2, "Evals"), (2, "Responses"), (2, "Security"),
+        (2, "Accountability"), (2, "What I'll be watching")]
+    assert [n["attrs"]["number"] for n in content if n["type"] == "footnote"] == list(
+        range(1, 18))
+    last = content[-1]
+    assert last["type"] == "footnote"
+    assert words(_text(last)) == ("OpenAI, “Preparedness Framework (Beta)”, 18 December 2023 "
+                                  "(archived 18 December 2023).")
+    hrefs = [m["attrs"]["href"] for n in _walk(last) for m in n.get("marks", [])
+             if m["type"] == "link"]
+    assert hrefs == ["https://openai.com/safety/preparedness",
+                     "https://web.archive.org/web/20231218182454/"
+                     "https://openai.com/safety/preparedness"]
+    assert body["draft_title"] == "The Paris frameworks, side by side"
+    assert body["draft_subtitle"] == ("Five questions for the safety frameworks published "
+                                      "around the AI Action Summit")
     assert body["draft_bylines"] == [{"id": 42, "is_guest": False}]
 
 

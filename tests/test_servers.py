@@ -25,6 +25,7 @@ from graphql import (
     parse,
     validate,
 )
+from servers.base import RecordedRequest, Response, StandInServer
 from servers.lesswrong import SCHEMA_SDL, VERCEL_CHALLENGE, LessWrongServer
 from servers.substack import CLOUDFLARE_1010, SubstackServer, validate_prosemirror
 
@@ -416,6 +417,42 @@ def test_delay_next_trips_client_timeouts(substack: SubstackServer) -> None:
     assert ss_get(substack, "/user/profile/self").status_code == 200
     time.sleep(0.6)
     assert ss_get(substack, "/subscription").status_code == 200
+
+
+class _Crashing(StandInServer):
+    """A stand-in with a bug: its handler raises on every request."""
+
+    def handle(self, request: RecordedRequest) -> Response:
+        raise KeyError("a stand-in bug")
+
+
+def test_leaving_a_stand_in_whose_handler_raised_fails_the_test() -> None:
+    with (pytest.raises(AssertionError, match=r"_Crashing\.handle raised 1 time") as failed,
+          _Crashing() as server):
+        r = requests.get(server.url + "/anything", timeout=5)
+        assert r.status_code == 500 and "a stand-in bug" in r.text
+    assert "KeyError" in str(failed.value)
+
+
+def test_a_test_can_expect_handler_errors() -> None:
+    with _Crashing() as server:
+        server.handler_errors_expected = True
+        assert requests.get(server.url + "/anything", timeout=5).status_code == 500
+    assert len(server.handler_errors) == 1 and "KeyError" in server.handler_errors[0]
+
+
+def test_an_exception_already_in_flight_is_not_replaced_by_handler_errors() -> None:
+    with pytest.raises(ValueError, match="the test's own failure"), _Crashing() as server:
+        requests.get(server.url + "/anything", timeout=5)
+        raise ValueError("the test's own failure")
+    assert len(server.handler_errors) == 1
+
+
+def test_a_stand_in_without_handler_errors_exits_quietly() -> None:
+    with SubstackServer(SECRET) as server:
+        assert requests.get(server.url + API + "/user/profile/self", timeout=5).status_code \
+            == 401
+    assert server.handler_errors == []
 
 
 # ---------------------------------------------------------------------------------------

@@ -5,13 +5,21 @@ import pytest
 from toolkit import urls
 
 
-@pytest.mark.parametrize("a,b", [
-    ("https://www.openai.com/preparedness/", "http://openai.com/preparedness"),
-    ("https://openai.com/a#section", "https://openai.com/a/"),
-    ("https://OpenAI.com:443/a", "https://openai.com/a"),
+@pytest.mark.parametrize("a,b,expected", [
+    ("https://www.openai.com/preparedness/", "http://openai.com/preparedness",
+     "openai.com/preparedness"),
+    ("https://openai.com/a#section", "https://openai.com/a/", "openai.com/a"),
+    ("https://OpenAI.com:443/a", "https://openai.com/a", "openai.com/a"),
+    ("https://WWW.LessWrong.com:443/", "http://lesswrong.com", "lesswrong.com"),
 ])
-def test_normalize_equates_trivial_variants(a, b):
+def test_normalize_equates_trivial_variants(a, b, expected):
     assert urls.normalize(a) == urls.normalize(b)
+    assert urls.normalize(a) == expected
+    assert urls.normalize(b) == expected
+
+
+def test_normalize_keeps_a_non_default_port_and_the_query():
+    assert urls.normalize("http://openai.com:8080/a/?x=1#f") == "openai.com:8080/a?x=1"
 
 
 @pytest.mark.parametrize("a,b", [
@@ -67,6 +75,9 @@ def test_configured_wayback_host_is_recognised():
 
 
 def test_host_matching_covers_subdomains_only():
-    assert urls.host_matches("www.lesswrong.com".removeprefix("www."), ["lesswrong.com"])
+    assert urls.host("https://www.LessWrong.com/posts/x") == "lesswrong.com"
+    assert urls.host("https://WWW.lesswrong.com:443/") == "lesswrong.com"
+    assert urls.host_matches("lesswrong.com", ["lesswrong.com"])
+    assert urls.host_matches("lesswrong.com", ["www.lesswrong.com"])
     assert urls.host_matches("forum.lesswrong.com", ["lesswrong.com"])
     assert not urls.host_matches("notlesswrong.com", ["lesswrong.com"])

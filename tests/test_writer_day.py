@@ -189,10 +189,18 @@ def test_schemas_accept_the_examples_and_reject_mistakes(tmp_path):
         return yaml.load(text, Loader=_NoDates)
 
     post_schema = jsonschema.Draft202012Validator(schemas["post.schema.json"])
-    for path in (REPO / "posts").glob("*.md"):
+    posts = sorted((REPO / "posts").glob("*.md"))
+    assert [p.name for p in posts] == [
+        "o3-mini-post-mitigation-evals.md", "paris-frameworks-compared.md",
+        "preparedness-page-redirects.md", "weight-security-notes.md"]
+    for path in posts:
         assert list(post_schema.iter_errors(front(path))) == [], path
     snippet_schema = jsonschema.Draft202012Validator(schemas["snippet.schema.json"])
-    for path in (REPO / "snippets").rglob("*.md"):
+    snippets = sorted((REPO / "snippets").rglob("*.md"))
+    assert len(snippets) == 22, snippets
+    assert {p.parent.name for p in snippets} == {
+        "amazon", "anthropic", "google-deepmind", "meta", "microsoft", "nvidia", "openai", "xai"}
+    for path in snippets:
         assert list(snippet_schema.iter_errors(front(path))) == [], path
     labs = yaml.load((REPO / "snippets/labs.yaml").read_text(), Loader=_NoDates)
     assert list(jsonschema.Draft202012Validator(schemas["labs.schema.json"]).iter_errors(

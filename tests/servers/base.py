@@ -188,8 +188,12 @@ class StandInServer:
         self.latency = latency
         #: The most requests in flight at once since construction or the last reset_meter().
         self.max_concurrent = 0
-        #: Exceptions raised inside `handle` (answered as 500); tests can assert it stays empty.
+        #: Exceptions raised inside `handle` (answered as 500). Leaving a `with` block that
+        #: recorded any fails the test, unless `handler_errors_expected` is set.
         self.handler_errors: list[str] = []
+        #: Opt-out for a test that makes `handle` raise on purpose (and then checks
+        #: `handler_errors` itself).
+        self.handler_errors_expected = False
         self._records = threading.Lock()  # log, faults and meter; never held while handling
         self._log: list[RecordedRequest] = []
         self._faults: list[Fault] = []
@@ -228,8 +232,15 @@ class StandInServer:
     def __enter__(self: ServerT) -> ServerT:
         return self.start()
 
-    def __exit__(self, *exc: object) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        """Stop; then, unless an exception is already on its way out, fail if `handle`
+        raised (a crashed stand-in answers 500, which a client may well shrug off)."""
         self.stop()
+        if exc_type is None and self.handler_errors and not self.handler_errors_expected:
+            errors = "\n".join(self.handler_errors)
+            raise AssertionError(
+                f"{type(self).__name__}.handle raised {len(self.handler_errors)} time(s) "
+                f"(set handler_errors_expected = True if the test wants that):\n{errors}")
 
     @property
     def port(self) -> int:
