@@ -204,12 +204,13 @@ def load_snippet(root: Path, path: Path, data: bytes | None = None
     return snippet, diags + v.diagnostics
 
 
-def _yaml_file(root: Path, path: Path) -> tuple[Loaded | None, list[dg.Diagnostic]]:
+def _yaml_file(root: Path, path: Path, fast=None) -> tuple[Loaded | None, list[dg.Diagnostic]]:
+    """The file's YAML; `fast`, if given, reads the text first and may decline (None)."""
     shown = rel(root, path)
     text, _, diags = read_text(path, shown)
     if text is None:
         return None, diags
-    loaded = yamlfile.load(text, shown)
+    loaded = (fast(text) if fast is not None else None) or yamlfile.load(text, shown)
     return loaded, loaded.diagnostics
 
 
@@ -234,7 +235,7 @@ def load_labs(root: Path, path: Path) -> tuple[dict[str, Lab], list[dg.Diagnosti
 def load_archives(root: Path, path: Path) -> tuple[dict[str, ArchiveEntry], list[dg.Diagnostic]]:
     if not path.is_file():
         return {}, []
-    loaded, diags = _yaml_file(root, path)
+    loaded, diags = _yaml_file(root, path, fast=yamlfile.load_url_map)
     if loaded is None or loaded.value is None:
         return {}, diags
     shown = rel(root, path)
