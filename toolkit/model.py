@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import NamedTuple
 
 from .diagnostics import Diagnostic
 from .yamlfile import Loaded
@@ -98,8 +99,10 @@ class Post:
         return replace(self, body="", loaded=Loaded(None, keep), slim=True)
 
 
-@dataclass
-class ArchiveEntry:
+class ArchiveEntry(NamedTuple):
+    """One archives.yaml entry. (A named tuple, not a dataclass: a build reads back 12,000
+    of them from its cache, and a tuple unpickles in half the time.)"""
+
     url: str
     archive: str | None
     accessed: dt.date | None
