@@ -13,6 +13,7 @@ import os
 import re
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -204,7 +205,8 @@ def load_snippet(root: Path, path: Path, data: bytes | None = None
     return snippet, diags + v.diagnostics
 
 
-def _yaml_file(root: Path, path: Path, fast=None) -> tuple[Loaded | None, list[dg.Diagnostic]]:
+def _yaml_file(root: Path, path: Path, fast: Callable[[str], Loaded | None] | None = None
+               ) -> tuple[Loaded | None, list[dg.Diagnostic]]:
     """The file's YAML; `fast`, if given, reads the text first and may decline (None)."""
     shown = rel(root, path)
     text, _, diags = read_text(path, shown)

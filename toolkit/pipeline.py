@@ -153,7 +153,7 @@ def _project_checks(project: Project, at: dt.datetime, cache: cachelib.Cache,
                     inputs: content.Inputs) -> list[Diagnostic]:
     """`checks.check_project`, remembered: it depends on toolkit.toml, labs.yaml,
     archives.yaml and every snippet file, and on the clock only as it passes a snapshot
-    time, so a build that changed only posts need not check 14,000 archive links again."""
+    time, so a build that changed only posts need not check every archive link again."""
     if not cache.enabled:
         return checks.check_project(project, at).diagnostics
     snippets = inputs.digests(inputs.snippets, cache)
