@@ -9,6 +9,7 @@ a group whose inputs have not changed since the last build.
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import os
 from collections import defaultdict
@@ -210,7 +211,7 @@ def article_parts(item: Item, project: Project) -> tuple[str, str]:
     return "".join(head), "".join(tail) + "</article>"
 
 
-def _date_html(value) -> str:
+def _date_html(value: dt.date | None) -> str:
     return (f'<time datetime="{value.isoformat()}">{document.human_date(value)}</time>'
             if value else "")
 
