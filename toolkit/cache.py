@@ -26,7 +26,7 @@ import os
 import pickle
 import sqlite3
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -233,12 +233,13 @@ class Cache:
 class ObjectStore:
     """Bytes kept as files under their sha256 in `.toolkit/objects/`.
 
-    A build's pages live here once: workers write them as they render, the build hard-links
-    them into the output tree (no copying), and the next build links them again if they are
-    unchanged. An output file is the same file as its object, so an edit made to the output
-    in place would change the object too: objects are made read-only, rewritten whenever
-    they are rendered again, and any other object is checked against its digest before it
-    is linked.
+    A build's pages live here once: workers store them as they render (or write them into
+    a new site tree and link them here), the build hard-links them into the output tree
+    (no copying), and the next build links them again if they are unchanged. An output
+    file is the same file as its object, so an edit made to the output in place would
+    change the object too: objects are made read-only, rewritten whenever they are
+    rendered again, and any other object is checked against its digest before it is
+    linked.
     """
 
     def __init__(self, directory: Path | None, verify: bool = False):
@@ -258,26 +259,19 @@ class ObjectStore:
         content_digest = content_digest or digest(data)
         if self.directory is None:
             return content_digest
-        # Plain os calls: a build stores two objects per post, and pathlib costs more
-        # than the system calls. A new object is created in place (no temp file, no
-        # rename): a build killed mid-write leaves a short file that no stored result
-        # names, and `source` and `get` check the bytes of any object not written in
-        # this build. An existing one is replaced atomically, as an output linked to it
-        # may have been edited.
+        # Plain os calls: a build stores an object per post, and pathlib costs more than
+        # the system calls. A new object is created in place (no temp file, no rename): a
+        # build killed mid-write leaves a short file that no stored result names, and
+        # `source` and `get` check the bytes of any object not written in this build. An
+        # existing one is replaced atomically, as an output linked to it may have been
+        # edited.
         target = os.path.join(self._folder(), content_digest)
         try:
-            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+            create(target, data)
         except FileExistsError:
-            self._replace(target, data)
-            return content_digest
+            _replace(target, lambda tmp: create(tmp, data))
         except OSError:
-            return content_digest  # the store is an optimisation; the build goes on
-        try:
-            with open(fd, "wb") as f:
-                f.write(data)
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(target)
+            pass  # the store is an optimisation; the build goes on
         return content_digest
 
     def adopt(self, path: str, content_digest: str) -> None:
@@ -290,15 +284,7 @@ class ObjectStore:
         try:
             os.link(path, target)
         except FileExistsError:
-            tmp = f"{target}.{os.getpid()}.tmp"
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-            try:
-                os.link(path, tmp)
-                os.replace(tmp, target)
-            except OSError:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
+            _replace(target, lambda tmp: os.link(path, tmp))
         except OSError:
             pass  # the store is an optimisation; the build goes on
 
@@ -308,20 +294,6 @@ class ObjectStore:
             self.directory.mkdir(parents=True, exist_ok=True)
             self._made = str(self.directory)
         return self._made
-
-    @staticmethod
-    def _replace(target: str, data: bytes) -> None:
-        tmp = f"{target}.{os.getpid()}.tmp"
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)  # left by a killed build (read-only: not opened for writing)
-        try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
-            with open(fd, "wb") as f:
-                f.write(data)
-            os.replace(tmp, target)
-        except OSError:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
 
     def has(self, content_digest: str) -> bool:
         return self.directory is not None and os.path.isfile(self._path(content_digest))
@@ -362,3 +334,32 @@ class ObjectStore:
             if entry.name not in keep:
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)
+
+
+def create(path: str, data: bytes) -> os.stat_result:
+    """A new read-only file holding `data` (objects, and the output files linked to them,
+    are never written into once made); its stat as it was left. FileExistsError if
+    there is a file at `path`."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)
+    try:
+        with open(fd, "wb") as f:
+            f.write(data)
+            f.flush()  # so the mtime in the stat is the file's last
+            return os.fstat(f.fileno())
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        raise
+
+
+def _replace(target: str, make: Callable[[str], None]) -> None:
+    """Replace `target` atomically with what `make` puts at a temporary name."""
+    tmp = f"{target}.{os.getpid()}.tmp"
+    with contextlib.suppress(OSError):
+        os.unlink(tmp)  # left by a killed build (read-only: not opened for writing)
+    try:
+        make(tmp)
+        os.replace(tmp, target)
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)

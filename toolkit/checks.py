@@ -5,7 +5,6 @@ Nothing here reads files or the clock; `now` is passed in, so results are reprod
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -30,11 +29,9 @@ def check_project(project: Project, now: dt.datetime) -> ProjectChecks:
     # The clock matters only where it passes a snapshot's time (A004): find the two
     # snapshot times around `now`, between which these diagnostics hold.
     times = [f.time for f in facts if f.time is not None]
-    for s in project.snippets.values():
-        with contextlib.suppress(urls.NotASnapshot):
-            if s.archive and (t := urls.parse_snapshot(s.archive, project.config.wayback_url)
-                              .time) is not None:
-                times.append(t)
+    times += [snap.time for s in project.snippets.values()
+              if (snap := urls.try_snapshot(s.archive, project.config.wayback_url))
+              and snap.time is not None]
     return ProjectChecks(diags, max((t for t in times if t <= now), default=None),
                          min((t for t in times if t > now), default=None))
 

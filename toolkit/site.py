@@ -96,13 +96,9 @@ class PostPage:
                 os.mkdir(os.path.dirname(target))
             except FileNotFoundError:  # the first page under posts/ or shortform/
                 os.makedirs(os.path.dirname(target), exist_ok=True)
-            fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o444)  # as objects
+            st = cachelib.create(target, self.page)
         except OSError:
             return None  # e.g. two posts with one slug: that build fails its check anyway
-        with open(fd, "wb") as f:
-            f.write(self.page)
-            f.flush()  # the mtime recorded must be the file's last
-            st = os.fstat(f.fileno())
         store.adopt(target, self.page_digest)
         return st.st_size, st.st_mtime_ns, st.st_ino
 

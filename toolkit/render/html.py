@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from urllib.parse import urljoin
 
 from ..document import Document, Note
-from ..markdown import Token
+from ..markdown import Token, plain_text
 
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 _SAFE_SCHEMES = ("http:", "https:", "mailto:")
@@ -76,12 +76,6 @@ class HtmlRenderer:
                 out.append(escape(tok["raw"]))
         return "".join(out)
 
-    def children(self, tok: Token) -> str:
-        kids = tok.get("children", [])
-        if kids and kids[0]["type"] in self._block:
-            return self.blocks(kids)
-        return self.inline(kids)
-
     # Inline --------------------------------------------------------------------------
 
     def text(self, tok: Token) -> str:
@@ -132,7 +126,7 @@ class HtmlRenderer:
         return "".join(out) + ">" + self.inline(tok.get("children", [])) + "</a>"
 
     def image(self, tok: Token) -> str:
-        alt = escape(_plain(tok.get("children", [])))
+        alt = escape(plain_text(tok.get("children", [])))
         title = tok["attrs"].get("title")
         title_attr = f' title="{escape(title)}"' if title else ""
         return f'<img src="{escape(self.url(tok["attrs"]["url"]))}" alt="{alt}"{title_attr}>'
@@ -250,16 +244,6 @@ HtmlRenderer._inline = {
 def _align(cell: Token) -> str:
     align = cell.get("attrs", {}).get("align")
     return f' style="text-align:{align}"' if align else ""
-
-
-def _plain(tokens: list[Token]) -> str:
-    out = []
-    for tok in tokens:
-        if "children" in tok:
-            out.append(_plain(tok["children"]))
-        elif tok["type"] in ("text", "codespan"):
-            out.append(tok.get("raw", ""))
-    return "".join(out)
 
 
 @dataclass
