@@ -240,8 +240,11 @@ def main() -> None:
               f"{max(ours.cleanup):.2f} s after the build exited (waited for, each run).")
     print("Load average (1, 5, 15 min) at start: {:.2f} {:.2f} {:.2f}; at end: "
           "{:.2f} {:.2f} {:.2f}.".format(*load_start, *os.getloadavg()))
-    problems = [f"{name}: {k}" for name, c in counts.items()
-                for k in ("post_pages", "main_feed_items", "full_content") if not c[k]]
+    # Every tool must have written what the comparison assumes, exactly.
+    expected = {"post_pages": converted, "main_feed_items": min(corpus.FEED_ITEMS, converted),
+                "full_content": True}
+    problems = [f"{name}: {k} is {c[k]}, not {want}" for name, c in counts.items()
+                for k, want in expected.items() if c[k] != want]
     if measure.toolkit_source(package)["sha256"] != source["sha256"]:
         problems.append("toolkit/ changed while the benchmark ran: rerun for consistent times")
     if not edited_shown:
@@ -263,6 +266,8 @@ def main() -> None:
         "toolkit_detached_cleanup_s": ours.cleanup,
     }
     (OUT / "build-results.json").write_text(json.dumps(results, indent=2) + "\n")
+    if problems:
+        raise SystemExit("the figures above are not comparable: " + "; ".join(problems))
 
 
 if __name__ == "__main__":

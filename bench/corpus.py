@@ -23,6 +23,7 @@ WORDS = [
     "board", "disclosure", "incident", "report", "policy", "update", "version", "commitment",
 ]
 TAGS = ["rsp", "evals", "security", "accountability", "thresholds", "openai", "deepmind"]
+FEED_ITEMS = 50  # entries in each full-content feed, for every tool (see peers.py)
 
 
 def sentence(rng: random.Random, n: int) -> str:
@@ -80,7 +81,7 @@ def generate(out: Path, posts: int, snippets: int, words: int, seed: int = 1) ->
     (out / "snippets").mkdir()
     (out / "toolkit.toml").write_text(
         '[site]\ntitle = "Bench"\nbase_url = "https://example.org"\nauthor = "Bench"\n\n'
-        '[feeds]\nmax_items = 50\n')
+        f'[feeds]\nmax_items = {FEED_ITEMS}\n')
     (out / "snippets/labs.yaml").write_text(
         "".join(f"{lab}:\n  name: {lab.title()}\n  url: https://{lab}.example.com/\n"
                 for lab in LABS))

@@ -393,6 +393,8 @@ def once(tool: Tool, sites: Sites) -> tuple[Ran, Found, Seen]:
     sites.reset()
     ran = run_tool(tool, WORK / "runs" / re.sub(r"\W+", "-", tool.name))
     seen = sites.take()
+    if not seen.pages:  # e.g. our toolkit finding no network: nothing was checked
+        raise RuntimeError(f"no request reached the servers: {(ran.err or ran.out)[-1500:]}")
     if ran.code in (124, 137):
         raise RuntimeError(f"stopped after {RUN_TIMEOUT} s")
     if ran.code not in tool.ok_codes:
@@ -460,6 +462,8 @@ def toolkit_found(corpus: Corpus) -> Callable[[str], Found]:
             else:
                 other.append(f"{d['code']} {d['message'][:200]}")
         bad = len(broken) + len(other)
+        # The report names only problems: every URL counts as checked, which `once` backs
+        # by the servers having seen requests, and the outcome's `not_requested` by URL.
         return Found(len(corpus.urls), len(corpus.urls) - bad, broken, other)
     return parse
 

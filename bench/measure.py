@@ -14,7 +14,7 @@ import statistics
 import subprocess
 import threading
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,7 +27,6 @@ REPO = Path(__file__).parent.parent
 class Run:
     seconds: float
     peak_mb: float
-    returncode: int
 
 
 @dataclass
@@ -52,11 +51,10 @@ def _memory(p: psutil.Process) -> int:
         return p.memory_info().rss
 
 
-def run(cmd: list[str], cwd: Path | None = None, env: dict | None = None,
-        ok: Collection[int] = (0,)) -> Run:
+def run(cmd: list[str], cwd: Path | None = None, env: dict | None = None) -> Run:
     """Wall time from start to exit (the wait returns the moment it exits), and the peak
-    memory sampled every 50 ms by a thread beside it. `ok`: the exit codes of a normal
-    finish; any other stops the benchmark with the command, its code and its stderr's end."""
+    memory sampled every 50 ms by a thread beside it. A run that exits non-zero stops the
+    benchmark with the command, its code and its stderr's end: a failure is never timed."""
     start = time.perf_counter()
     proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE)
@@ -87,9 +85,9 @@ def run(cmd: list[str], cwd: Path | None = None, env: dict | None = None,
     threads[0].join()
     threads[1].join(timeout=5)  # a detached grandchild may hold stderr open: not our wait
     stderr = b"".join(errors).decode(errors="replace")
-    if proc.returncode not in ok:
+    if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{stderr[-2000:]}")
-    return Run(seconds, peak / 2**20, proc.returncode)
+    return Run(seconds, peak / 2**20)
 
 
 def python_env(pycache: Path, base: dict | None = None) -> dict:

@@ -32,6 +32,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import corpus  # a sibling script: bench/ is on sys.path
 import yaml
 
 OUT = Path(__file__).parent / "out"
@@ -231,7 +232,7 @@ TAG_FEED_ATOM = "feeds/tag/{slug}.atom.xml"
 AUTHOR_FEED_ATOM = None
 AUTHOR_FEED_RSS = None
 RSS_FEED_SUMMARY_ONLY = False
-FEED_MAX_ITEMS = 50
+FEED_MAX_ITEMS = {feed_items}
 '''
 
 
@@ -239,7 +240,8 @@ def pelican_site(site: Path, posts: list[Post]) -> None:
     """content/*.md with Pelican metadata headers; pelicanconf.py (default theme)."""
     shutil.rmtree(site, ignore_errors=True)
     (site / "content").mkdir(parents=True)
-    (site / "pelicanconf.py").write_text(PELICANCONF)
+    (site / "pelicanconf.py").write_text(
+        PELICANCONF.replace("{feed_items}", str(corpus.FEED_ITEMS)))
     for p in posts:
         header = (f"Title: {p.title}\nDate: {p.date:%Y-%m-%d %H:%M}\n"
                   f"Tags: {', '.join(p.tags)}\nCategory: {p.kind}\n"
@@ -253,7 +255,7 @@ locale = "en-us"
 title = "Bench"
 
 [services.rss]
-  limit = 50
+  limit = {feed_items}
 
 [taxonomies]
   tag = "tags"
@@ -343,7 +345,8 @@ def hugo_site(site: Path, posts: list[Post]) -> None:
     shutil.rmtree(site, ignore_errors=True)
     (site / "content" / "posts").mkdir(parents=True)
     (site / "layouts").mkdir()
-    (site / "hugo.toml").write_text(HUGO_TOML)
+    (site / "hugo.toml").write_text(
+        HUGO_TOML.replace("{feed_items}", str(corpus.FEED_ITEMS)))
     for name, text in [("baseof.html", BASEOF), ("page.html", PAGE), ("list.html", LIST),
                        ("rss.xml", RSS)]:
         (site / "layouts" / name).write_text(text)
