@@ -81,3 +81,17 @@ def test_host_matching_covers_subdomains_only():
     assert urls.host_matches("lesswrong.com", ["www.lesswrong.com"])
     assert urls.host_matches("forum.lesswrong.com", ["lesswrong.com"])
     assert not urls.host_matches("notlesswrong.com", ["lesswrong.com"])
+
+
+@pytest.mark.parametrize("rest", [
+    "20240101000000/https://x.org/a", "20240101000000/https://x.org/a#section",
+    "20240101000000id_/https://x.org/a?q=1", "20240101000000/https:/x.org/a",
+    "20240101000000/x.org/a",
+])
+def test_the_usual_wayback_form_reads_as_the_general_parser_reads_it(rest):
+    # web.archive.org URLs in the usual form take a fast path; the upper-case host sends
+    # the same snapshot through the general parser. Both must give the same snapshot.
+    fast = urls.parse_snapshot(f"https://web.archive.org/web/{rest}")
+    general = urls.parse_snapshot(f"https://WEB.archive.org/web/{rest}")
+    assert (fast.service, fast.original, fast.timestamp, fast.time) == (
+        general.service, general.original, general.timestamp, general.time)

@@ -128,9 +128,10 @@ def is_wayback(url_host: str, port: int | None, wayback_base: str) -> bool:
     return url_host == "web.archive.org" or (url_host == base_host and port == base_port)
 
 
-# The usual form, read without urlsplit (a build reads thousands of these).
+# The usual form, read without urlsplit (a build reads thousands of these). Anything
+# else, a #fragment included, goes the general way, which gives the same Snapshot.
 _PLAIN_WAYBACK = re.compile(r"^https?://web\.archive\.org/web/(\d{14})(?:[a-z]{2}_)?/"
-                            r"(https?://[^\s]+)$")
+                            r"(https?://[^\s#]+)$")
 
 
 def parse_snapshot(url: str, wayback_base: str = DEFAULT_WAYBACK) -> Snapshot:
