@@ -231,6 +231,15 @@ def test_plain_links_head_first_then_get_when_refused(site, origin):
     assert all("toolkit-citecheck" in r.headers["User-Agent"] for r in origin.requests)
 
 
+def test_a_failing_link_is_tried_once_by_head_then_by_get_with_retries(site, origin):
+    # A 500 is both "HEAD refused" and transient: the HEAD is not retried, the GET is (3
+    # retries), so a dead link costs 5 requests, not two full rounds of 4.
+    origin.gone("/down", 500)
+    site.post(origin.url_for("/down"))
+    assert site.codes() == [("L011", "posts/p.md")]
+    assert [r.method for r in origin.requests_to(path="/down")] == ["HEAD"] + ["GET"] * 4
+
+
 def test_a_dead_link_in_a_post_is_reported_where_it_is(site, origin):
     origin.gone("/dead", 404)
     site.post(origin.url_for("/dead"))

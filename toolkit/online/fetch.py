@@ -142,8 +142,10 @@ class Fetcher:
     # requests --------------------------------------------------------------------------
 
     def fetch(self, url: str, method: str = "GET", *, follow: bool = True,
-              want_body: bool = True) -> Fetched:
-        """One URL, politely, with retries for transient failures only."""
+              want_body: bool = True, retries: int | None = None) -> Fetched:
+        """One URL, politely, with retries (`limits.retries` unless given) for transient
+        failures only."""
+        retries = self.limits.retries if retries is None else retries
         parts = urlsplit(url)
         host = (parts.netloc or "").lower()
         proxies = self._proxies(parts.scheme.lower(), host)
@@ -166,7 +168,7 @@ class Fetcher:
                     with self._lock:  # holds back every request to this host
                         self._not_before[host] = max(self._not_before[host],
                                                      time.monotonic() + delay)
-            if not transient or attempt >= self.limits.retries:
+            if not transient or attempt >= retries:
                 return result
             attempt += 1
             if self._not_before[host] <= time.monotonic():
@@ -216,9 +218,11 @@ class Fetcher:
         return result
 
     def check(self, url: str, *, want_body: bool = False) -> Fetched:
-        """A live URL's status: HEAD when the body is not needed, GET if HEAD is refused."""
+        """A live URL's status: HEAD when the body is not needed, GET if HEAD is refused
+        or fails. The HEAD is not retried: the GET that follows a failed one is, so a dead
+        link costs one HEAD and the GET's attempts, not two full rounds of retries."""
         if not want_body:
-            head = self.fetch(url, "HEAD", want_body=False)
+            head = self.fetch(url, "HEAD", want_body=False, retries=0)
             if head.error is None and head.status not in HEAD_REFUSED:
                 return head
             if head.error in ("dns", "deadline", "retry-after"):
