@@ -199,6 +199,18 @@ def test_links_in_posts_are_appended_to_archives_yaml_keeping_its_bytes(repo, wa
     assert "#" not in "".join(cdx)  # the archive keeps pages, not fragments
 
 
+def test_an_image_in_a_post_is_archived_like_a_link(repo, wayback):
+    # check asks for an archived copy of an image (P012), so archive must make one.
+    url = "https://metr.org/chart.png"
+    wayback.add_capture(url, "20250110000000", PAGE)
+    repo.write("posts/p.md", f"---\ntitle: P\n---\n![The chart]({url})\n")
+    assert "P012" in repo.check().output
+    assert repo.run().exit_code == 0
+    data = yaml.safe_load((repo.root / "archives.yaml").read_text())
+    assert data == {url: {"archive": wayback.snapshot_url("20250110000000", url)}}
+    assert "P012" not in repo.check().output
+
+
 def test_archives_yaml_is_created_when_there_is_none(repo, wayback):
     url = "https://metr.org/new"
     wayback.add_capture(url, "20250110000000", PAGE)

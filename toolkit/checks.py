@@ -271,8 +271,8 @@ def _check_body(post: Post, parsed: Parsed, project: Project, archives: ArchiveI
                 yield dg.make("P006", path, where[0],
                               f"footnote `[^{label}]` has no definition; add a line "
                               f"`[^{label}]: ...` below the text", where[1])
-        elif kind in ("link", "image"):
-            yield from _check_link(post, tok["attrs"].get("url", ""), loc, project, archives)
+        elif (url := link_url(tok)) is not None:
+            yield from _check_link(post, url, loc, project, archives)
 
     def position(d) -> tuple[int, int]:
         return loc.position(d.offset) if d.offset >= 0 else loc.find(f"[^{d.label}]:")
@@ -353,6 +353,14 @@ def _status_problems(post: Post, snippet_id: str, where: tuple[int, int], how: s
                       where[1])
 
 
+def link_url(tok: dict) -> str | None:
+    """The URL of a link or an image (both point off the page, both need archiving);
+    None for any other token."""
+    if tok["type"] in ("link", "image"):
+        return tok["attrs"].get("url", "").strip()
+    return None
+
+
 def external_link(url: str, config) -> bool:
     """An http(s) link off our own site that is not itself an archived copy."""
     if urls.scheme(url) not in ("http", "https") or urls.host(url) == urls.host(
@@ -370,7 +378,6 @@ def needs_archive_copy(url: str, config) -> bool:
 
 def _check_link(post: Post, url: str, loc: Locator, project: Project,
                 archives: ArchiveIndex) -> Iterator[Diagnostic]:
-    url = url.strip()
     scheme = urls.scheme(url)
     if not scheme:
         return  # relative links and #fragments stay on this site

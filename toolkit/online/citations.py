@@ -123,7 +123,7 @@ def post_links(checked: Checked) -> dict[str, list[_Site]]:
             continue
         loc = Locator(post.body, post.body_line)
         for tok in parsed.every_token():
-            url = tok["attrs"].get("url", "") if tok["type"] == "link" else ""
+            url = checks.link_url(tok)
             if url and checks.external_link(url, project.config):
                 line, column = loc.find(url)
                 found[url].append(_Site(post.path, line, column))
