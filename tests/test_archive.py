@@ -211,6 +211,35 @@ def test_an_image_in_a_post_is_archived_like_a_link(repo, wayback):
     assert "P012" not in repo.check().output
 
 
+def test_an_entry_without_a_copy_is_filled_in_not_listed_twice(repo, wayback):
+    empty, bare = "https://metr.org/empty", "https://metr.org/bare"
+    for url in (empty, bare):
+        wayback.add_capture(url, "20250110000000", PAGE)
+    archives = repo.write("archives.yaml", textwrap.dedent(f"""\
+        {empty}:
+            archive:   # to do
+            accessed: 2025-01-05
+
+        {bare}:
+            accessed: 2025-01-06
+        """))
+    repo.write("posts/p.md", f"---\ntitle: P\n---\nSee [one]({empty}) and [two]({bare}).\n")
+
+    assert repo.run().exit_code == 0
+    one, two = (wayback.snapshot_url("20250110000000", u) for u in (empty, bare))
+    assert archives.read_text() == textwrap.dedent(f"""\
+        {empty}:
+            archive: {one}  # to do
+            accessed: 2025-01-05
+
+        {bare}:
+            archive: {two}
+            accessed: 2025-01-06
+        """)
+    result = repo.check()
+    assert "F009" not in result.output and "P012" not in result.output
+
+
 def test_archives_yaml_is_created_when_there_is_none(repo, wayback):
     url = "https://metr.org/new"
     wayback.add_capture(url, "20250110000000", PAGE)

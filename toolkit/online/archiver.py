@@ -66,6 +66,7 @@ class _Want:
     accessed: dt.date | None
     snippets: list[Snippet]
     in_posts: list[str]  # post files that link to it (needs an archives.yaml entry)
+    entry_line: int | None = None  # its archives.yaml entry, there but with no archive
 
 
 def wants(checked: Checked) -> list[_Want]:
@@ -86,6 +87,7 @@ def wants(checked: Checked) -> list[_Want]:
         if entry is None or not entry.archive:
             want = found.setdefault(url, _Want(url, None, [], []))
             want.in_posts += sorted({site.path for site in sites})
+            want.entry_line = entry.line if entry is not None else None
     return list(found.values())
 
 
@@ -136,8 +138,12 @@ def archive(checked: Checked, root: Path, *, dry_run: bool, env: Mapping[str, st
             continue
         for s in want.snippets:
             write_snippet_archive(root / s.path, snapshot)
-        if want.in_posts:
-            append_archives(root / project.archives_path, {want.url: snapshot})
+        if want.in_posts and not write_archives_entry(
+                root / project.archives_path, want.url, snapshot, want.entry_line):
+            yield Outcome(want.url, shown, "failed", None,
+                          f"{project.archives_path}:{want.entry_line} lists it in a form "
+                          f"this cannot edit; add `archive: {snapshot}` there by hand")
+            continue
         yield Outcome(want.url, shown, action, snapshot, note)
 
 
@@ -178,6 +184,21 @@ def _newline(text: str) -> str:
     return "\r\n" if "\r\n" in text else "\n"
 
 
+# An `archive:` line with no value yet (empty, '', "", ~ or null), and its comment.
+_EMPTY_ARCHIVE = re.compile(r"^(\s*)archive:\s*(?:(?:''|\"\"|~|null)\s*)?(#.*)?$")
+
+
+def _fill_empty_archive(lines: list[str], i: int, value: str) -> bool:
+    """Fill in lines[i] if it is an empty `archive:` line (keeping its indentation and
+    comment); whether it was one."""
+    m = _EMPTY_ARCHIVE.match(lines[i])
+    if m is None:
+        return False
+    comment = f"  {m.group(2)}" if m.group(2) else ""
+    lines[i] = f"{m.group(1)}archive: {value}{comment}"
+    return True
+
+
 def write_snippet_archive(path: Path, snapshot: str) -> None:
     """Add `archive: <snapshot>` to a snippet's front matter, changing nothing else.
 
@@ -196,10 +217,7 @@ def write_snippet_archive(path: Path, snapshot: str) -> None:
     close = body_line - 2  # index of the closing `---` line
     value = _yaml_scalar(snapshot)
     for i in range(before, close):
-        m = re.match(r"^archive:\s*(?:(?:''|\"\"|~|null)\s*)?(#.*)?$", lines[i])
-        if m:
-            comment = f"  {m.group(1)}" if m.group(1) else ""
-            lines[i] = f"archive: {value}{comment}"
+        if _fill_empty_archive(lines, i, value):
             break
     else:
         insert_at = close
@@ -214,16 +232,34 @@ def write_snippet_archive(path: Path, snapshot: str) -> None:
     write_file(path, (bom + nl.join(lines)).encode("utf-8"))
 
 
-def append_archives(path: Path, entries: dict[str, str]) -> None:
-    """Append `URL:\\n  archive: SNAPSHOT` entries to archives.yaml, in its own style."""
+def write_archives_entry(path: Path, url: str, snapshot: str, line: int | None) -> bool:
+    """Give `url` its archived copy in archives.yaml, in the file's own style, changing
+    nothing else: the entry at `line` (there, with no copy yet) gets its `archive:`
+    filled in or added; without one, `URL:\\n  archive: SNAPSHOT` is appended. False if
+    the entry is not in a form this can edit (a flow mapping on the key's line)."""
     text = path.read_text(encoding="utf-8") if path.exists() else ARCHIVES_HEADER
     nl = _newline(text)
-    indent = "  "
-    m = re.search(r"^(\s+)archive:", text, re.M)
-    if m:
-        indent = m.group(1).lstrip("\r\n")
+    value = _yaml_scalar(snapshot)
+    m = re.search(r"^([ \t]+)archive:", text, re.M)
+    indent = m.group(1) if m else "  "
+    if line is not None:
+        lines = text.split(nl)
+        key = line - 1
+        if not re.search(r":\s*(#.*)?$", lines[key]):
+            return False
+        end = key + 1
+        while end < len(lines) and (lines[end][:1] in (" ", "\t") or not lines[end].strip()):
+            if _fill_empty_archive(lines, end, value):
+                break
+            end += 1
+        else:
+            children = [x for x in lines[key + 1:end] if x.strip()]
+            own = re.match(r"^([ \t]+)", children[0]).group(1) if children else indent
+            lines.insert(key + 1, f"{own}archive: {value}")
+        write_file(path, nl.join(lines).encode("utf-8"))
+        return True
     if text and not text.endswith(("\n", "\r\n")):
         text += nl
-    for url, snapshot in entries.items():
-        text += f"{_yaml_scalar(url)}:{nl}{indent}archive: {_yaml_scalar(snapshot)}{nl}"
+    text += f"{_yaml_scalar(url)}:{nl}{indent}archive: {value}{nl}"
     write_file(path, text.encode("utf-8"))
+    return True
