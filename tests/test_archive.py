@@ -313,6 +313,17 @@ def test_a_broken_toolkit_toml_is_reported_and_nothing_is_asked(repo, wayback, h
     assert repo.snapshot() == before
 
 
+@pytest.mark.parametrize("poll", ["soon", "-1", "nan"])
+def test_a_bad_spn_poll_setting_is_a_usage_error(repo, wayback, poll):
+    repo.snippet("new", "https://x.ai/new")
+    before = repo.snapshot()
+    result = repo.run(env={**NO_KEYS, "TOOLKIT_SPN_POLL": poll})
+    assert result.exit_code == 2
+    assert "$TOOLKIT_SPN_POLL must be a number of seconds, 0 or more" in result.output
+    assert "Traceback" not in result.output
+    assert wayback.requests == [] and repo.snapshot() == before
+
+
 def test_dry_run_writes_nothing_and_saves_nothing(repo, wayback):
     found, unsaved = "https://x.ai/found", "https://x.ai/unsaved"
     wayback.add_capture(found, "20250201080000", PAGE)

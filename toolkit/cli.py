@@ -446,7 +446,9 @@ def archive(obj: Context, dry_run: bool) -> None:
     try:
         poll_every = float(os.environ.get("TOOLKIT_SPN_POLL", "5"))
     except ValueError:
-        raise click.UsageError("$TOOLKIT_SPN_POLL must be a number of seconds") from None
+        poll_every = -1.0
+    if not 0 <= poll_every < float("inf"):  # NaN fails this too
+        raise click.UsageError("$TOOLKIT_SPN_POLL must be a number of seconds, 0 or more")
     result = pipeline.run(obj.root, keep_parsed=True)
     broken = checks.config_errors(result.diagnostics)
     if broken:
