@@ -27,7 +27,7 @@ from ..diagnostics import Diagnostic
 from ..markdown import Locator
 from ..pipeline import Checked
 from . import text as textlib
-from .fetch import Fetched, Fetcher, Limits
+from .fetch import Fetched, Fetcher, Limits, bot_wall
 from .store import OnlineStore, key
 from .wayback import ArchiveError, Wayback
 
@@ -79,8 +79,7 @@ def classify(f: Fetched, original: str) -> Live:
                                     "deadline": "not reached before the run's deadline"}
                     .get(f.error, "could not connect"))
     head = f.body[:20000].lower()
-    wall = (f.header("cf-mitigated") == "challenge" or f.header("x-vercel-mitigated")
-            or any(marker in head for marker in _BOT_WALL))
+    wall = bot_wall(f.header) or any(marker in head for marker in _BOT_WALL)
     if wall:
         return Live("blocked", f"a bot wall (HTTP {f.status})")
     if f.status in (401, 403, 429):

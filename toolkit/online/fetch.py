@@ -19,6 +19,7 @@ import random
 import threading
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -69,6 +70,16 @@ class Fetched:
 
     def header(self, name: str) -> str:
         return self.headers.get(name.lower(), "")
+
+
+# Set by Cloudflare's and Vercel's edges when they challenge or block a client: the edge,
+# not the site, answered, and its status (often 403 or 429) says nothing about the page.
+BOT_WALL_HEADERS = ("cf-mitigated", "x-vercel-mitigated")
+
+
+def bot_wall(header: Callable[[str], str | None]) -> bool:
+    """Whether an answer came from an edge's bot protection (`header` looks one up)."""
+    return any((header(name) or "").strip() for name in BOT_WALL_HEADERS)
 
 
 def retry_after(value: str | None) -> float | None:

@@ -20,13 +20,10 @@ from urllib.parse import urlsplit
 import requests
 
 from .. import __version__
-from ..online.fetch import retry_after
+from ..online.fetch import bot_wall, retry_after
 
 USER_AGENT = f"toolkit/{__version__} (newsletter publishing; +https://pypi.org/project/toolkit/)"
 MAX_WAIT = 60.0  # the longest Retry-After we sit out; beyond it we stop and say when to retry
-# Set by Vercel's and Cloudflare's edges when they challenge or block a client (the edge,
-# not the service, answered: its status, often 429 or 403, says nothing about the API).
-BOT_WALL_HEADERS = ("x-vercel-mitigated", "cf-mitigated")
 PASTE_READY = {"Substack": "drafts/substack/<slug>.html",
                "LessWrong": "drafts/lesswrong/<slug>.md"}
 
@@ -37,11 +34,6 @@ class ServiceError(Exception):
     def __init__(self, message: str, fatal: bool = False):
         super().__init__(message)
         self.fatal = fatal  # True: every further request would fail the same way
-
-
-def bot_wall(response: requests.Response) -> bool:
-    """Whether the answer came from the edge's bot protection rather than the service."""
-    return any(response.headers.get(name, "").strip() for name in BOT_WALL_HEADERS)
 
 
 def bot_wall_error(service: str) -> ServiceError:
@@ -90,7 +82,8 @@ class Http:
                 raise ServiceError(f"cannot reach {self.service} ({host}): no network, or the "
                                    "host is down; check your connection and run publish again",
                                    fatal=True) from None
-            if bot_wall(response):  # before the 429 rules: waiting and retrying cannot pass it
+            # Before the 429 rules: waiting and retrying cannot pass a bot wall.
+            if bot_wall(response.headers.get):
                 raise bot_wall_error(self.service)
             if response.status_code == 429:
                 wait = retry_after(response.headers.get("Retry-After"))

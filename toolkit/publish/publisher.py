@@ -353,9 +353,7 @@ def publish(root: Path, service: str, selectors: tuple[str, ...] = (), dry_run: 
     checked = pipeline.run(root)
     broken = checks.config_errors(checked.diagnostics)
     if broken:
-        first = broken[0]
-        raise PublishError(f"{first.path}:{first.line}:{first.column}: {first.code} "
-                           f"{first.message}; fix it first: nothing was sent")
+        raise PublishError(f"{broken[0].format()}; fix it first: nothing was sent")
     ledger = Ledger(root / LEDGER)
     posts = select(checked, service, selectors)
     config = checked.project.config
@@ -365,11 +363,10 @@ def publish(root: Path, service: str, selectors: tuple[str, ...] = (), dry_run: 
         doc = checked.document(post)
         errors = blocking(checked, post, doc)
         if errors:
-            first = errors[0]  # named, so the writer knows where to look without a rerun
+            # The first is named, so the writer knows where to look without a rerun.
             outcomes.append(Outcome(post.slug, service, "refused", None,
                                     f"{len(errors)} error(s) in it or its snippets, first "
-                                    f"{first.path}:{first.line}:{first.column}: {first.code} "
-                                    f"{first.message}; run `toolkit check`"))
+                                    f"{errors[0].format()}; run `toolkit check`"))
             continue
         if dry_run:
             outcomes.append(dry_run_one(root, doc, service, ledger, checked.project, env, show))
