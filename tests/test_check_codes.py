@@ -209,6 +209,16 @@ def test_front_matter_lines_count_from_the_top_of_the_file(project):
     assert only(project.diagnostics(), "F008")[0].line == 7
 
 
+@pytest.mark.parametrize("value, code", [("0", "F008"), ("-3", "F008"), ("2.5", "F004"),
+                                         ('"two"', "F004")])
+def test_an_online_limit_must_be_a_whole_number_of_at_least_one(project, value, code):
+    config = (project.root / "toolkit.toml").read_text()
+    project.write("toolkit.toml", config + f"\n[online]\nper_host = {value}\n")
+    (d,) = only(project.diagnostics(), code)
+    assert (d.path, d.line) == ("toolkit.toml", config.count("\n") + 3)
+    assert "per_host" in d.message
+
+
 def test_wayback_base_url_from_config_is_a_snapshot_host(project):
     project.write("toolkit.toml", project.root.joinpath("toolkit.toml").read_text()
                   + '[archive]\nwayback_url = "http://127.0.0.1:8765"\n')

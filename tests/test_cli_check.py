@@ -76,6 +76,12 @@ def test_bad_option_is_a_usage_error(project):
     assert invoke(project, "check", "--format", "xml").exit_code == 2
 
 
+def test_refresh_without_online_is_a_usage_error(project):
+    result = invoke(project, "check", "--refresh")
+    assert result.exit_code == 2
+    assert "--refresh only means something with --online" in result.output
+
+
 def test_every_command_has_help():
     runner = CliRunner()
     top = runner.invoke(cli, ["--help"])

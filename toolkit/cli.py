@@ -80,6 +80,8 @@ def check(obj: Context, online: bool, refresh: bool, strict: bool, fmt: str) -> 
     With --online, archived copies that are missing or lack the quote are errors; what
     happened to live pages is only ever a warning (it changes from day to day).
     """
+    if refresh and not online:
+        raise click.UsageError("--refresh only means something with --online")
     result = pipeline.run(obj.root, keep_parsed=online)
     diagnostics = result.diagnostics
     offline = False

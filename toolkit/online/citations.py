@@ -309,7 +309,7 @@ class OnlineCheck:
                 if (live.kind == "ok" and s.quote and live.text is not None
                         and capture is not None and capture.kind == "ok"
                         and capture.text is not None
-                        and textlib.find_quote(s.quote, capture.text).found
+                        and self.archived_match(s, capture).found
                         and not textlib.find_quote(s.quote, live.text).found):
                     snap = urls.try_snapshot(s.archive, self.project.config.wayback_url)
                     when = (f" (the copy of {snap.time.day} {snap.time:%B %Y} has it)"
@@ -353,12 +353,18 @@ class OnlineCheck:
                             f"{capture.detail}{advice}")]
         return []
 
-    def quote_diagnostics(self, s, capture: CaptureResult) -> list[Diagnostic]:
+    def archived_match(self, s, capture: CaptureResult):
+        """Where the snippet's quote is in its archived copy (kept: the copy never
+        changes, and a fuzzy search of a long page is the costly part of a check)."""
         k = key("quote", s.archive, s.quote)
         match = self.store.get(k)
         if match is None:
             match = textlib.find_quote(s.quote, capture.text or "")
             self.store.put(k, match)
+        return match
+
+    def quote_diagnostics(self, s, capture: CaptureResult) -> list[Diagnostic]:
+        match = self.archived_match(s, capture)
         line = s.loaded.line(("quote",))
         if match.exact:
             return []
@@ -420,7 +426,6 @@ def _interleave_hosts(tasks: list[tuple]) -> list[tuple]:
 @dataclass
 class Report:
     diagnostics: list[Diagnostic]
-    urls: int  # URLs looked at, from the network or from what earlier runs learned
     offline: bool  # nothing answered: only what earlier runs learned is reported
 
 
@@ -430,6 +435,6 @@ def check_online(checked: Checked, root: Path, options: Options) -> Report:
     try:
         check = OnlineCheck(checked, options, store)
         diagnostics = check.run()
-        return Report(diagnostics, len(check.live) + len(check.captures), check.offline)
+        return Report(diagnostics, check.offline)
     finally:
         store.close()

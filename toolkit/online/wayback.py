@@ -105,11 +105,6 @@ class Wayback:
 
 # Save Page Now 2 ------------------------------------------------------------------------
 
-PERMANENT = {"not-found", "no-access", "unauthorized", "method-not-allowed", "not-implemented",
-             "blocked", "blocked-url", "invalid-url-syntax", "invalid-host-resolution",
-             "too-many-redirects", "filesize-limit", "ftp-access-denied",
-             "network-authentication-required", "http-version-not-supported",
-             "bandwidth-limit-exceeded"}
 TRANSIENT = {"bad-gateway", "gateway-timeout", "service-unavailable", "read-timeout",
              "protocol-error", "invalid-server-response", "too-many-requests",
              "browsing-timeout", "soft-time-limit-exceeded", "cannot-fetch", "celery",
