@@ -5,6 +5,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from servers.wayback import WaybackServer
 
 from toolkit import pipeline
 
@@ -131,3 +132,11 @@ def project(tmp_path: Path) -> Project:
 def post(front: str, body: str) -> str:
     """A post file from front matter lines and a body (front matter starts at line 2)."""
     return "---\n" + textwrap.dedent(front).strip("\n") + "\n---\n" + textwrap.dedent(body)
+
+
+@pytest.fixture
+def wayback():
+    """A stand-in Wayback Machine (CDX, raw captures, Save Page Now) on 127.0.0.1."""
+    with WaybackServer() as server:
+        yield server
+        assert server.handler_errors == []

@@ -56,13 +56,6 @@ class LaggingWayback(WaybackServer):
         return super().handle(request)
 
 
-@pytest.fixture
-def wayback():
-    with WaybackServer() as server:
-        yield server
-        assert server.handler_errors == []
-
-
 class Repo:
     def __init__(self, root: Path, wayback: WaybackServer):
         self.root, self.wayback = root, wayback

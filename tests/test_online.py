@@ -26,13 +26,6 @@ PAGE = f"<html><head><title>RMF</title></head><body><p>Intro.</p><p>{QUOTE}</p><
 
 
 @pytest.fixture
-def wayback():
-    with WaybackServer() as server:
-        yield server
-        assert server.handler_errors == []
-
-
-@pytest.fixture
 def origin():
     with OriginServer() as server:
         yield server
@@ -87,10 +80,13 @@ def site(tmp_path, wayback, origin) -> Site:
 
 
 def test_a_good_citation_has_nothing_to_report(site):
-    site.snippet("good", "/rmf")
+    url = site.snippet("good", "/rmf")
     result = site.check()
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout) == []
+    # Nothing to report because both were looked at: the raw capture and the live page.
+    assert [r for r in site.wayback.requests if r.path.startswith(f"/web/{TS}id_/{url}")]
+    assert site.origin.requests_to(path="/rmf")
 
 
 def test_the_quote_is_found_in_a_pdf_capture_despite_typography(site):
@@ -99,9 +95,17 @@ def test_the_quote_is_found_in_a_pdf_capture_despite_typography(site):
     typeset = ("\u201cWe intend\u201d \u2014 " + QUOTE).replace("benchmarks", "bench\u00admarks")
     quote = '"We intend" - ' + QUOTE
     pdf = make_pdf(typeset)
-    site.snippet("pdf", "/rmf.pdf", quote=quote, capture=pdf, live=pdf,
-                 mimetype="application/pdf")
+    url = site.snippet("pdf", "/rmf.pdf", quote=quote, capture=pdf, live=pdf,
+                       mimetype="application/pdf")
     assert site.codes() == []
+    assert [r for r in site.wayback.requests if r.path.startswith(f"/web/{TS}id_/{url}")]
+
+
+def test_a_quote_not_in_a_pdf_capture_is_reported(site):
+    pdf = make_pdf(QUOTE)
+    site.snippet("pdf", "/rmf.pdf", quote="We will halt all training at once.", capture=pdf,
+                 live=pdf, mimetype="application/pdf")
+    assert ("L004", "snippets/pdf.md") in site.codes()
 
 
 def test_a_quote_not_in_the_copy_is_an_error_showing_the_closest_passage(site):
