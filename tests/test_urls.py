@@ -95,3 +95,14 @@ def test_the_usual_wayback_form_reads_as_the_general_parser_reads_it(rest):
     general = urls.parse_snapshot(f"https://WEB.archive.org/web/{rest}")
     assert (fast.service, fast.original, fast.timestamp, fast.time) == (
         general.service, general.original, general.timestamp, general.time)
+
+
+@pytest.mark.parametrize("value, ok", [
+    ("https://x.org", True), ("http://x.org/a?b=c#d", True), ("HTTPS://X.ORG/", True),
+    ("https://x.org/a\n", False), ("https://x.org/a b", False), ("ftp://x.org/", False),
+    ("https://", False), ("x.org/a", False),
+])
+def test_an_http_url_is_absolute_with_a_host_and_no_space(value, ok):
+    from toolkit import fields
+
+    assert fields.is_http_url(value) is ok

@@ -124,12 +124,12 @@ CONFIG = (
 )
 
 
-_HTTP_URL = re.compile(r"^https?://[^\s/?#@]+(?:[/?#]\S*)?$", re.IGNORECASE)
+_HTTP_URL = re.compile(r"https?://[^\s/?#@]+(?:[/?#]\S*)?", re.IGNORECASE)
 
 
 def is_http_url(value: str) -> bool:
     """An absolute http(s) URL with a host, and no spaces."""
-    return bool(_HTTP_URL.match(value))
+    return _HTTP_URL.fullmatch(value) is not None
 
 
 def to_datetime(value: Any) -> dt.datetime | None:
