@@ -171,6 +171,9 @@ def main() -> None:
     source = measure.toolkit_source(package)
     imported = subprocess.run([sys.executable, "-c", "import toolkit; print(toolkit.__file__)"],
                               cwd=root, env=env, capture_output=True, text=True).stdout.strip()
+    if Path(imported).resolve().parent != package.resolve():
+        raise SystemExit(f"the toolkit imported is {imported}, not the one in {package}: "
+                         "not timing the wrong code")
     print(f"toolkit: {imported} (working tree at {source['commit'][:8]}"
           + (", uncommitted changes: " + ", ".join(line[3:] for line in source["modified"])
              if source["modified"] else "") + ")")
