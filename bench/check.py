@@ -46,14 +46,17 @@ def main() -> None:
     done = subprocess.run(toolkit, env=env, capture_output=True, text=True)
     if done.returncode != 0:
         print(done.stdout[-3000:], done.stderr[-5000:], sep="\n", file=sys.stderr)
-        raise SystemExit(f"toolkit check failed on the corpus (exit {done.returncode}); "
-                         "not timing a failure. Its output is above.")
+        raise SystemExit(
+            f"toolkit check failed on the corpus (exit {done.returncode}); "
+            "not timing a failure. Its output is above."
+        )
 
     timing = measure.timed(args.runs, lambda: measure.run(toolkit, env=env), before=cold)
-    print(f"toolkit check: {args.posts} posts, {args.snippets} snippets, "
-          f"{os.cpu_count()} CPUs")
-    print(f"  median {timing.median:.2f} s over {args.runs} runs "
-          f"({', '.join(f'{t:.2f}' for t in timing.times)}), peak {timing.peak_mb:.0f} MB")
+    print(f"toolkit check: {args.posts} posts, {args.snippets} snippets, {os.cpu_count()} CPUs")
+    print(
+        f"  median {timing.median:.2f} s over {args.runs} runs "
+        f"({', '.join(f'{t:.2f}' for t in timing.times)}), peak {timing.peak_mb:.0f} MB"
+    )
 
 
 if __name__ == "__main__":

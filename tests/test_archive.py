@@ -73,9 +73,11 @@ class Repo:
         return CliRunner().invoke(cli, ["--root", str(self.root), "archive", *args], env=env)
 
     def snapshot(self) -> dict[str, bytes]:
-        return {str(p.relative_to(self.root)): p.read_bytes()
-                for p in sorted(self.root.rglob("*"))
-                if p.is_file() and ".toolkit" not in p.parts}
+        return {
+            str(p.relative_to(self.root)): p.read_bytes()
+            for p in sorted(self.root.rglob("*"))
+            if p.is_file() and ".toolkit" not in p.parts
+        }
 
     def check(self):
         return CliRunner().invoke(cli, ["--root", str(self.root), "check"])
@@ -109,8 +111,9 @@ def test_the_capture_nearest_the_accessed_date_is_written_in_byte_exactly(repo, 
 
     assert result.exit_code == 0, result.output
     snapshot = wayback.snapshot_url("20250201080000", url)
-    assert path.read_text() == with_archive_line(before, f"archive: {snapshot}\n",
-                                                 "  accessed: 2025-02-10\n")
+    assert path.read_text() == with_archive_line(
+        before, f"archive: {snapshot}\n", "  accessed: 2025-02-10\n"
+    )
     assert oct(path.stat().st_mode & 0o777) == oct(0o640)
     assert f"snippets/reports.md: found {url} -> {snapshot}" in result.output
     assert "1 URL: 1 found." in result.output
@@ -135,8 +138,9 @@ def test_an_empty_archive_line_is_filled_in_and_its_comment_kept(repo, wayback):
     before = path.read_text()
     assert repo.run().exit_code == 0
     snapshot = wayback.snapshot_url("20250201080000", url)
-    assert path.read_text() == before.replace("archive:   # fill me in",
-                                              f"archive: {snapshot}  # fill me in")
+    assert path.read_text() == before.replace(
+        "archive:   # fill me in", f"archive: {snapshot}  # fill me in"
+    )
 
 
 def test_crlf_line_endings_and_a_byte_order_mark_are_kept(repo, wayback):
@@ -167,14 +171,20 @@ def test_a_snippet_with_an_archive_of_its_own_is_left_alone(repo, wayback):
 def test_links_in_posts_are_appended_to_archives_yaml_keeping_its_bytes(repo, wayback):
     kept, missing = "https://metr.org/kept", "https://metr.org/blog/rsp"
     wayback.add_capture(missing, "20250110000000", PAGE)
-    archives = repo.write("archives.yaml", textwrap.dedent(f"""\
+    archives = repo.write(
+        "archives.yaml",
+        textwrap.dedent(f"""\
         # Copies I checked by hand.
         "{kept}":
             archive: 'https://web.archive.org/web/20240101000000/{kept}'   # good one
-        """))
+        """),
+    )
     before = archives.read_bytes()
-    repo.write("posts/p.md", f"---\ntitle: P\n---\nSee [kept]({kept}), [this]({missing}) and "
-                             f"[a part of it]({missing}#section).\n")
+    repo.write(
+        "posts/p.md",
+        f"---\ntitle: P\n---\nSee [kept]({kept}), [this]({missing}) and "
+        f"[a part of it]({missing}#section).\n",
+    )
 
     result = repo.run()
 
@@ -208,14 +218,17 @@ def test_an_entry_without_a_copy_is_filled_in_not_listed_twice(repo, wayback):
     empty, bare = "https://metr.org/empty", "https://metr.org/bare"
     for url in (empty, bare):
         wayback.add_capture(url, "20250110000000", PAGE)
-    archives = repo.write("archives.yaml", textwrap.dedent(f"""\
+    archives = repo.write(
+        "archives.yaml",
+        textwrap.dedent(f"""\
         {empty}:
             archive:   # to do
             accessed: 2025-01-05
 
         {bare}:
             accessed: 2025-01-06
-        """))
+        """),
+    )
     repo.write("posts/p.md", f"---\ntitle: P\n---\nSee [one]({empty}) and [two]({bare}).\n")
 
     assert repo.run().exit_code == 0
@@ -260,8 +273,7 @@ def test_without_a_capture_save_page_now_makes_one_and_it_is_written(tmp_path):
         assert result.exit_code == 0, result.output
         for url, path in ((page, page_file), (pdf, pdf_file)):
             (capture,) = wayback.captures(url)
-            assert f"archive: {wayback.snapshot_url(capture.timestamp, url)}\n" in \
-                path.read_text()
+            assert f"archive: {wayback.snapshot_url(capture.timestamp, url)}\n" in path.read_text()
             assert f"saved {url}" in result.output
         saves = [r for r in wayback.requests if r.route == "/save"]
         assert {r.form()["url"][0] for r in saves} == {page, pdf}
@@ -325,8 +337,9 @@ def test_dry_run_writes_nothing_and_saves_nothing(repo, wayback):
     before = repo.snapshot()
     result = repo.run("--dry-run", env=KEYS)
     assert result.exit_code == 0, result.output
-    assert f"would write {found} -> {wayback.snapshot_url('20250201080000', found)}" \
-        in result.output
+    assert (
+        f"would write {found} -> {wayback.snapshot_url('20250201080000', found)}" in result.output
+    )
     assert f"would save {unsaved}" in result.output
     assert repo.snapshot() == before
     assert not [r for r in wayback.requests if r.route.startswith("/save")]
@@ -378,8 +391,10 @@ def test_an_unreachable_archive_stops_the_run_at_once(tmp_path):
     assert time.monotonic() - started < 15
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
-    assert lines[0] == ("snippets/a.md: stopped https://x.ai/a (the archive's CDX server "
-                        "did not answer (could not connect))")
+    assert lines[0] == (
+        "snippets/a.md: stopped https://x.ai/a (the archive's CDX server "
+        "did not answer (could not connect))"
+    )
     assert all("not tried: the archive stopped the run" in line for line in lines[1:3])
     assert lines[3:] == ["3 URLs: 3 stopped."]
     assert "Traceback" not in result.output
@@ -448,12 +463,18 @@ def test_a_run_killed_half_way_leaves_each_file_as_it_was_or_fully_updated(tmp_p
         found_file = repo.snippet("a-found", found)
         slow_file = repo.snippet("b-slow", slow)
         slow_before = slow_file.read_bytes()
-        expected = with_archive_line(found_file.read_text(),
-                                     f"archive: {wayback.snapshot_url('20250201080000', found)}\n",
-                                     "  accessed: 2025-02-10\n")
+        expected = with_archive_line(
+            found_file.read_text(),
+            f"archive: {wayback.snapshot_url('20250201080000', found)}\n",
+            "  accessed: 2025-02-10\n",
+        )
         env = {**os.environ, **KEYS}
-        proc = subprocess.Popen([sys.executable, "-m", "toolkit", "--root", str(tmp_path),
-                                 "archive"], env=env, stdout=subprocess.PIPE, text=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "toolkit", "--root", str(tmp_path), "archive"],
+            env=env,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         try:
             line = _first_line(proc, timeout=20)
             assert "found" in line, line  # the first is written...

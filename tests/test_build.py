@@ -34,8 +34,11 @@ def examples(tmp_path: Path) -> Path:
 
 
 def tree(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 def html_doc(path: Path | str | bytes):
@@ -56,9 +59,16 @@ def build_ok(root: Path, *args: str):
 def test_build_writes_site_and_feeds_and_says_so(examples):
     result = build_ok(examples)
     assert "Wrote site/:" in result.stdout and "Wrote feeds/: atom.xml" in result.stdout
-    for rel in ("index.html", "shortform/index.html", "claims/index.html",
-                "claims/google-deepmind/index.html", "tags/rsp/index.html", "style.css",
-                "posts/paris-frameworks-compared/index.html", "feeds/atom.xml"):
+    for rel in (
+        "index.html",
+        "shortform/index.html",
+        "claims/index.html",
+        "claims/google-deepmind/index.html",
+        "tags/rsp/index.html",
+        "style.css",
+        "posts/paris-frameworks-compared/index.html",
+        "feeds/atom.xml",
+    ):
         assert (examples / "site" / rel).is_file(), rel
     for rel in ("atom.xml", "rss.xml", "shortform.xml", "feed.json", "tags/rsp.xml"):
         assert (examples / "feeds" / rel).is_file(), rel
@@ -76,7 +86,8 @@ def test_post_page_notes_match_the_document(examples):
     assert numbers == sorted(numbers) == list(range(1, len(doc.notes) + 1))
     items = page.findall(".//section[@class='notes']/ol/li")
     assert [li.get("id") for li in items] == [
-        f"paris-frameworks-compared-fn-{n.number}" for n in doc.notes]
+        f"paris-frameworks-compared-fn-{n.number}" for n in doc.notes
+    ]
     for a in refs:  # every reference points at an existing note, and back
         target = a.get("href").lstrip("#")
         (li,) = [li for li in items if li.get("id") == target]
@@ -101,11 +112,16 @@ def test_claim_is_an_attributed_blockquote_and_claims_are_listed(examples):
 def test_archived_links_carry_robust_links_attributes(examples):
     build_ok(examples)
     page = html_doc(examples / "site/shortform/preparedness-page-redirects/index.html")
-    (live,) = [a for a in page.iter("a") if a.get("href") == "https://openai.com/preparedness/"
-               and a.text == "openai.com/preparedness"]
+    (live,) = [
+        a
+        for a in page.iter("a")
+        if a.get("href") == "https://openai.com/preparedness/"
+        and a.text == "openai.com/preparedness"
+    ]
     assert live.get("data-originalurl") == "https://openai.com/preparedness/"
     assert live.get("data-versionurl").startswith(
-        "https://web.archive.org/web/20240603125126/https://openai.com/preparedness/")
+        "https://web.archive.org/web/20240603125126/https://openai.com/preparedness/"
+    )
     assert live.get("data-versiondate") == "2024-06-03T12:51:26Z"
     copy = live.getnext()
     assert copy.get("class") == "archived" and copy.text == "archived"
@@ -118,8 +134,11 @@ def test_ids_are_unique_on_pages_with_several_posts(examples):
     for rel in ("shortform/index.html", "index.html", "posts/paris-frameworks-compared/index.html"):
         ids = [el.get("id") for el in html_doc(examples / "site" / rel).iter() if el.get("id")]
         assert len(ids) == len(set(ids)), rel
-    ids = [el.get("id") for el in html_doc(examples / "site/shortform/index.html").iter()
-           if el.get("id")]
+    ids = [
+        el.get("id")
+        for el in html_doc(examples / "site/shortform/index.html").iter()
+        if el.get("id")
+    ]
     assert "preparedness-page-redirects-fn-1" in ids and "o3-mini-post-mitigation-evals-fn-1" in ids
 
 
@@ -162,8 +181,9 @@ def test_drafts_only_with_the_flag_and_never_in_feeds(examples):
 def test_failed_build_writes_nothing(examples):
     build_ok(examples)
     before = {d: tree(examples / d) for d in ("site", "feeds")}
-    (examples / "posts/broken.md").write_text(post("title: Broken\nstatus: published\n",
-                                                   "Cites [@nope].\n"))
+    (examples / "posts/broken.md").write_text(
+        post("title: Broken\nstatus: published\n", "Cites [@nope].\n")
+    )
     result = CliRunner().invoke(cli, ["--root", str(examples), "build"])
     assert result.exit_code == 1
     assert "P001" in result.stdout and "P003" in result.stdout
@@ -193,8 +213,11 @@ def test_editing_a_snippet_is_never_served_stale(examples):
     report = buildlib.build(examples)
     assert report.reused == report.posts  # everything came from the cache
     snippet = examples / "snippets/xai/xai-rmf-draft-thresholds.md"
-    snippet.write_text(snippet.read_text().replace(
-        'title: "xAI Risk Management Framework (Draft)"', 'title: "xAI RMF, renamed"'))
+    snippet.write_text(
+        snippet.read_text().replace(
+            'title: "xAI Risk Management Framework (Draft)"', 'title: "xAI RMF, renamed"'
+        )
+    )
     report = buildlib.build(examples)
     assert report.reused == report.posts - 1  # only the post citing it was redone
     page = (examples / "site/posts/paris-frameworks-compared/index.html").read_text()
@@ -208,8 +231,9 @@ def parse_feed(path: Path, self_url: str):
     data = path.read_bytes()
     etree.fromstring(data)  # well-formed XML, or this raises
     kind = "application/json" if path.suffix == ".json" else "application/xml"
-    feed = feedparser.parse(data, response_headers={"content-location": self_url,
-                                                    "content-type": kind})
+    feed = feedparser.parse(
+        data, response_headers={"content-location": self_url, "content-type": kind}
+    )
     assert feed.bozo == 0, feed.get("bozo_exception")
     return feed
 
@@ -219,13 +243,16 @@ def test_atom_feed_for_a_feed_reader(examples):
     feed = parse_feed(examples / "feeds/atom.xml", SITE + "feeds/atom.xml")
     assert feed.version == "atom10"
     titles = [e.title for e in feed.entries]
-    assert titles == ["The Paris frameworks, side by side",
-                      "OpenAI's Preparedness page now redirects",
-                      "o3-mini: which model the Preparedness numbers describe"]
+    assert titles == [
+        "The Paris frameworks, side by side",
+        "OpenAI's Preparedness page now redirects",
+        "o3-mini: which model the Preparedness numbers describe",
+    ]
     dates = [e.published_parsed for e in feed.entries]
     assert dates == sorted(dates, reverse=True)
-    assert feed.entries[0].id == ("tag:promises-checked.example.org,2025-02-21:"
-                                  "/posts/paris-frameworks-compared/")
+    assert feed.entries[0].id == (
+        "tag:promises-checked.example.org,2025-02-21:/posts/paris-frameworks-compared/"
+    )
     assert feed.entries[0].link == SITE + "posts/paris-frameworks-compared/"
     assert [t.term for t in feed.entries[0].tags][:2] == ["frontier-safety-frameworks", "rsp"]
     self_links = [link.href for link in feed.feed.links if link.rel == "self"]
@@ -235,7 +262,8 @@ def test_atom_feed_for_a_feed_reader(examples):
     content = root.find(f"{ATOM}entry/{ATOM}content")
     assert content.get("type") == "html"
     assert content.get("{http://www.w3.org/XML/1998/namespace}base") == (
-        SITE + "posts/paris-frameworks-compared/")
+        SITE + "posts/paris-frameworks-compared/"
+    )
     assert root.find(f"{ATOM}updated").text == "2025-02-21T09:00:00+00:00"
     links = root.findall(f"{ATOM}entry/{ATOM}link")
     assert all(link.get("rel") == "alternate" for link in links)
@@ -253,7 +281,8 @@ def test_feed_content_has_absolute_links_and_notes_in_order(examples):
     page = html_doc(encoded)
     hrefs = [a.get("href") for a in page.iter("a")]
     assert all(h.startswith(("https://", "http://")) for h in hrefs), [
-        h for h in hrefs if not h.startswith("http")]
+        h for h in hrefs if not h.startswith("http")
+    ]
     checked = pipeline.run(examples)
     (p,) = [p for p in checked.project.posts if p.slug == "paris-frameworks-compared"]
     notes_in_document = len(checked.document(p).notes)
@@ -266,7 +295,7 @@ def test_feed_content_has_absolute_links_and_notes_in_order(examples):
     assert raw.find("channel/link").text == SITE  # not the self link (feedgen's trap)
     for item in raw.findall("channel/item"):
         encoded = item.find("{http://purl.org/rss/1.0/modules/content/}encoded").text
-        assert 'href="#' not in encoded and "src=\"/" not in encoded
+        assert 'href="#' not in encoded and 'src="/' not in encoded
 
 
 def test_shortform_tag_and_json_feeds(examples):
@@ -274,14 +303,16 @@ def test_shortform_tag_and_json_feeds(examples):
     short = parse_feed(examples / "feeds/shortform.xml", SITE + "feeds/shortform.xml")
     assert [e.link for e in short.entries] == [
         SITE + "shortform/preparedness-page-redirects/",
-        SITE + "shortform/o3-mini-post-mitigation-evals/"]
+        SITE + "shortform/o3-mini-post-mitigation-evals/",
+    ]
     tag = parse_feed(examples / "feeds/tags/openai.xml", SITE + "feeds/tags/openai.xml")
     assert len(tag.entries) == 2
     data = json.loads((examples / "feeds/feed.json").read_text())
     assert data["version"] == "https://jsonfeed.org/version/1.1"
     assert data["feed_url"] == SITE + "feeds/feed.json"
-    assert [i["url"] for i in data["items"]] == [e.link for e in parse_feed(
-        examples / "feeds/atom.xml", SITE + "feeds/atom.xml").entries]
+    assert [i["url"] for i in data["items"]] == [
+        e.link for e in parse_feed(examples / "feeds/atom.xml", SITE + "feeds/atom.xml").entries
+    ]
     assert all(i["content_html"] and i["date_published"] for i in data["items"])
 
 
@@ -289,8 +320,11 @@ def test_feed_ids_survive_a_title_change_and_max_items_caps(examples):
     build_ok(examples)
     before = parse_feed(examples / "feeds/atom.xml", SITE).entries[0].id
     path = examples / "posts/paris-frameworks-compared.md"
-    path.write_text(path.read_text().replace('title: "The Paris frameworks, side by side"',
-                                             'title: "A new title"'))
+    path.write_text(
+        path.read_text().replace(
+            'title: "The Paris frameworks, side by side"', 'title: "A new title"'
+        )
+    )
     config = examples / "toolkit.toml"
     config.write_text(config.read_text().replace("max_items = 20", "max_items = 2"))
     build_ok(examples)
@@ -301,9 +335,13 @@ def test_feed_ids_survive_a_title_change_and_max_items_caps(examples):
 
 def test_many_posts_on_one_day_stay_in_a_stable_order(project):
     for i in range(3):
-        project.write(f"posts/same-{i}.md", post(
-            f"title: Same {i}\nstatus: published\ndate: 2025-03-01\nclaims: [openai-prep]\n",
-            "x [@openai-prep]\n"))
+        project.write(
+            f"posts/same-{i}.md",
+            post(
+                f"title: Same {i}\nstatus: published\ndate: 2025-03-01\nclaims: [openai-prep]\n",
+                "x [@openai-prep]\n",
+            ),
+        )
     project.write("snippets/openai/openai-prep.md", SNIPPET)
     buildlib.build(project.root)
     first = (project.root / "feeds/atom.xml").read_bytes()
@@ -322,10 +360,13 @@ def test_project_checks_kept_between_builds_follow_the_clock(project):
 
     from conftest import SNIPPET as PREP
 
-    project.write("archives.yaml", "https://x.ai/a:\n  archive: https://web.archive.org/web/"
-                  "20300101000000/https://x.ai/a\n")
-    project.write("snippets/openai/openai-prep.md", PREP.replace("20240603125126",
-                                                                 "20290601000000"))
+    project.write(
+        "archives.yaml",
+        "https://x.ai/a:\n  archive: https://web.archive.org/web/20300101000000/https://x.ai/a\n",
+    )
+    project.write(
+        "snippets/openai/openai-prep.md", PREP.replace("20240603125126", "20290601000000")
+    )
 
     def a004_lines(at: dt.datetime) -> list[str]:
         report = buildlib.build(project.root, at=at)
@@ -341,7 +382,6 @@ def test_project_checks_kept_between_builds_follow_the_clock(project):
     assert a004_lines(late) == []
     assert a004_lines(early) == both  # an earlier clock again
     assert a004_lines(middle) == ["archives.yaml"]
-
 
 
 def test_unchanged_files_are_linked_and_hand_edits_are_undone(examples):
@@ -414,8 +454,10 @@ def test_the_cache_never_grows_past_twice_one_build(examples):
 
     def rows() -> tuple[int, int]:
         db = sqlite3.connect(examples / ".toolkit/cache.sqlite")
-        counts = (db.execute("SELECT COUNT(*) FROM posts").fetchone()[0],
-                  db.execute("SELECT COUNT(*) FROM memo").fetchone()[0])
+        counts = (
+            db.execute("SELECT COUNT(*) FROM posts").fetchone()[0],
+            db.execute("SELECT COUNT(*) FROM memo").fetchone()[0],
+        )
         db.close()
         return counts
 
@@ -449,11 +491,11 @@ def test_any_change_or_stray_output_means_a_real_build(examples):
     assert not (examples / "site/stray.html").exists()  # the tree is exactly the build's
     build_ok(examples)
     (examples / "published.yaml").write_text(
-        "paris-frameworks-compared:\n  lesswrong:\n    id: abc123\n")
+        "paris-frameworks-compared:\n  lesswrong:\n    id: abc123\n"
+    )
     result = build_ok(examples)
     assert "Nothing changed" not in result.stdout
-    request = json.loads((examples / "drafts/lesswrong/paris-frameworks-compared.json")
-                         .read_text())
+    request = json.loads((examples / "drafts/lesswrong/paris-frameworks-compared.json").read_text())
     assert request["operationName"] == "UpdateDraft" and request["variables"]["id"] == "abc123"
 
 

@@ -28,92 +28,220 @@ def test_clean_project_has_no_diagnostics(project):
 CASES = [
     # code, files to write, expected path, expected line
     ("F001", {"posts/bad.md": b"---\ntitle: T\n---\nfine\ncaf\xe9\n"}, "posts/bad.md", 5),
-    ("F002", {"posts/bad.md": "---\ntitle: T\ntags: [a, b\nstatus: draft\n---\nx\n"},
-     "posts/bad.md", 4),
-    ("F002", {"toolkit.toml": "[site]\ntitle = \"T\"\nbase_url = https://x\n"},
-     "toolkit.toml", 3),
+    (
+        "F002",
+        {"posts/bad.md": "---\ntitle: T\ntags: [a, b\nstatus: draft\n---\nx\n"},
+        "posts/bad.md",
+        4,
+    ),
+    ("F002", {"toolkit.toml": '[site]\ntitle = "T"\nbase_url = https://x\n'}, "toolkit.toml", 3),
     ("F003", {"posts/bad.md": "# Just a heading\n\nNo front matter.\n"}, "posts/bad.md", 1),
     ("F004", {"posts/bad.md": post("title: T\ntags: {a: 1}\n", "x\n")}, "posts/bad.md", 3),
     ("F004", {"posts/bad.md": post("title: [a, b]\n", "x\n")}, "posts/bad.md", 2),
     ("F005", {"posts/bad.md": post("status: draft\n", "x\n")}, "posts/bad.md", 2),
-    ("F005", {"snippets/openai/s2.md": SNIPPET.replace("  url: https://openai.com/preparedness/\n",
-                                                        "")}, "snippets/openai/s2.md", 5),
+    (
+        "F005",
+        {"snippets/openai/s2.md": SNIPPET.replace("  url: https://openai.com/preparedness/\n", "")},
+        "snippets/openai/s2.md",
+        5,
+    ),
     ("F006", {"posts/bad.md": post("title: T\ntittle: x\n", "x\n")}, "posts/bad.md", 3),
-    ("F006", {"toolkit.toml": "[site]\ntitle = \"T\"\nbase_url = \"https://example.org\"\n"
-              "base_ur = \"x\"\n"}, "toolkit.toml", 4),
+    (
+        "F006",
+        {"toolkit.toml": '[site]\ntitle = "T"\nbase_url = "https://example.org"\nbase_ur = "x"\n'},
+        "toolkit.toml",
+        4,
+    ),
     ("F007", {"posts/bad.md": post("title: T\ndate: 2025-02-30\n", "x\n")}, "posts/bad.md", 3),
-    ("F007", {"posts/bad.md": post("title: T\ndate: \"last tuesday\"\n", "x\n")},
-     "posts/bad.md", 3),
+    ("F007", {"posts/bad.md": post('title: T\ndate: "last tuesday"\n', "x\n")}, "posts/bad.md", 3),
     ("F008", {"posts/bad.md": post("title: T\nkind: shortfrom\n", "x\n")}, "posts/bad.md", 3),
     ("F008", {"posts/bad.md": post("title: T\nstatus: publshed\n", "x\n")}, "posts/bad.md", 3),
     ("F009", {"posts/bad.md": post("title: T\ntitle: U\n", "x\n")}, "posts/bad.md", 3),
-    ("F010", {"snippets/openai/s2.md": SNIPPET.replace("https://openai.com/preparedness/\n",
-                                                        "openai.com/preparedness\n", 1)},
-     "snippets/openai/s2.md", 6),
+    (
+        "F010",
+        {
+            "snippets/openai/s2.md": SNIPPET.replace(
+                "https://openai.com/preparedness/\n", "openai.com/preparedness\n", 1
+            )
+        },
+        "snippets/openai/s2.md",
+        6,
+    ),
     ("P001", {"posts/bad.md": post("title: T\nstatus: published\n", "x\n")}, "posts/bad.md", 3),
     ("P002", {"posts/bad.md": post("title: T\nslug: a-post\n", "x\n")}, "posts/bad.md", 3),
-    ("P003", {"posts/bad.md": post(PUBLISHED, "One.\n\nTwo [@openai-prepp].\n")},
-     "posts/bad.md", 9),
-    ("P003", {"posts/bad.md": post(PUBLISHED, "One.\n\n```{claim} nope\n```\n")},
-     "posts/bad.md", 9),
-    ("P004", {"posts/bad.md": post("title: T\nclaims: []\n", "x\n\nsee [@openai-prep]\n")},
-     "posts/bad.md", 7),
-    ("P005", {"posts/bad.md": post("title: T\nclaims:\n  - openai-prep\n  - gone\n", "x\n")},
-     "posts/bad.md", 5),
-    ("P006", {"posts/bad.md": post("title: T\n", "x\n\nA claim.[^missing]\n")},
-     "posts/bad.md", 6),
-    ("P007", {"posts/bad.md": post("title: T\n", "x\n\n[^lonely]: never used\n")},
-     "posts/bad.md", 6),
-    ("P008", {"posts/bad.md": post("title: T\n", "x[^a]\n\n[^a]: one\n[^a]: two\n")},
-     "posts/bad.md", 7),
-    ("P011", {"posts/bad.md": post("title: T\n", "x\n\n[click](javascript:alert(1))\n")},
-     "posts/bad.md", 6),
-    ("P011", {"posts/bad.md": post("title: T\n", "![img](data:image/png;base64,AAAA)\n")},
-     "posts/bad.md", 4),
-    ("P012", {"posts/bad.md": post("title: T\n", "x\n\n[METR](https://metr.org/rsp)\n")},
-     "posts/bad.md", 6),
-    ("P013", {"snippets/openai/noquote.md": SNIPPET.replace('quote: "We will run evaluations."\n',
-                                                             ""),
-              "posts/bad.md": post("title: T\nclaims: [noquote]\n", "\n```{claim} noquote\n```\n")},
-     "posts/bad.md", 6),
-    ("P014", {"posts/bad.md": post("title: T\n", "x\n\n```{claims} openai-prep\n```\n")},
-     "posts/bad.md", 6),
+    (
+        "P003",
+        {"posts/bad.md": post(PUBLISHED, "One.\n\nTwo [@openai-prepp].\n")},
+        "posts/bad.md",
+        9,
+    ),
+    (
+        "P003",
+        {"posts/bad.md": post(PUBLISHED, "One.\n\n```{claim} nope\n```\n")},
+        "posts/bad.md",
+        9,
+    ),
+    (
+        "P004",
+        {"posts/bad.md": post("title: T\nclaims: []\n", "x\n\nsee [@openai-prep]\n")},
+        "posts/bad.md",
+        7,
+    ),
+    (
+        "P005",
+        {"posts/bad.md": post("title: T\nclaims:\n  - openai-prep\n  - gone\n", "x\n")},
+        "posts/bad.md",
+        5,
+    ),
+    ("P006", {"posts/bad.md": post("title: T\n", "x\n\nA claim.[^missing]\n")}, "posts/bad.md", 6),
+    (
+        "P007",
+        {"posts/bad.md": post("title: T\n", "x\n\n[^lonely]: never used\n")},
+        "posts/bad.md",
+        6,
+    ),
+    (
+        "P008",
+        {"posts/bad.md": post("title: T\n", "x[^a]\n\n[^a]: one\n[^a]: two\n")},
+        "posts/bad.md",
+        7,
+    ),
+    (
+        "P011",
+        {"posts/bad.md": post("title: T\n", "x\n\n[click](javascript:alert(1))\n")},
+        "posts/bad.md",
+        6,
+    ),
+    (
+        "P011",
+        {"posts/bad.md": post("title: T\n", "![img](data:image/png;base64,AAAA)\n")},
+        "posts/bad.md",
+        4,
+    ),
+    (
+        "P012",
+        {"posts/bad.md": post("title: T\n", "x\n\n[METR](https://metr.org/rsp)\n")},
+        "posts/bad.md",
+        6,
+    ),
+    (
+        "P013",
+        {
+            "snippets/openai/noquote.md": SNIPPET.replace(
+                'quote: "We will run evaluations."\n', ""
+            ),
+            "posts/bad.md": post("title: T\nclaims: [noquote]\n", "\n```{claim} noquote\n```\n"),
+        },
+        "posts/bad.md",
+        6,
+    ),
+    (
+        "P014",
+        {"posts/bad.md": post("title: T\n", "x\n\n```{claims} openai-prep\n```\n")},
+        "posts/bad.md",
+        6,
+    ),
     ("S001", {"snippets/other/openai-prep.md": SNIPPET}, "snippets/other/openai-prep.md", 1),
-    ("S002", {"snippets/openai/s2.md": SNIPPET.replace("lab: openai", "lab: opneai")},
-     "snippets/openai/s2.md", 2),
-    ("S003", {"snippets/openai/s2.md": SNIPPET.replace(
-        "archive: https://web.archive.org/web/20240603125126/https://openai.com/preparedness/\n",
-        "")}, "snippets/openai/s2.md", 5),
-    ("S004", {"snippets/openai/s2.md": SNIPPET.replace("status: current", "status: superseded")},
-     "snippets/openai/s2.md", 10),
-    ("S005", {"snippets/openai/s2.md": SNIPPET.replace(
-        "status: current", "status: superseded\nsuperseded_by: openai-prp")},
-     "snippets/openai/s2.md", 11),
-    ("S007", {"snippets/openai/s2.md": SNIPPET.replace('quote: "We will run evaluations."\n', "")},
-     "snippets/openai/s2.md", 3),
-    ("A001", {"snippets/openai/s2.md": SNIPPET.replace(
-        "https://web.archive.org/web/20240603125126/", "https://example.com/copy/")},
-     "snippets/openai/s2.md", 9),
-    ("A001", {"snippets/openai/s2.md": SNIPPET.replace("/web/20240603125126/", "/web/*/")},
-     "snippets/openai/s2.md", 9),
-    ("A002", {"snippets/openai/s2.md": SNIPPET.replace(
-        "20240603125126/https://openai.com/preparedness/",
-        "20240603125126/https://openai.com/safety/")}, "snippets/openai/s2.md", 9),
-    ("A003", {"snippets/openai/s2.md": SNIPPET.replace("20240603125126", "20241341125126")},
-     "snippets/openai/s2.md", 9),
-    ("A003", {"snippets/openai/s2.md": SNIPPET.replace("20240603125126", "2024")},
-     "snippets/openai/s2.md", 9),
-    ("A004", {"snippets/openai/s2.md": SNIPPET.replace("20240603125126", "20990603125126")},
-     "snippets/openai/s2.md", 9),
-    ("A002", {"archives.yaml": "# links\nhttps://metr.org/rsp:\n"
-              "  archive: https://web.archive.org/web/20250101000000/https://metr.org/other\n"},
-     "archives.yaml", 2),
+    (
+        "S002",
+        {"snippets/openai/s2.md": SNIPPET.replace("lab: openai", "lab: opneai")},
+        "snippets/openai/s2.md",
+        2,
+    ),
+    (
+        "S003",
+        {
+            "snippets/openai/s2.md": SNIPPET.replace(
+                "archive: https://web.archive.org/web/20240603125126/https://openai.com/preparedness/\n",
+                "",
+            )
+        },
+        "snippets/openai/s2.md",
+        5,
+    ),
+    (
+        "S004",
+        {"snippets/openai/s2.md": SNIPPET.replace("status: current", "status: superseded")},
+        "snippets/openai/s2.md",
+        10,
+    ),
+    (
+        "S005",
+        {
+            "snippets/openai/s2.md": SNIPPET.replace(
+                "status: current", "status: superseded\nsuperseded_by: openai-prp"
+            )
+        },
+        "snippets/openai/s2.md",
+        11,
+    ),
+    (
+        "S007",
+        {"snippets/openai/s2.md": SNIPPET.replace('quote: "We will run evaluations."\n', "")},
+        "snippets/openai/s2.md",
+        3,
+    ),
+    (
+        "A001",
+        {
+            "snippets/openai/s2.md": SNIPPET.replace(
+                "https://web.archive.org/web/20240603125126/", "https://example.com/copy/"
+            )
+        },
+        "snippets/openai/s2.md",
+        9,
+    ),
+    (
+        "A001",
+        {"snippets/openai/s2.md": SNIPPET.replace("/web/20240603125126/", "/web/*/")},
+        "snippets/openai/s2.md",
+        9,
+    ),
+    (
+        "A002",
+        {
+            "snippets/openai/s2.md": SNIPPET.replace(
+                "20240603125126/https://openai.com/preparedness/",
+                "20240603125126/https://openai.com/safety/",
+            )
+        },
+        "snippets/openai/s2.md",
+        9,
+    ),
+    (
+        "A003",
+        {"snippets/openai/s2.md": SNIPPET.replace("20240603125126", "20241341125126")},
+        "snippets/openai/s2.md",
+        9,
+    ),
+    (
+        "A003",
+        {"snippets/openai/s2.md": SNIPPET.replace("20240603125126", "2024")},
+        "snippets/openai/s2.md",
+        9,
+    ),
+    (
+        "A004",
+        {"snippets/openai/s2.md": SNIPPET.replace("20240603125126", "20990603125126")},
+        "snippets/openai/s2.md",
+        9,
+    ),
+    (
+        "A002",
+        {
+            "archives.yaml": "# links\nhttps://metr.org/rsp:\n"
+            "  archive: https://web.archive.org/web/20250101000000/https://metr.org/other\n"
+        },
+        "archives.yaml",
+        2,
+    ),
     ("C001", {}, "toolkit.toml", 1),
 ]
 
 
-@pytest.mark.parametrize("code,files,path,line", CASES,
-                         ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)])
+@pytest.mark.parametrize(
+    "code,files,path,line", CASES, ids=[f"{c[0]}-{i}" for i, c in enumerate(CASES)]
+)
 def test_code_fires_at_the_right_line(project, code, files, path, line):
     if code == "C001":
         project.remove("toolkit.toml")
@@ -143,10 +271,14 @@ def test_citing_a_retracted_snippet_is_an_error(project):
 
 
 def test_citing_a_superseded_snippet_names_the_newest_successor(project):
-    project.write("snippets/openai/v1.md", SNIPPET.replace(
-        "status: current", "status: superseded\nsuperseded_by: v2"))
-    project.write("snippets/openai/v2.md", SNIPPET.replace(
-        "status: current", "status: superseded\nsuperseded_by: v3"))
+    project.write(
+        "snippets/openai/v1.md",
+        SNIPPET.replace("status: current", "status: superseded\nsuperseded_by: v2"),
+    )
+    project.write(
+        "snippets/openai/v2.md",
+        SNIPPET.replace("status: current", "status: superseded\nsuperseded_by: v3"),
+    )
     project.write("snippets/openai/v3.md", SNIPPET)
     project.write("posts/bad.md", post("title: T\nclaims: [v1]\n", "x\n\nSee [@v1].\n"))
     found = only(project.diagnostics(), "P010")
@@ -156,8 +288,10 @@ def test_citing_a_superseded_snippet_names_the_newest_successor(project):
 
 def test_supersession_cycle_is_reported_once(project):
     for a, b in (("c1", "c2"), ("c2", "c3"), ("c3", "c1")):
-        project.write(f"snippets/openai/{a}.md", SNIPPET.replace(
-            "status: current", f"status: superseded\nsuperseded_by: {b}"))
+        project.write(
+            f"snippets/openai/{a}.md",
+            SNIPPET.replace("status: current", f"status: superseded\nsuperseded_by: {b}"),
+        )
     found = only(project.diagnostics(), "S006")
     assert len(found) == 1
     assert found[0].path == "snippets/openai/c1.md" and found[0].line == 11
@@ -177,8 +311,7 @@ def test_unreadable_file_is_reported_not_raised(project):
     # The directory named .md is walked into, not read as a file: its post loads cleanly
     # and the only diagnostic is the broken symlink's.
     assert [(d.path, d.line, d.code) for d in diags] == [("posts/locked.md", 1, "F011")]
-    assert [p.path for p in checked.project.posts] == ["posts/a-post.md",
-                                                        "posts/dir.md/inner.md"]
+    assert [p.path for p in checked.project.posts] == ["posts/a-post.md", "posts/dir.md/inner.md"]
 
 
 def test_one_bad_file_does_not_stop_the_others(project):
@@ -209,8 +342,9 @@ def test_front_matter_lines_count_from_the_top_of_the_file(project):
     assert only(project.diagnostics(), "F008")[0].line == 7
 
 
-@pytest.mark.parametrize("value, code", [("0", "F008"), ("-3", "F008"), ("2.5", "F004"),
-                                         ('"two"', "F004")])
+@pytest.mark.parametrize(
+    "value, code", [("0", "F008"), ("-3", "F008"), ("2.5", "F004"), ('"two"', "F004")]
+)
 def test_an_online_limit_must_be_a_whole_number_of_at_least_one(project, value, code):
     config = (project.root / "toolkit.toml").read_text()
     project.write("toolkit.toml", config + f"\n[online]\nper_host = {value}\n")
@@ -220,19 +354,30 @@ def test_an_online_limit_must_be_a_whole_number_of_at_least_one(project, value, 
 
 
 def test_wayback_base_url_from_config_is_a_snapshot_host(project):
-    project.write("toolkit.toml", project.root.joinpath("toolkit.toml").read_text()
-                  + '[archive]\nwayback_url = "http://127.0.0.1:8765"\n')
-    project.write("snippets/openai/s2.md", SNIPPET.replace(
-        "https://web.archive.org/web/", "http://127.0.0.1:8765/web/"))
+    project.write(
+        "toolkit.toml",
+        project.root.joinpath("toolkit.toml").read_text()
+        + '[archive]\nwayback_url = "http://127.0.0.1:8765"\n',
+    )
+    project.write(
+        "snippets/openai/s2.md",
+        SNIPPET.replace("https://web.archive.org/web/", "http://127.0.0.1:8765/web/"),
+    )
     assert project.diagnostics() == []
 
 
 def test_ignore_silences_a_code(project):
     project.write("posts/bad.md", post("title: T\n", "x\n\n[METR](https://metr.org/rsp)\n"))
     assert only(project.diagnostics(), "P012")
-    project.write("toolkit.toml", project.root.joinpath("toolkit.toml").read_text()
-                  .replace('no_archive_needed = ["lesswrong.com"]',
-                           'no_archive_needed = ["lesswrong.com"]\nignore = ["P012"]'))
+    project.write(
+        "toolkit.toml",
+        project.root.joinpath("toolkit.toml")
+        .read_text()
+        .replace(
+            'no_archive_needed = ["lesswrong.com"]',
+            'no_archive_needed = ["lesswrong.com"]\nignore = ["P012"]',
+        ),
+    )
     assert [d for d in project.diagnostics() if d.code == "P012"] == []
 
 
@@ -244,9 +389,10 @@ def test_snapshot_in_the_future_depends_on_now(project):
 
 
 def test_positions_stay_right_after_directives_and_code(project):
-    body = ("Intro.\n\n```{claim} openai-prep\n```\n\n```python\nx = '[@nope]'\n```\n\n"
-            "Use `[@nope]` in code.\n\nA link [x](https://metr.org/a) and [@nope2].\n")
+    body = (
+        "Intro.\n\n```{claim} openai-prep\n```\n\n```python\nx = '[@nope]'\n```\n\n"
+        "Use `[@nope]` in code.\n\nA link [x](https://metr.org/a) and [@nope2].\n"
+    )
     project.write("posts/bad.md", post("title: T\nclaims: [openai-prep]\n", body))
     diags = [d for d in project.diagnostics() if d.path == "posts/bad.md"]
-    assert [(d.code, d.line, d.column) for d in diags] == [
-        ("P012", 16, 12), ("P003", 16, 36)]
+    assert [(d.code, d.line, d.column) for d in diags] == [("P012", 16, 12), ("P003", 16, 36)]

@@ -10,8 +10,10 @@ from conftest import post
 
 from toolkit.cli import cli
 
-LINE = re.compile(r"^(?P<path>[^:]+):(?P<line>\d+):(?P<col>\d+): (?P<sev>error|warning) "
-                  r"(?P<code>[A-Z]\d{3}) (?P<msg>.+)$")
+LINE = re.compile(
+    r"^(?P<path>[^:]+):(?P<line>\d+):(?P<col>\d+): (?P<sev>error|warning) "
+    r"(?P<code>[A-Z]\d{3}) (?P<msg>.+)$"
+)
 
 
 def invoke(project, *args):
@@ -32,7 +34,9 @@ def test_text_output_is_one_diagnostic_per_line(project):
     parsed = [LINE.match(line) for line in lines]
     assert all(parsed), lines
     assert [(m["path"], m["line"], m["code"]) for m in parsed] == [
-        ("posts/bad.md", "3", "F008"), ("posts/bad.md", "5", "P006")]
+        ("posts/bad.md", "3", "F008"),
+        ("posts/bad.md", "5", "P006"),
+    ]
     assert "Found 2 errors." in result.stderr
 
 
@@ -41,10 +45,20 @@ def test_json_output_has_the_documented_shape(project):
     result = invoke(project, "check", "--format", "json")
     assert result.exit_code == 0  # a warning alone does not fail
     data = json.loads(result.stdout)
-    message = ("https://metr.org/a has no archived copy in archives.yaml; run "
-               "`toolkit archive`, or add its host to [check] no_archive_needed")
-    assert data == [{"path": "posts/bad.md", "line": 4, "column": 5, "severity": "warning",
-                     "code": "P012", "message": message}]
+    message = (
+        "https://metr.org/a has no archived copy in archives.yaml; run "
+        "`toolkit archive`, or add its host to [check] no_archive_needed"
+    )
+    assert data == [
+        {
+            "path": "posts/bad.md",
+            "line": 4,
+            "column": 5,
+            "severity": "warning",
+            "code": "P012",
+            "message": message,
+        }
+    ]
     assert set(data[0]) == {"path", "line", "column", "severity", "code", "message"}
     # The text format reports the same diagnostic: parse it with LINE and compare fields.
     text = invoke(project, "check")
@@ -53,8 +67,14 @@ def test_json_output_has_the_documented_shape(project):
     assert len(lines) == 1, lines
     match = LINE.match(lines[0])
     assert match, lines[0]
-    assert {"path": match["path"], "line": int(match["line"]), "column": int(match["col"]),
-            "severity": match["sev"], "code": match["code"], "message": match["msg"]} == data[0]
+    assert {
+        "path": match["path"],
+        "line": int(match["line"]),
+        "column": int(match["col"]),
+        "severity": match["sev"],
+        "code": match["code"],
+        "message": match["msg"],
+    } == data[0]
 
 
 def test_strict_turns_warnings_into_failures(project):
@@ -98,6 +118,9 @@ def test_python_dash_m_runs_the_cli(project):
     import subprocess
     import sys
 
-    result = subprocess.run([sys.executable, "-m", "toolkit", "--root", str(project.root),
-                             "check"], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "toolkit", "--root", str(project.root), "check"],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 0, result.stderr

@@ -8,30 +8,45 @@ from toolkit.markdown import plain_text, walk
 
 
 def doc_of(project, body, claims="[openai-prep, xai-thresholds]"):
-    project.write("snippets/xai/xai-thresholds.md", SNIPPET.replace("lab: openai", "lab: xai")
-                  .replace("We will run evaluations.", "Thresholds to reduce performance to."))
-    project.write("posts/a-post.md", post(f"title: T\nstatus: published\ndate: 2025-02-14\n"
-                                          f"claims: {claims}\n", body))
+    project.write(
+        "snippets/xai/xai-thresholds.md",
+        SNIPPET.replace("lab: openai", "lab: xai").replace(
+            "We will run evaluations.", "Thresholds to reduce performance to."
+        ),
+    )
+    project.write(
+        "posts/a-post.md",
+        post(f"title: T\nstatus: published\ndate: 2025-02-14\nclaims: {claims}\n", body),
+    )
     result = project.run()
     (p,) = [p for p in result.project.posts if p.slug == "a-post"]
     return result.document(p), result
 
 
 def refs(doc):
-    return [(t["attrs"]["number"], t["attrs"]["occurrence"])
-            for t in walk(doc.body) if t["type"] == "note_ref"]
+    return [
+        (t["attrs"]["number"], t["attrs"]["occurrence"])
+        for t in walk(doc.body)
+        if t["type"] == "note_ref"
+    ]
 
 
 def test_footnotes_and_citations_share_one_numbering_by_first_appearance(project):
-    doc, _ = doc_of(project, """\
+    doc, _ = doc_of(
+        project,
+        """\
 First.[^b] Then a source.[@xai-thresholds] Again[^b] and another [@openai-prep; @xai-thresholds].
 
 [^a]: Never cited.
 [^b]: Author note B.
-""")
+""",
+    )
     assert refs(doc) == [(1, 1), (2, 1), (1, 2), (3, 1)]
     assert [(n.number, n.kind) for n in doc.notes] == [
-        (1, "footnote"), (2, "citation"), (3, "citation")]
+        (1, "footnote"),
+        (2, "citation"),
+        (3, "citation"),
+    ]
     assert doc.notes[0].label == "b" and doc.notes[0].refs == 2
     assert doc.notes[2].snippets == ("openai-prep", "xai-thresholds")
     assert plain_text(doc.notes[0].children) == "Author note B."
@@ -41,7 +56,8 @@ def test_citation_note_names_company_title_date_source_and_archive(project):
     doc, _ = doc_of(project, "A claim [@openai-prep, p. 4].\n")
     note = doc.notes[0]
     assert plain_text(note.children) == (
-        "OpenAI, “Preparedness”, 18 December 2023, p. 4 (archived 3 June 2024).")
+        "OpenAI, “Preparedness”, 18 December 2023, p. 4 (archived 3 June 2024)."
+    )
     links = [t["attrs"] for t in walk(note.children) if t["type"] == "link"]
     assert links[0]["url"] == "https://openai.com/preparedness/"
     assert links[0]["archive"].startswith("https://web.archive.org/web/20240603125126/")
@@ -71,8 +87,11 @@ def test_claims_lists_cited_first_then_listed_only(project):
 
 
 def test_plain_link_with_archive_entry_carries_the_copy(project):
-    project.write("archives.yaml", "https://metr.org/rsp-key-components/:\n"
-                  "  archive: https://web.archive.org/web/20250101000000/https://metr.org/rsp-key-components/\n")
+    project.write(
+        "archives.yaml",
+        "https://metr.org/rsp-key-components/:\n"
+        "  archive: https://web.archive.org/web/20250101000000/https://metr.org/rsp-key-components/\n",
+    )
     doc, result = doc_of(project, "See [METR](https://metr.org/rsp-key-components).\n")
     assert result.diagnostics == []
     links = [t["attrs"] for t in walk(doc.body) if t["type"] == "link"]

@@ -21,8 +21,16 @@ def test_examples_have_no_errors_and_only_missing_archive_warnings():
 def test_examples_cover_what_a_writer_does():
     result = pipeline.run(REPO)
     project = result.project
-    assert {"anthropic", "openai", "google-deepmind", "meta", "xai", "microsoft", "amazon",
-            "nvidia"} <= set(project.labs)
+    assert {
+        "anthropic",
+        "openai",
+        "google-deepmind",
+        "meta",
+        "xai",
+        "microsoft",
+        "amazon",
+        "nvidia",
+    } <= set(project.labs)
     assert len(project.snippets) >= 10
     assert len({s.lab for s in project.snippets.values()}) >= 5
 
@@ -47,9 +55,10 @@ def test_example_archive_links_are_wayback_snapshots():
     archived = [s for s in result.project.snippets.values() if s.archive]
     # Which snippet files give an archive, read from the files themselves (not the loader).
     with_archive_line = {
-        str(path.relative_to(REPO)) for path in (REPO / "snippets").rglob("*.md")
-        if re.search(r"^archive: *\S", path.read_text(encoding="utf-8").split("\n---\n")[0],
-                     re.M)}
+        str(path.relative_to(REPO))
+        for path in (REPO / "snippets").rglob("*.md")
+        if re.search(r"^archive: *\S", path.read_text(encoding="utf-8").split("\n---\n")[0], re.M)
+    }
     assert len(archived) == 15, [s.path for s in archived]
     assert {s.path for s in archived} == with_archive_line
     for s in archived:

@@ -20,8 +20,10 @@ from toolkit.online.citations import classify
 from toolkit.online.fetch import Fetched
 
 TS = "20250210221647"
-QUOTE = ("We intend to choose the benchmarks and set the thresholds for reducing malicious "
-         "use risks in a future version of the risk management framework.")
+QUOTE = (
+    "We intend to choose the benchmarks and set the thresholds for reducing malicious "
+    "use risks in a future version of the risk management framework."
+)
 PAGE = f"<html><head><title>RMF</title></head><body><p>Intro.</p><p>{QUOTE}</p></body></html>"
 
 
@@ -39,9 +41,16 @@ class Site:
         self.root, self.wayback, self.origin = root, wayback, origin
         online_project(root, wayback.url, "deadline = 60")
 
-    def snippet(self, name: str, path: str, quote: str = QUOTE, ts: str | None = TS,
-                capture: bytes | str | None = PAGE, live: bytes | str | None = PAGE,
-                mimetype: str = "text/html") -> str:
+    def snippet(
+        self,
+        name: str,
+        path: str,
+        quote: str = QUOTE,
+        ts: str | None = TS,
+        capture: bytes | str | None = PAGE,
+        live: bytes | str | None = PAGE,
+        mimetype: str = "text/html",
+    ) -> str:
         """A snippet citing `path` on the origin, archived at `ts` (captured as `capture`)."""
         url = self.origin.url_for(path)
         if live is not None:
@@ -51,7 +60,8 @@ class Site:
         archive = f"archive: {self.wayback.snapshot_url(ts, url)}\n" if ts else ""
         (self.root / f"snippets/{name}.md").write_text(
             f"---\nlab: xai\ntitle: {name}\nquote: {json.dumps(quote)}\nsource:\n"
-            f"  url: {url}\n{archive}---\n")
+            f"  url: {url}\n{archive}---\n"
+        )
         return url
 
     def post(self, *links: str) -> None:
@@ -59,8 +69,9 @@ class Site:
         (self.root / "posts/p.md").write_text(f"---\ntitle: P\n---\n{body}\n")
 
     def check(self, *args: str):
-        return CliRunner().invoke(cli, ["--root", str(self.root), "check", "--online",
-                                        "--format", "json", *args])
+        return CliRunner().invoke(
+            cli, ["--root", str(self.root), "check", "--online", "--format", "json", *args]
+        )
 
     def diagnostics(self, *args: str) -> list[dict]:
         result = self.check(*args)
@@ -95,22 +106,33 @@ def test_the_quote_is_found_in_a_pdf_capture_despite_typography(site):
     typeset = ("\u201cWe intend\u201d \u2014 " + QUOTE).replace("benchmarks", "bench\u00admarks")
     quote = '"We intend" - ' + QUOTE
     pdf = make_pdf(typeset)
-    url = site.snippet("pdf", "/rmf.pdf", quote=quote, capture=pdf, live=pdf,
-                       mimetype="application/pdf")
+    url = site.snippet(
+        "pdf", "/rmf.pdf", quote=quote, capture=pdf, live=pdf, mimetype="application/pdf"
+    )
     assert site.codes() == []
     assert [r for r in site.wayback.requests if r.path.startswith(f"/web/{TS}id_/{url}")]
 
 
 def test_a_quote_not_in_a_pdf_capture_is_reported(site):
     pdf = make_pdf(QUOTE)
-    site.snippet("pdf", "/rmf.pdf", quote="We will halt all training at once.", capture=pdf,
-                 live=pdf, mimetype="application/pdf")
+    site.snippet(
+        "pdf",
+        "/rmf.pdf",
+        quote="We will halt all training at once.",
+        capture=pdf,
+        live=pdf,
+        mimetype="application/pdf",
+    )
     assert ("L004", "snippets/pdf.md") in site.codes()
 
 
 def test_a_quote_not_in_the_copy_is_an_error_showing_the_closest_passage(site):
-    site.snippet("wrong", "/rmf", quote="We commit to halting all training immediately "
-                 "whenever any benchmark threshold is crossed by any model.")
+    site.snippet(
+        "wrong",
+        "/rmf",
+        quote="We commit to halting all training immediately "
+        "whenever any benchmark threshold is crossed by any model.",
+    )
     (d,) = site.diagnostics()
     assert (d["code"], d["severity"], d["line"]) == ("L004", "error", 4)  # the quote's line
     assert "closest passage" in d["message"] and "score" in d["message"]
@@ -190,9 +212,14 @@ def test_live_classifications(site, origin):
     origin.page("/", "<html><title>Home</title></html>")
     site.snippet("home", "/to-home", live=None)
     found = {path: code for code, path in site.codes()}
-    assert found == {"snippets/moved.md": "L007", "snippets/gone.md": "L008",
-                     "snippets/walled.md": "L009", "snippets/down.md": "L011",
-                     "snippets/soft.md": "L010", "snippets/home.md": "L010"}
+    assert found == {
+        "snippets/moved.md": "L007",
+        "snippets/gone.md": "L008",
+        "snippets/walled.md": "L009",
+        "snippets/down.md": "L011",
+        "snippets/soft.md": "L010",
+        "snippets/home.md": "L010",
+    }
     result = site.check()
     assert result.exit_code == 0  # live problems are warnings, never failures
     messages = {d["path"]: d["message"] for d in json.loads(result.stdout)}
@@ -274,9 +301,13 @@ def _stderr_on_a_terminal(root: Path, *args: str, **env: str) -> str:
 
     master, slave = pty.openpty()
     environment = {k: v for k, v in os.environ.items() if k != "CI"} | env
-    proc = subprocess.run([sys.executable, "-m", "toolkit", "--root", str(root), "check",
-                           "--online", *args], stdout=subprocess.PIPE, stderr=slave,
-                          env=environment, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "toolkit", "--root", str(root), "check", "--online", *args],
+        stdout=subprocess.PIPE,
+        stderr=slave,
+        env=environment,
+        timeout=60,
+    )
     os.close(slave)
     shown = b""
     try:
@@ -293,8 +324,7 @@ def test_a_progress_bar_on_a_terminal_and_none_in_ci_or_json(site):
     site.snippet("good", "/rmf")
     assert "2/2 URLs checked" in _stderr_on_a_terminal(site.root)
     assert "URLs checked" not in _stderr_on_a_terminal(site.root, "--refresh", CI="true")
-    assert "URLs checked" not in _stderr_on_a_terminal(site.root, "--refresh",
-                                                       "--format", "json")
+    assert "URLs checked" not in _stderr_on_a_terminal(site.root, "--refresh", "--format", "json")
 
 
 class Proxy(OriginServer):
@@ -310,12 +340,18 @@ def test_the_environments_proxy_settings_are_honoured(site, wayback, origin):
     wayback.add_capture(url, TS, PAGE)
     (site.root / "snippets/s.md").write_text(
         f"---\nlab: xai\ntitle: S\nquote: {json.dumps(QUOTE)}\nsource:\n  url: {url}\n"
-        f"archive: {wayback.snapshot_url(TS, url)}\n---\n")
+        f"archive: {wayback.snapshot_url(TS, url)}\n---\n"
+    )
     with Proxy() as proxy:
-        env = {"HTTP_PROXY": proxy.url, "http_proxy": proxy.url,
-               "NO_PROXY": "127.0.0.1", "no_proxy": "127.0.0.1"}
-        result = CliRunner().invoke(cli, ["--root", str(site.root), "check", "--online",
-                                          "--format", "json"], env=env)
+        env = {
+            "HTTP_PROXY": proxy.url,
+            "http_proxy": proxy.url,
+            "NO_PROXY": "127.0.0.1",
+            "no_proxy": "127.0.0.1",
+        }
+        result = CliRunner().invoke(
+            cli, ["--root", str(site.root), "check", "--online", "--format", "json"], env=env
+        )
         assert result.exit_code == 0, result.output
         assert [r.path for r in proxy.requests] == [url]  # the live page, via the proxy
     assert origin.requests == []
@@ -357,35 +393,41 @@ def test_a_broken_cache_file_costs_requests_not_the_run(site, origin):
 def test_offline_nothing_is_called_gone_and_one_message_says_why(tmp_path):
     root = tmp_path
     (root / "snippets").mkdir()
-    (root / "toolkit.toml").write_text('[site]\ntitle = "T"\nbase_url = "https://e.org"\n'
-                                       '[archive]\nwayback_url = "http://127.0.0.1:9"\n'
-                                       '[online]\ntimeout = 1\n')
+    (root / "toolkit.toml").write_text(
+        '[site]\ntitle = "T"\nbase_url = "https://e.org"\n'
+        '[archive]\nwayback_url = "http://127.0.0.1:9"\n'
+        "[online]\ntimeout = 1\n"
+    )
     (root / "snippets/labs.yaml").write_text("xai:\n  name: xAI\n")
     (root / "snippets/s.md").write_text(
         f"---\nlab: xai\ntitle: S\nquote: q\nsource:\n  url: http://127.0.0.1:9/x\n"
-        f"archive: http://127.0.0.1:9/web/{TS}/http://127.0.0.1:9/x\n---\n")
-    result = CliRunner().invoke(cli, ["--root", str(root), "check", "--online",
-                                      "--format", "json"])
+        f"archive: http://127.0.0.1:9/web/{TS}/http://127.0.0.1:9/x\n---\n"
+    )
+    result = CliRunner().invoke(cli, ["--root", str(root), "check", "--online", "--format", "json"])
     assert result.exit_code == 1  # the online checks the writer asked for did not happen
     assert [d["code"] for d in json.loads(result.stdout) if d["code"][0] == "L"] == []
     assert "no network?" in result.stderr and "Traceback" not in result.output
 
 
 @pytest.mark.parametrize("how", sorted(BROKEN_CONFIGS))
-def test_a_broken_toolkit_toml_stops_the_online_checks_before_any_request(site, wayback,
-                                                                         origin, how):
+def test_a_broken_toolkit_toml_stops_the_online_checks_before_any_request(
+    site, wayback, origin, how
+):
     site.snippet("good", "/rmf")
     (site.root / "snippets/elsewhere.md").write_text(  # a real host: only the sink sees it
         f"---\nlab: xai\ntitle: E\nquote: q\nsource:\n  url: https://x.ai/rmf\n"
-        f"archive: https://web.archive.org/web/{TS}/https://x.ai/rmf\n---\n")
+        f"archive: https://web.archive.org/web/{TS}/https://x.ai/rmf\n---\n"
+    )
     where, code = break_config(site.root, how)
     with ProxySink() as sink:
-        result = CliRunner().invoke(cli, ["--root", str(site.root), "check", "--online"],
-                                    env=sink.environment())
+        result = CliRunner().invoke(
+            cli, ["--root", str(site.root), "check", "--online"], env=sink.environment()
+        )
         assert sink.requests == []
     assert result.exit_code == 1
-    assert any(line.startswith(where) and f"error {code} " in line
-               for line in result.stdout.splitlines()), result.stdout
+    assert any(
+        line.startswith(where) and f"error {code} " in line for line in result.stdout.splitlines()
+    ), result.stdout
     assert "toolkit.toml has errors" in result.stderr and "Traceback" not in result.output
     assert wayback.requests == [] and origin.requests == []
 
@@ -395,15 +437,17 @@ def test_a_broken_toolkit_toml_stops_the_online_checks_before_any_request(site, 
 
 def test_no_such_host_is_gone_but_a_refused_connection_is_not():
     assert classify(Fetched("https://x.invalid/", "GET", error="dns"), "").kind == "gone"
-    assert classify(Fetched("https://x.org/", "GET", error="connection"), "").kind == \
-        "unreachable"
+    assert classify(Fetched("https://x.org/", "GET", error="connection"), "").kind == "unreachable"
 
 
-@pytest.mark.parametrize("quote,page", [
-    ("“Safety first” — always", 'He said "safety first" - always.'),
-    ("the ﬁnal model checkpoint", "THE FINAL MODEL\ncheckpoint"),
-    ("effective…", "Effective..."),
-])
+@pytest.mark.parametrize(
+    "quote,page",
+    [
+        ("“Safety first” — always", 'He said "safety first" - always.'),
+        ("the ﬁnal model checkpoint", "THE FINAL MODEL\ncheckpoint"),
+        ("effective…", "Effective..."),
+    ],
+)
 def test_normalisation_makes_typography_irrelevant(quote, page):
     assert textlib.find_quote(quote, page).exact
 

@@ -50,10 +50,14 @@ def site(tmp_path: Path, substack, lesswrong) -> Path:
     for name in ("posts", "snippets"):
         shutil.copytree(REPO / name, tmp_path / name)
     config = (tmp_path / "toolkit.toml").read_text()
-    config = config.replace('publication_url = "https://promises-checked.substack.com"',
-                            f'publication_url = "{substack.url}"')
-    config = config.replace('graphql_url = "https://www.lesswrong.com/graphql"',
-                            f'graphql_url = "{lesswrong.graphql_url}"')
+    config = config.replace(
+        'publication_url = "https://promises-checked.substack.com"',
+        f'publication_url = "{substack.url}"',
+    )
+    config = config.replace(
+        'graphql_url = "https://www.lesswrong.com/graphql"',
+        f'graphql_url = "{lesswrong.graphql_url}"',
+    )
     (tmp_path / "toolkit.toml").write_text(config)
     return tmp_path
 
@@ -93,8 +97,14 @@ def test_substack_first_push_creates_a_draft_with_the_exact_request(site, substa
     assert create.headers["Content-Type"] == "application/json"
     assert create.headers["User-Agent"].startswith("toolkit/")
     body = create.json
-    assert set(body) == {"draft_title", "draft_subtitle", "draft_body", "draft_bylines",
-                         "audience", "type"}
+    assert set(body) == {
+        "draft_title",
+        "draft_subtitle",
+        "draft_body",
+        "draft_bylines",
+        "audience",
+        "type",
+    }
     assert body["draft_title"] == "The Paris frameworks, side by side"
     assert body["draft_bylines"] == [{"id": substack.user_id, "is_guest": False}]
     assert isinstance(body["draft_body"], str)
@@ -147,9 +157,22 @@ def test_substack_refuses_to_overwrite_an_edit_made_on_substack(site, substack):
 def test_substack_killed_between_create_and_ledger_write_leaves_no_duplicate(site, substack):
     substack.delay_next(3.0, method="POST", path="/api/v1/drafts")
     env = {**os.environ, "SUBSTACK_SID": SID, "TOOLKIT_HTTP_TIMEOUT": "30"}
-    proc = subprocess.Popen([sys.executable, "-m", "toolkit", "--root", str(site), "publish",
-                             PAPER, "--to", "substack"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "toolkit",
+            "--root",
+            str(site),
+            "publish",
+            PAPER,
+            "--to",
+            "substack",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 30
     while not substack.requests_to("POST", "/api/v1/drafts") and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -169,11 +192,16 @@ def test_substack_killed_between_create_and_ledger_write_leaves_no_duplicate(sit
     assert substack.requests_to("GET", "/api/v1/post_management/drafts")
 
 
-@pytest.mark.parametrize("fault,expected", [
-    ({"status": 401, "body": {"errors": [{"msg": "Please sign in", "param": None}]}},
-     "not signed in (401)"),
-    (CLOUDFLARE_1010, "refused the request (403)"),
-])
+@pytest.mark.parametrize(
+    "fault,expected",
+    [
+        (
+            {"status": 401, "body": {"errors": [{"msg": "Please sign in", "param": None}]}},
+            "not signed in (401)",
+        ),
+        (CLOUDFLARE_1010, "refused the request (403)"),
+    ],
+)
 def test_substack_auth_failures_say_what_to_do(site, substack, fault, expected):
     substack.fail_next(**fault, path="/api/v1/subscription")
     result = publish(site, PAPER, "--to", "substack")
@@ -228,8 +256,9 @@ def test_no_network_is_a_clear_message(site):
 
 
 def test_missing_credentials_are_a_usage_error(site, substack):
-    result = CliRunner().invoke(cli, ["--root", str(site), "publish", PAPER, "--to",
-                                      "substack"], env={"SUBSTACK_SID": ""})
+    result = CliRunner().invoke(
+        cli, ["--root", str(site), "publish", PAPER, "--to", "substack"], env={"SUBSTACK_SID": ""}
+    )
     assert result.exit_code == 2 and "set $SUBSTACK_SID" in result.output
     assert substack.requests == []
 
@@ -245,8 +274,12 @@ def test_a_missing_lesswrong_token_is_a_usage_error_and_nothing_is_sent(site, le
 
 
 def test_a_post_with_check_errors_is_refused_naming_the_error(site, lesswrong):
-    edit(site, PAPER, "Publishing is the easy part.",
-         "Publishing is the easy part [@no-such-snippet].")
+    edit(
+        site,
+        PAPER,
+        "Publishing is the easy part.",
+        "Publishing is the easy part [@no-such-snippet].",
+    )
     result = publish(site, PAPER, "--to", "lesswrong")
     assert result.exit_code == 1
     (row,) = result.stdout.splitlines()[1:]
@@ -271,8 +304,12 @@ def test_a_broken_toolkit_toml_stops_publish_before_any_request(site, lesswrong,
         end = text.index("\n", start)
         text = text[:start] + "graphql_url = 5" + text[end:]
     config.write_text(text)
-    line = text[:text.index("broken =" if broken == "does-not-parse" else "graphql_url = 5")
-                ].count("\n") + 1
+    line = (
+        text[: text.index("broken =" if broken == "does-not-parse" else "graphql_url = 5")].count(
+            "\n"
+        )
+        + 1
+    )
     with ProxySink() as sink:
         result = publish(site, PAPER, "--to", "lesswrong", env=sink.environment())
         assert sink.requests == []
@@ -287,7 +324,7 @@ def test_substack_without_a_publication_url_says_where_to_set_it(site, substack)
     config = site / "toolkit.toml"
     text = config.read_text()
     start = text.index("publication_url = ")
-    config.write_text(text[:start] + text[text.index("\n", start) + 1:])
+    config.write_text(text[:start] + text[text.index("\n", start) + 1 :])
     result = publish(site, PAPER, "--to", "substack")
     assert result.exit_code == 2
     assert "set [substack] publication_url in toolkit.toml" in result.output
@@ -295,11 +332,18 @@ def test_substack_without_a_publication_url_says_where_to_set_it(site, substack)
     assert substack.requests == []
 
 
-@pytest.mark.parametrize("text,problem", [
-    (f"{PAPER}:\n  lesswrong: x\n    id: 2\n",
-     "published.yaml:3:7: does not parse (mapping values are not allowed here); fix it by hand"),
-    (f"- {PAPER}\n", "published.yaml must map post slugs to services"),
-], ids=["does-not-parse", "not-a-mapping"])
+@pytest.mark.parametrize(
+    "text,problem",
+    [
+        (
+            f"{PAPER}:\n  lesswrong: x\n    id: 2\n",
+            "published.yaml:3:7: does not parse (mapping values are not allowed here); "
+            "fix it by hand",
+        ),
+        (f"- {PAPER}\n", "published.yaml must map post slugs to services"),
+    ],
+    ids=["does-not-parse", "not-a-mapping"],
+)
 def test_an_unreadable_ledger_is_named_and_left_as_it_is(site, lesswrong, text, problem):
     (site / "published.yaml").write_text(text)
     result = publish(site, PAPER, "--to", "lesswrong")
@@ -335,8 +379,11 @@ def test_unknown_post_is_a_usage_error_with_a_suggestion(site):
 
 
 def graphql_calls(server, operation: str):
-    return [r for r in server.requests_to("POST", "/graphql")
-            if (r.json or {}).get("operationName") == operation]
+    return [
+        r
+        for r in server.requests_to("POST", "/graphql")
+        if (r.json or {}).get("operationName") == operation
+    ]
 
 
 def test_lesswrong_checks_the_token_then_creates_a_draft_post(site, lesswrong):
@@ -349,8 +396,9 @@ def test_lesswrong_checks_the_token_then_creates_a_draft_post(site, lesswrong):
     data = create.json["variables"]["data"]
     assert data["draft"] is True and data["title"] == "The Paris frameworks, side by side"
     assert data["contents"]["originalContents"]["type"] == "markdown"
-    (post_id,) = lesswrong.posts.keys() - {p for p in lesswrong.posts
-                                           if lesswrong.posts[p].get("shortform")}
+    (post_id,) = lesswrong.posts.keys() - {
+        p for p in lesswrong.posts if lesswrong.posts[p].get("shortform")
+    }
     entry = ledger(site)[PAPER]["lesswrong"]
     assert entry["id"] == post_id and entry["kind"] == "post"
     assert entry["url"].startswith(lesswrong.site_url + "/posts/" + post_id)
@@ -367,8 +415,7 @@ def test_lesswrong_second_push_updates_without_touching_draft(site, lesswrong):
     assert "draft" not in update.json["variables"]["data"]  # sending it could publish
     assert len(graphql_calls(lesswrong, "CreateDraft")) == 1
     post_id = ledger(site)[PAPER]["lesswrong"]["id"]
-    assert "Publishing was the easy part." in lesswrong.latest(post_id)["originalContents"][
-        "data"]
+    assert "Publishing was the easy part." in lesswrong.latest(post_id)["originalContents"]["data"]
 
 
 def test_lesswrong_shortform_becomes_a_draft_quick_take(site, lesswrong):
@@ -414,21 +461,34 @@ def test_lesswrong_bad_token_graphql_errors_and_edge_blocks(site, lesswrong):
     assert len(lesswrong.requests) == sent + 1  # the challenge, and nothing after it
 
 
-LW_BOT_WALL = ("LessWrong's edge is challenging scripts right now (bot protection); try "
-               "later, or paste drafts/lesswrong/<slug>.md into the editor")
-SS_BOT_WALL = ("Substack's edge is challenging scripts right now (bot protection); try "
-               "later, or paste drafts/substack/<slug>.html into the editor")
-CF_CHALLENGE = {"headers": {"Content-Type": "text/html; charset=UTF-8", "Server": "cloudflare",
-                            "cf-mitigated": "challenge"},
-                "body": "<html><title>Just a moment...</title></html>"}
+LW_BOT_WALL = (
+    "LessWrong's edge is challenging scripts right now (bot protection); try "
+    "later, or paste drafts/lesswrong/<slug>.md into the editor"
+)
+SS_BOT_WALL = (
+    "Substack's edge is challenging scripts right now (bot protection); try "
+    "later, or paste drafts/substack/<slug>.html into the editor"
+)
+CF_CHALLENGE = {
+    "headers": {
+        "Content-Type": "text/html; charset=UTF-8",
+        "Server": "cloudflare",
+        "cf-mitigated": "challenge",
+    },
+    "body": "<html><title>Just a moment...</title></html>",
+}
 
 
-@pytest.mark.parametrize("fault", [
-    # A Retry-After the client would otherwise sit out, then retry past the challenge.
-    {**VERCEL_CHALLENGE, "headers": {**VERCEL_CHALLENGE["headers"], "Retry-After": "1"}},
-    {**CF_CHALLENGE, "status": 403},
-    {**CF_CHALLENGE, "status": 503},  # a 5xx read would otherwise be retried
-], ids=["vercel-429-retry-after", "cloudflare-403", "cloudflare-503"])
+@pytest.mark.parametrize(
+    "fault",
+    [
+        # A Retry-After the client would otherwise sit out, then retry past the challenge.
+        {**VERCEL_CHALLENGE, "headers": {**VERCEL_CHALLENGE["headers"], "Retry-After": "1"}},
+        {**CF_CHALLENGE, "status": 403},
+        {**CF_CHALLENGE, "status": 503},  # a 5xx read would otherwise be retried
+    ],
+    ids=["vercel-429-retry-after", "cloudflare-403", "cloudflare-503"],
+)
 def test_an_edge_challenge_is_named_and_never_retried(site, lesswrong, substack, fault):
     lesswrong.fail_next(**fault)  # the first request: CurrentUser, a read that may be retried
     result = publish(site, PAPER, "--to", "lesswrong")
@@ -447,9 +507,22 @@ def test_an_edge_challenge_is_named_and_never_retried(site, lesswrong, substack,
 def test_lesswrong_killed_between_create_and_ledger_write(site, lesswrong):
     lesswrong.delay_operation("CreateDraft", 3.0)
     env = {**os.environ, "LESSWRONG_TOKEN": TOKEN, "TOOLKIT_HTTP_TIMEOUT": "30"}
-    proc = subprocess.Popen([sys.executable, "-m", "toolkit", "--root", str(site), "publish",
-                             PAPER, "--to", "lesswrong"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "toolkit",
+            "--root",
+            str(site),
+            "publish",
+            PAPER,
+            "--to",
+            "lesswrong",
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
     deadline = time.monotonic() + 30
     while not graphql_calls(lesswrong, "CreateDraft") and time.monotonic() < deadline:
         time.sleep(0.05)

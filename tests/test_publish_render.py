@@ -44,8 +44,10 @@ def test_the_parametrized_documents_are_the_repositorys_posts():
 def site_notes(doc) -> list[str]:
     """Each note's words as the site shows them (the HTML renderer, parsed)."""
     page = lxml_html.fromstring(htmlrender.render(doc, "https://example.org/").full())
-    return [" ".join(li.text_content().replace("↩", "").split())
-            for li in page.xpath("//section[@class='notes']/ol/li")]
+    return [
+        " ".join(li.text_content().replace("↩", "").split())
+        for li in page.xpath("//section[@class='notes']/ol/li")
+    ]
 
 
 def words(text: str) -> str:
@@ -82,8 +84,9 @@ def test_claim_quote_is_a_blockquote_with_its_attribution_in_both():
     (doc,) = [d for d in documents() if d.post.slug == "paris-frameworks-compared"]
     markdown = lesswrong.render(doc)
     assert "> We intend to choose the benchmarks" in markdown
-    assert re.search(r"^> — xAI, “xAI Risk Management Framework \(Draft\)”\[\^\d+\]$",
-                     markdown, re.M)
+    assert re.search(
+        r"^> — xAI, “xAI Risk Management Framework \(Draft\)”\[\^\d+\]$", markdown, re.M
+    )
     prosemirror = substack.render(doc)
     quote_at = next(i for i, n in enumerate(prosemirror["content"]) if n["type"] == "blockquote")
     attribution = prosemirror["content"][quote_at + 1]
@@ -92,8 +95,9 @@ def test_claim_quote_is_a_blockquote_with_its_attribution_in_both():
 
 
 def test_text_that_looks_like_syntax_stays_text_on_lesswrong(project):
-    project.write("posts/odd.md", post("title: Odd\n",
-                                       "It costs $10 or $20; x^2 ~ y; a [^note] literal.\n"))
+    project.write(
+        "posts/odd.md", post("title: Odd\n", "It costs $10 or $20; x^2 ~ y; a [^note] literal.\n")
+    )
     checked = project.run()
     (p,) = [p for p in checked.project.posts if p.slug == "odd"]
     markdown = lesswrong.render(checked.document(p))
@@ -124,33 +128,48 @@ def test_draft_body_is_a_json_string():
     first = content[0]
     assert first["type"] == "paragraph"
     assert _text(first).startswith("At the Seoul summit in May 2024, sixteen AI developers")
-    assert _text(first).endswith("NVIDIA's document turned up about a week after the summit "
-                                 "closed.")
+    assert _text(first).endswith(
+        "NVIDIA's document turned up about a week after the summit closed."
+    )
     assert first["content"][-1] == {"type": "footnoteAnchor", "attrs": {"number": 1}}
     assert [(n["attrs"]["level"], _text(n)) for n in content if n["type"] == "heading"] == [
-        (2, "Thresholds"), (2, "Evals"), (2, "Responses"), (2, "Security"),
-        (2, "Accountability"), (2, "What I'll be watching")]
-    assert [n["attrs"]["number"] for n in content if n["type"] == "footnote"] == list(
-        range(1, 18))
+        (2, "Thresholds"),
+        (2, "Evals"),
+        (2, "Responses"),
+        (2, "Security"),
+        (2, "Accountability"),
+        (2, "What I'll be watching"),
+    ]
+    assert [n["attrs"]["number"] for n in content if n["type"] == "footnote"] == list(range(1, 18))
     last = content[-1]
     assert last["type"] == "footnote"
-    assert words(_text(last)) == ("OpenAI, “Preparedness Framework (Beta)”, 18 December 2023 "
-                                  "(archived 18 December 2023).")
-    hrefs = [m["attrs"]["href"] for n in _walk(last) for m in n.get("marks", [])
-             if m["type"] == "link"]
-    assert hrefs == ["https://openai.com/safety/preparedness",
-                     "https://web.archive.org/web/20231218182454/"
-                     "https://openai.com/safety/preparedness"]
+    assert words(_text(last)) == (
+        "OpenAI, “Preparedness Framework (Beta)”, 18 December 2023 (archived 18 December 2023)."
+    )
+    hrefs = [
+        m["attrs"]["href"] for n in _walk(last) for m in n.get("marks", []) if m["type"] == "link"
+    ]
+    assert hrefs == [
+        "https://openai.com/safety/preparedness",
+        "https://web.archive.org/web/20231218182454/https://openai.com/safety/preparedness",
+    ]
     assert body["draft_title"] == "The Paris frameworks, side by side"
-    assert body["draft_subtitle"] == ("Five questions for the safety frameworks published "
-                                      "around the AI Action Summit")
+    assert body["draft_subtitle"] == (
+        "Five questions for the safety frameworks published around the AI Action Summit"
+    )
     assert body["draft_bylines"] == [{"id": 42, "is_guest": False}]
 
 
 OPERATIONS = [
-    lwclient.CURRENT_USER, lwclient.GET_POST, lwclient.GET_COMMENT, lwclient.DRAFT_POSTS,
-    lwclient.DRAFT_COMMENTS, lesswrong.CREATE_POST, lesswrong.UPDATE_POST,
-    lesswrong.CREATE_QUICK_TAKE, lesswrong.UPDATE_QUICK_TAKE,
+    lwclient.CURRENT_USER,
+    lwclient.GET_POST,
+    lwclient.GET_COMMENT,
+    lwclient.DRAFT_POSTS,
+    lwclient.DRAFT_COMMENTS,
+    lesswrong.CREATE_POST,
+    lesswrong.UPDATE_POST,
+    lesswrong.CREATE_QUICK_TAKE,
+    lesswrong.UPDATE_QUICK_TAKE,
 ]
 
 

@@ -33,9 +33,21 @@ def wait_for(predicate, timeout: float = 20.0):
 
 def test_serve_rebuilds_on_save_and_shows_problems_on_the_page(project):
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "toolkit", "--root", str(project.root),
-                             "serve", "--port", str(port)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "toolkit",
+            "--root",
+            str(project.root),
+            "serve",
+            "--port",
+            str(port),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}/"
     try:
         page = wait_for(lambda: requests.get(base + "posts/a-post/", timeout=2))
@@ -43,21 +55,41 @@ def test_serve_rebuilds_on_save_and_shows_problems_on_the_page(project):
         assert "in your files</h2>" not in page.text
 
         # A save with a problem: the preview is rebuilt and says what is wrong.
-        project.write("posts/a-post.md", post(
-            "title: A post, edited\nstatus: published\ndate: 2025-02-14\nclaims: [openai-prep]\n",
-            "Now citing [@nope].\n"))
-        page = wait_for(lambda: (r := requests.get(base + "posts/a-post/", timeout=2))
-                        and "A post, edited" in r.text and r)
+        project.write(
+            "posts/a-post.md",
+            post(
+                "title: A post, edited\nstatus: published\ndate: 2025-02-14\n"
+                "claims: [openai-prep]\n",
+                "Now citing [@nope].\n",
+            ),
+        )
+        page = wait_for(
+            lambda: (
+                (r := requests.get(base + "posts/a-post/", timeout=2))
+                and "A post, edited" in r.text
+                and r
+            )
+        )
         assert "1 problem in your files" in page.text
         assert "posts/a-post.md:7:12" in page.text and "P003" in page.text
         assert proc.poll() is None  # still serving
 
         # Fixed: the banner goes away.
-        project.write("posts/a-post.md", post(
-            "title: A post, fixed\nstatus: published\ndate: 2025-02-14\nclaims: [openai-prep]\n",
-            "Citing [@openai-prep].\n"))
-        page = wait_for(lambda: (r := requests.get(base + "posts/a-post/", timeout=2))
-                        and "A post, fixed" in r.text and r)
+        project.write(
+            "posts/a-post.md",
+            post(
+                "title: A post, fixed\nstatus: published\ndate: 2025-02-14\n"
+                "claims: [openai-prep]\n",
+                "Citing [@openai-prep].\n",
+            ),
+        )
+        page = wait_for(
+            lambda: (
+                (r := requests.get(base + "posts/a-post/", timeout=2))
+                and "A post, fixed" in r.text
+                and r
+            )
+        )
         assert "in your files</h2>" not in page.text
     finally:
         proc.send_signal(signal.SIGINT)
@@ -71,8 +103,20 @@ def test_serve_refuses_a_busy_port_with_a_clear_message(project):
         s.bind(("127.0.0.1", 0))
         s.listen()
         port = s.getsockname()[1]
-        result = subprocess.run([sys.executable, "-m", "toolkit", "--root", str(project.root),
-                                 "serve", "--port", str(port)],
-                                capture_output=True, text=True, timeout=30)
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "toolkit",
+                "--root",
+                str(project.root),
+                "serve",
+                "--port",
+                str(port),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
     assert result.returncode == 2
     assert f"try --port {port + 1}" in result.stderr and "Traceback" not in result.stderr

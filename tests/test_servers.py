@@ -80,11 +80,11 @@ EXAMPLE_DOC: dict[str, Any] = {
 EXAMPLE_WIRE_BODY: dict[str, Any] = {
     "draft_title": "Hello",
     "draft_subtitle": "",
-    "draft_body": "{\"type\":\"doc\",\"content\":[{\"type\":\"paragraph\",\"content\":[{\"type\":"
-                  "\"text\",\"text\":\"Substack has no public API.\"},{\"type\":\"footnoteAnchor"
-                  "\",\"attrs\":{\"number\":1}}]},{\"type\":\"footnote\",\"attrs\":{\"number\":1}"
-                  ",\"content\":[{\"type\":\"paragraph\",\"content\":[{\"type\":\"text\",\"text\""
-                  ":\"Unofficial clients reverse-engineer the editor.\"}]}]}]}",
+    "draft_body": '{"type":"doc","content":[{"type":"paragraph","content":[{"type":'
+    '"text","text":"Substack has no public API."},{"type":"footnoteAnchor'
+    '","attrs":{"number":1}}]},{"type":"footnote","attrs":{"number":1}'
+    ',"content":[{"type":"paragraph","content":[{"type":"text","text"'
+    ':"Unofficial clients reverse-engineer the editor."}]}]}]}',
     "draft_bylines": [{"id": 12345678, "is_guest": False}],
     "audience": "everyone",
     "type": "newsletter",
@@ -118,10 +118,12 @@ def ss_get(server: SubstackServer, path: str, **kw: Any) -> requests.Response:
     return requests.get(server.url + API + path, cookies=server.session_cookie(), timeout=5, **kw)
 
 
-def ss_send(server: SubstackServer, method: str, path: str, body: Any = None,
-            **kw: Any) -> requests.Response:
-    return requests.request(method, server.url + API + path, json=body,
-                            cookies=server.session_cookie(), timeout=5, **kw)
+def ss_send(
+    server: SubstackServer, method: str, path: str, body: Any = None, **kw: Any
+) -> requests.Response:
+    return requests.request(
+        method, server.url + API + path, json=body, cookies=server.session_cookie(), timeout=5, **kw
+    )
 
 
 # ---------------------------------------------------------------------------------------
@@ -135,63 +137,125 @@ def test_validator_accepts_the_reference_example() -> None:
 
 def test_validator_accepts_editor_layout_and_both_spellings() -> None:
     """[CB]'s capture (two anchors, one paragraph) and Tiptap vs old node/mark names."""
-    editor = doc(para(text("Earlier synthetic claim "), anchor(1),
-                      text("Synthetic footnote test sentence"), anchor(2)),
-                 footnote(1), footnote(2))
+    editor = doc(
+        para(
+            text("Earlier synthetic claim "),
+            anchor(1),
+            text("Synthetic footnote test sentence"),
+            anchor(2),
+        ),
+        footnote(1),
+        footnote(2),
+    )
     assert validate_prosemirror(editor) == []
     rich = doc(
         {"type": "heading", "attrs": {"level": 2}, "content": [text("Title")]},
-        para(text("b", {"type": "strong"}), text("i", {"type": "italic"}),
-             text("l", {"type": "link", "attrs": {"href": "https://example.org"}}),
-             {"type": "hardBreak"}, text("s", {"type": "strikethrough"})),
-        {"type": "bulletList", "content": [
-            {"type": "listItem", "content": [
-                para(text("item"), anchor(1)),
-                {"type": "ordered_list", "attrs": {"order": 1}, "content": [
-                    {"type": "list_item", "content": [para(text("nested"))]}]},
-            ]}]},
+        para(
+            text("b", {"type": "strong"}),
+            text("i", {"type": "italic"}),
+            text("l", {"type": "link", "attrs": {"href": "https://example.org"}}),
+            {"type": "hardBreak"},
+            text("s", {"type": "strikethrough"}),
+        ),
+        {
+            "type": "bulletList",
+            "content": [
+                {
+                    "type": "listItem",
+                    "content": [
+                        para(text("item"), anchor(1)),
+                        {
+                            "type": "ordered_list",
+                            "attrs": {"order": 1},
+                            "content": [{"type": "list_item", "content": [para(text("nested"))]}],
+                        },
+                    ],
+                }
+            ],
+        },
         {"type": "blockquote", "content": [para(text("quoted"))]},
         {"type": "codeBlock", "attrs": {"language": "python"}, "content": [text("x = 1")]},
         {"type": "horizontal_rule"},
-        {"type": "captionedImage", "content": [
-            {"type": "image2", "attrs": {"src": "https://substack-post-media.s3.amazonaws.com/x"}},
-            {"type": "caption", "content": [text("cap")]}]},
+        {
+            "type": "captionedImage",
+            "content": [
+                {
+                    "type": "image2",
+                    "attrs": {"src": "https://substack-post-media.s3.amazonaws.com/x"},
+                },
+                {"type": "caption", "content": [text("cap")]},
+            ],
+        },
         footnote(1),
     )
     assert validate_prosemirror(rich) == []
 
 
-@pytest.mark.parametrize("broken,expected", [
-    (doc(para(text("a"), anchor(1)),
-         {"type": "bullet_list", "content": [{"type": "list_item", "content": [
-             para(text("x")), footnote(1)]}]}),
-     "footnote blocks must be direct children of doc"),
-    (doc(para(text("a"), anchor(2), text("b"), anchor(1)), footnote(1), footnote(2)),
-     "anchors must be numbered 1..N in order"),
-    (doc(para(text("a"), anchor(1), text("b"), anchor(2)), footnote(1)),
-     "footnote anchor 2 has no footnote block"),
-    (doc(para(text("a"), anchor(1)), footnote(1), footnote(1)),
-     "2 footnote blocks are numbered 1"),
-    (doc(para(text("a"), anchor(1), text("b"), anchor(2)), footnote(2), footnote(1)),
-     "they must follow anchor order"),
-    (doc(para(text("a")), footnote(1)), "footnote block 1 has no matching anchor"),
-    (doc(para(text("a"), anchor(1)),
-         {"type": "footnote", "attrs": {"number": 1}, "content": [para(text("x"), anchor(2))]},
-         footnote(2)),
-     "a footnote cannot reference another footnote"),
-    (doc({"type": "table", "content": []}), "unknown node type 'table'"),
-    (doc({"type": "bullet_list", "content": [{"type": "list_item", "content": [
-        {"type": "bullet_list", "content": []}]}]}), "must start with a paragraph"),
-    (doc({"type": "heading", "content": [text("x")]}), "heading needs attrs.level"),
-    (doc(para(text("x", {"type": "link"}))), "link marks need attrs.href"),
-    (doc(para(text("x", {"type": "underline"}))), "unknown mark 'underline'"),
-    (doc(para({"type": "text", "text": ""})), "non-empty string"),
-    (doc({"type": "captionedImage", "attrs": {"src": "https://x"}}), "crashes Substack"),
-    (doc(text("loose text")), "'text' is not allowed inside 'doc'"),
-    (doc({"type": "footnote", "attrs": {"number": 1}, "content": []}), "at least 1"),
-    ({"type": "doc", "content": "nope"}, '"content" must be a list'),
-    ({"content": []}, "the root must be an object"),
-])
+@pytest.mark.parametrize(
+    "broken,expected",
+    [
+        (
+            doc(
+                para(text("a"), anchor(1)),
+                {
+                    "type": "bullet_list",
+                    "content": [{"type": "list_item", "content": [para(text("x")), footnote(1)]}],
+                },
+            ),
+            "footnote blocks must be direct children of doc",
+        ),
+        (
+            doc(para(text("a"), anchor(2), text("b"), anchor(1)), footnote(1), footnote(2)),
+            "anchors must be numbered 1..N in order",
+        ),
+        (
+            doc(para(text("a"), anchor(1), text("b"), anchor(2)), footnote(1)),
+            "footnote anchor 2 has no footnote block",
+        ),
+        (
+            doc(para(text("a"), anchor(1)), footnote(1), footnote(1)),
+            "2 footnote blocks are numbered 1",
+        ),
+        (
+            doc(para(text("a"), anchor(1), text("b"), anchor(2)), footnote(2), footnote(1)),
+            "they must follow anchor order",
+        ),
+        (doc(para(text("a")), footnote(1)), "footnote block 1 has no matching anchor"),
+        (
+            doc(
+                para(text("a"), anchor(1)),
+                {
+                    "type": "footnote",
+                    "attrs": {"number": 1},
+                    "content": [para(text("x"), anchor(2))],
+                },
+                footnote(2),
+            ),
+            "a footnote cannot reference another footnote",
+        ),
+        (doc({"type": "table", "content": []}), "unknown node type 'table'"),
+        (
+            doc(
+                {
+                    "type": "bullet_list",
+                    "content": [
+                        {"type": "list_item", "content": [{"type": "bullet_list", "content": []}]}
+                    ],
+                }
+            ),
+            "must start with a paragraph",
+        ),
+        (doc({"type": "heading", "content": [text("x")]}), "heading needs attrs.level"),
+        (doc(para(text("x", {"type": "link"}))), "link marks need attrs.href"),
+        (doc(para(text("x", {"type": "underline"}))), "unknown mark 'underline'"),
+        (doc(para({"type": "text", "text": ""})), "non-empty string"),
+        (doc({"type": "captionedImage", "attrs": {"src": "https://x"}}), "crashes Substack"),
+        (doc(text("loose text")), "'text' is not allowed inside 'doc'"),
+        (doc({"type": "footnote", "attrs": {"number": 1}, "content": []}), "at least 1"),
+        ({"type": "doc", "content": "nope"}, '"content" must be a list'),
+        ({"content": []}, "the root must be an object"),
+    ],
+)
 def test_validator_rejects_broken_documents(broken: dict[str, Any], expected: str) -> None:
     problems = validate_prosemirror(broken)
     assert any(expected in p for p in problems), problems
@@ -210,8 +274,10 @@ def test_substack_requires_a_session_cookie(substack: SubstackServer) -> None:
     for name in ("substack.sid", "connect.sid"):
         assert requests.get(url, cookies={name: SECRET}, timeout=5).status_code == 200
     # A browser Cookie header, both encoded and decoded (the server URL-decodes, like express).
-    for header in (f"a=b; connect.sid={SECRET}; substack.sid={SECRET};",
-                   "substack.sid=s:abc123.signature"):
+    for header in (
+        f"a=b; connect.sid={SECRET}; substack.sid={SECRET};",
+        "substack.sid=s:abc123.signature",
+    ):
         assert requests.get(url, headers={"Cookie": header}, timeout=5).status_code == 200
 
 
@@ -220,8 +286,12 @@ def test_substack_profile_and_subscription_give_the_user_id(substack: SubstackSe
     assert profile["id"] == 12345678
     (pub_user,) = profile["publicationUsers"]
     assert pub_user["is_primary"] is True
-    assert pub_user["publication"] == {**pub_user["publication"], "id": 424242,
-                                       "subdomain": "testpub", "custom_domain": None}
+    assert pub_user["publication"] == {
+        **pub_user["publication"],
+        "id": 424242,
+        "subdomain": "testpub",
+        "custom_domain": None,
+    }
     assert ss_get(substack, "/subscription").json()["user_id"] == 12345678
     assert ss_get(substack, "/user/self").status_code == 403
 
@@ -243,15 +313,27 @@ def test_substack_draft_round_trip(substack: SubstackServer) -> None:
     fetched = ss_get(substack, f"/drafts/{draft['id']}").json()
     assert json.loads(fetched["draft_body"]) == EXAMPLE_DOC
 
-    updated = ss_send(substack, "PUT", f"/drafts/{draft['id']}",
-                      {"draft_title": "Hello again", "draft_subtitle": "Sub"}).json()
+    updated = ss_send(
+        substack,
+        "PUT",
+        f"/drafts/{draft['id']}",
+        {"draft_title": "Hello again", "draft_subtitle": "Sub"},
+    ).json()
     assert updated["draft_title"] == "Hello again" and updated["draft_subtitle"] == "Sub"
     assert updated["draft_body"] == draft["draft_body"]  # partial update keeps the body
     assert updated["draft_updated_at"] > draft["draft_updated_at"]
     assert updated["slug"] == "hello-again"
 
-    listing = ss_get(substack, "/post_management/drafts", params={
-        "offset": 0, "limit": 10, "order_by": "draft_updated_at", "order_direction": "desc"})
+    listing = ss_get(
+        substack,
+        "/post_management/drafts",
+        params={
+            "offset": 0,
+            "limit": 10,
+            "order_by": "draft_updated_at",
+            "order_direction": "desc",
+        },
+    )
     body = listing.json()
     assert body["total"] == 1 and body["isCapped"] is False
     assert body["offset"] == 0 and body["limit"] == 10
@@ -263,12 +345,16 @@ def test_substack_draft_round_trip(substack: SubstackServer) -> None:
 
 
 def test_substack_draft_listing_orders_and_pages(substack: SubstackServer) -> None:
-    ids = [ss_send(substack, "POST", "/drafts", {**EXAMPLE_WIRE_BODY, "draft_title": t}).json()
-           ["id"] for t in ("one", "two", "three")]
+    ids = [
+        ss_send(substack, "POST", "/drafts", {**EXAMPLE_WIRE_BODY, "draft_title": t}).json()["id"]
+        for t in ("one", "two", "three")
+    ]
     substack.edit_draft(ids[0], title="one, edited")  # now the most recently updated
-    page = ss_get(substack, "/post_management/drafts", params={
-        "offset": 0, "limit": 2, "order_by": "draft_updated_at",
-        "order_direction": "desc"}).json()
+    page = ss_get(
+        substack,
+        "/post_management/drafts",
+        params={"offset": 0, "limit": 2, "order_by": "draft_updated_at", "order_direction": "desc"},
+    ).json()
     assert [p["id"] for p in page["posts"]] == [ids[0], ids[2]]
     assert page["total"] == 3
     rest = ss_get(substack, "/post_management/drafts", params={"offset": 2, "limit": 2}).json()
@@ -281,17 +367,21 @@ def test_substack_bare_drafts_list_is_forbidden(substack: SubstackServer) -> Non
     assert r.json()["errors"][0]["msg"] == "Not authorized"
 
 
-@pytest.mark.parametrize("change,param", [
-    ({"draft_body": EXAMPLE_DOC}, "draft_body"),  # an object, not a JSON string
-    ({"draft_body": "{not json"}, "draft_body"),
-    ({"draft_body": json.dumps(doc(para(text("a"), anchor(1))))}, "draft_body"),
-    ({"draft_bylines": [{"id": "12345678", "is_guest": False}]}, "draft_bylines"),
-    ({"draft_bylines": [{"id": 999, "is_guest": False}]}, "draft_bylines"),
-    ({"draft_title": None}, "draft_title"),
-    ({"audience": "subscribers"}, "audience"),
-])
-def test_substack_rejects_bad_draft_bodies(substack: SubstackServer, change: dict[str, Any],
-                                           param: str) -> None:
+@pytest.mark.parametrize(
+    "change,param",
+    [
+        ({"draft_body": EXAMPLE_DOC}, "draft_body"),  # an object, not a JSON string
+        ({"draft_body": "{not json"}, "draft_body"),
+        ({"draft_body": json.dumps(doc(para(text("a"), anchor(1))))}, "draft_body"),
+        ({"draft_bylines": [{"id": "12345678", "is_guest": False}]}, "draft_bylines"),
+        ({"draft_bylines": [{"id": 999, "is_guest": False}]}, "draft_bylines"),
+        ({"draft_title": None}, "draft_title"),
+        ({"audience": "subscribers"}, "audience"),
+    ],
+)
+def test_substack_rejects_bad_draft_bodies(
+    substack: SubstackServer, change: dict[str, Any], param: str
+) -> None:
     r = ss_send(substack, "POST", "/drafts", {**EXAMPLE_WIRE_BODY, **change})
     assert r.status_code == 400
     assert param in {e["param"] for e in r.json()["errors"]}
@@ -308,8 +398,9 @@ def test_substack_requires_title_body_and_bylines_on_create(substack: SubstackSe
 def test_substack_put_validates_and_404s(substack: SubstackServer) -> None:
     assert ss_send(substack, "PUT", "/drafts/1", {"draft_title": "x"}).status_code == 404
     draft = ss_send(substack, "POST", "/drafts", EXAMPLE_WIRE_BODY).json()
-    broken = json.dumps(doc(para(text("a"), anchor(1)),
-                            {"type": "blockquote", "content": [footnote(1)]}))
+    broken = json.dumps(
+        doc(para(text("a"), anchor(1)), {"type": "blockquote", "content": [footnote(1)]})
+    )
     r = ss_send(substack, "PUT", f"/drafts/{draft['id']}", {"draft_body": broken})
     assert r.status_code == 400
     assert "direct children of doc" in json.dumps(r.json())
@@ -341,7 +432,8 @@ def test_substack_dangerous_endpoints_are_recorded(substack: SubstackServer) -> 
     for method, path, body in calls:
         assert ss_send(substack, method, path, body).status_code == 200, path
     assert [(c.method, c.route) for c in substack.dangerous_calls] == [
-        (m, API + p) for m, p, _ in calls]
+        (m, API + p) for m, p, _ in calls
+    ]
     # Recorded even when the caller is signed out.
     requests.post(f"{substack.url}{API}/drafts/{draft_id}/publish", json={}, timeout=5)
     assert len(substack.dangerous_calls) == len(calls) + 1
@@ -389,8 +481,13 @@ def test_request_log_records_what_was_sent(substack: SubstackServer) -> None:
 
 
 def test_fail_next_is_one_shot_and_matches_method_and_path(substack: SubstackServer) -> None:
-    substack.fail_next(status=429, headers={"Retry-After": "1"}, body={"error": "slow down"},
-                       method="GET", path=API + "/drafts/*")
+    substack.fail_next(
+        status=429,
+        headers={"Retry-After": "1"},
+        body={"error": "slow down"},
+        method="GET",
+        path=API + "/drafts/*",
+    )
     substack.fail_next(status=500, method="POST")
     # Neither fault matches a GET of the profile.
     assert ss_get(substack, "/user/profile/self").status_code == 200
@@ -410,8 +507,11 @@ def test_delay_next_trips_client_timeouts(substack: SubstackServer) -> None:
     substack.delay_next(0.6, path=API + "/user/profile/self")
     start = time.monotonic()
     with pytest.raises(requests.exceptions.ReadTimeout):
-        requests.get(substack.url + API + "/user/profile/self",
-                     cookies=substack.session_cookie(), timeout=0.15)
+        requests.get(
+            substack.url + API + "/user/profile/self",
+            cookies=substack.session_cookie(),
+            timeout=0.15,
+        )
     assert time.monotonic() - start < 0.5
     # The next request is answered at once, and the server survives the dropped client.
     assert ss_get(substack, "/user/profile/self").status_code == 200
@@ -427,8 +527,10 @@ class _Crashing(StandInServer):
 
 
 def test_leaving_a_stand_in_whose_handler_raised_fails_the_test() -> None:
-    with (pytest.raises(AssertionError, match=r"_Crashing\.handle raised 1 time") as failed,
-          _Crashing() as server):
+    with (
+        pytest.raises(AssertionError, match=r"_Crashing\.handle raised 1 time") as failed,
+        _Crashing() as server,
+    ):
         r = requests.get(server.url + "/anything", timeout=5)
         assert r.status_code == 500 and "a stand-in bug" in r.text
     assert "KeyError" in str(failed.value)
@@ -450,8 +552,7 @@ def test_an_exception_already_in_flight_is_not_replaced_by_handler_errors() -> N
 
 def test_a_stand_in_without_handler_errors_exits_quietly() -> None:
     with SubstackServer(SECRET) as server:
-        assert requests.get(server.url + API + "/user/profile/self", timeout=5).status_code \
-            == 401
+        assert requests.get(server.url + API + "/user/profile/self", timeout=5).status_code == 401
     assert server.handler_errors == []
 
 
@@ -492,21 +593,44 @@ DRAFT_COMMENTS = (
 )
 MARKDOWN_BODY = "Body text with a note.[^1]\n\n[^1]: The note."
 
-EXAMPLE_OPERATIONS = [CREATE_DRAFT, UPDATE_DRAFT, CREATE_QUICK_TAKE, UPDATE_QUICK_TAKE,
-                      CURRENT_USER, LIST_DRAFTS, FETCH_POST, DRAFT_COMMENTS]
+EXAMPLE_OPERATIONS = [
+    CREATE_DRAFT,
+    UPDATE_DRAFT,
+    CREATE_QUICK_TAKE,
+    UPDATE_QUICK_TAKE,
+    CURRENT_USER,
+    LIST_DRAFTS,
+    FETCH_POST,
+    DRAFT_COMMENTS,
+]
 
 
-def gql(server: LessWrongServer, query: str, variables: dict[str, Any] | None = None, *,
-        token: str | None = "default", **kw: Any) -> requests.Response:
+def gql(
+    server: LessWrongServer,
+    query: str,
+    variables: dict[str, Any] | None = None,
+    *,
+    token: str | None = "default",
+    **kw: Any,
+) -> requests.Response:
     """POST a GraphQL operation; token "default" means the server's primary user."""
     cookies = {"loginToken": server.token if token == "default" else token} if token else {}
-    return requests.post(server.graphql_url, json={"query": query, "variables": variables or {}},
-                         cookies=cookies, timeout=5, **kw)
+    return requests.post(
+        server.graphql_url,
+        json={"query": query, "variables": variables or {}},
+        cookies=cookies,
+        timeout=5,
+        **kw,
+    )
 
 
 def draft_data(title: str = "My title", body: str = MARKDOWN_BODY, **extra: Any) -> dict:
-    return {"title": title, "draft": True,
-            "contents": {"originalContents": {"type": "markdown", "data": body}}, **extra}
+    return {
+        "title": title,
+        "draft": True,
+        "contents": {"originalContents": {"type": "markdown", "data": body}},
+        **extra,
+    }
 
 
 def create_draft(server: LessWrongServer, **kw: Any) -> dict[str, Any]:
@@ -516,23 +640,33 @@ def create_draft(server: LessWrongServer, **kw: Any) -> dict[str, Any]:
 
 
 def quick_take(body: str = "A quick take.[^1]\n\n[^1]: Its note.", **extra: Any) -> dict:
-    return {"shortform": True, "shortformFrontpage": True, "draft": True,
-            "contents": {"originalContents": {"type": "markdown", "data": body}}, **extra}
+    return {
+        "shortform": True,
+        "shortformFrontpage": True,
+        "draft": True,
+        "contents": {"originalContents": {"type": "markdown", "data": body}},
+        **extra,
+    }
 
 
 def test_lw_auth_by_cookie_or_header(lw: LessWrongServer) -> None:
     me = gql(lw, CURRENT_USER).json()["data"]["currentUser"]
     assert me["_id"] == lw.user["_id"] and me["username"] == "test-writer"
-    header = requests.post(lw.graphql_url, json={"query": CURRENT_USER},
-                           headers={"loginToken": lw.token}, timeout=5)
+    header = requests.post(
+        lw.graphql_url, json={"query": CURRENT_USER}, headers={"loginToken": lw.token}, timeout=5
+    )
     assert header.json()["data"]["currentUser"]["_id"] == lw.user["_id"]
     for token in (None, "not-a-token"):
         r = gql(lw, CURRENT_USER, token=token)
         assert r.status_code == 200 and r.json() == {"data": {"currentUser": None}}
     # The cookie wins over the header, even when the cookie is wrong (`??` in getUserFromReq).
-    both = requests.post(lw.graphql_url, json={"query": CURRENT_USER},
-                         headers={"loginToken": lw.token}, cookies={"loginToken": "bad"},
-                         timeout=5)
+    both = requests.post(
+        lw.graphql_url,
+        json={"query": CURRENT_USER},
+        headers={"loginToken": lw.token},
+        cookies={"loginToken": "bad"},
+        timeout=5,
+    )
     assert both.json()["data"]["currentUser"] is None
 
 
@@ -581,10 +715,18 @@ def test_lw_create_without_draft_publishes_and_is_recorded(lw: LessWrongServer) 
     assert lw.published_posts == [post["_id"]] and lw.anything_published
 
 
-@pytest.mark.parametrize("field,value", [
-    ("slug", "my-slug"), ("userId", "x"), ("postedAt", "2026-01-01T00:00:00.000Z"),
-    ("status", 2), ("shortform", True), ("unlisted", True), ("question", True),
-])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("slug", "my-slug"),
+        ("userId", "x"),
+        ("postedAt", "2026-01-01T00:00:00.000Z"),
+        ("status", 2),
+        ("shortform", True),
+        ("unlisted", True),
+        ("question", True),
+    ],
+)
 def test_lw_disallowed_fields_on_create(lw: LessWrongServer, field: str, value: Any) -> None:
     r = gql(lw, CREATE_DRAFT, {"data": draft_data(**{field: value})})
     assert r.status_code == 200
@@ -603,9 +745,13 @@ def test_lw_unrecognized_content_type(lw: LessWrongServer) -> None:
 def test_lw_update_draft(lw: LessWrongServer) -> None:
     post = create_draft(lw)
     before = lw.posts[post["_id"]]["modifiedAt"]
-    data = {"title": "My title (v2)", "contents": {
-        "originalContents": {"type": "markdown", "data": "New body.[^1]\n\n[^1]: New note."},
-        "commitMessage": "pushed by tool"}}
+    data = {
+        "title": "My title (v2)",
+        "contents": {
+            "originalContents": {"type": "markdown", "data": "New body.[^1]\n\n[^1]: New note."},
+            "commitMessage": "pushed by tool",
+        },
+    }
     r = gql(lw, UPDATE_DRAFT, {"id": post["_id"], "data": data})
     updated = r.json()["data"]["updatePost"]["data"]
     assert updated["_id"] == post["_id"] and updated["draft"] is True
@@ -623,14 +769,16 @@ def test_lw_update_errors(lw: LessWrongServer) -> None:
     assert missing["errors"][0]["message"] == "app.document_not_found"
     other_token = "f" * 64
     lw.add_user(other_token, username="someone-else")
-    stranger = gql(lw, UPDATE_DRAFT, {"id": post["_id"], "data": {"title": "x"}},
-                   token=other_token).json()
+    stranger = gql(
+        lw, UPDATE_DRAFT, {"id": post["_id"], "data": {"title": "x"}}, token=other_token
+    ).json()
     assert stranger["errors"][0]["message"] == "app.operation_not_allowed"
     logged_out = gql(lw, UPDATE_DRAFT, {"id": post["_id"], "data": {"title": "x"}}, token=None)
     assert logged_out.json()["errors"][0]["message"] == "app.operation_not_allowed"
     disallowed = gql(lw, UPDATE_DRAFT, {"id": post["_id"], "data": {"slug": "x"}}).json()
     assert json.loads(disallowed["errors"][0]["message"]) == [
-        {"id": "errors.disallowed_property_detected", "properties": {"name": "slug"}}]
+        {"id": "errors.disallowed_property_detected", "properties": {"name": "slug"}}
+    ]
     assert lw.posts[post["_id"]]["title"] == "My title"
 
 
@@ -662,15 +810,19 @@ def test_lw_list_and_fetch_own_drafts(lw: LessWrongServer) -> None:
     assert refused["errors"][0]["message"] == "app.operation_not_allowed"
     missing = gql(lw, FETCH_POST, {"id": "nope"}).json()
     assert missing["errors"][0]["message"] == "app.missing_document"
-    allow_null = gql(lw, "query { post(selector: {_id: \"nope\"}, allowNull: true) "
-                         "{ result { _id } } }").json()
+    allow_null = gql(
+        lw, 'query { post(selector: {_id: "nope"}, allowNull: true) { result { _id } } }'
+    ).json()
     assert allow_null == {"data": {"post": {"result": None}}}
 
 
 def test_lw_edit_post_with_html_makes_a_lexical_revision(lw: LessWrongServer) -> None:
     post = create_draft(lw)
-    lw.edit_post(post["_id"], html='<p>Hi<span class="footnote-reference">x</span></p>',
-                 title="Renamed on the site")
+    lw.edit_post(
+        post["_id"],
+        html='<p>Hi<span class="footnote-reference">x</span></p>',
+        title="Renamed on the site",
+    )
     latest = lw.latest(post["_id"])
     assert latest["originalContents"]["type"] == "lexical" and latest["hasFootnotes"] is True
     assert lw.posts[post["_id"]]["title"] == "Renamed on the site"
@@ -686,8 +838,9 @@ def test_lw_quick_take_creates_the_shortform_post(lw: LessWrongServer) -> None:
     assert comment["draft"] is True
     assert comment["contents"]["hasFootnotes"] is True
     shortform_slug = lw.posts[feed_id]["slug"]
-    assert comment["pageUrl"] == (f"{lw.url}/posts/{feed_id}/{shortform_slug}"
-                                  f"?commentId={comment['_id']}")
+    assert comment["pageUrl"] == (
+        f"{lw.url}/posts/{feed_id}/{shortform_slug}?commentId={comment['_id']}"
+    )
     assert gql(lw, CURRENT_USER).json()["data"]["currentUser"]["shortformFeedId"] == feed_id
     assert not lw.anything_published
 
@@ -729,8 +882,7 @@ def test_lw_update_quick_take(lw: LessWrongServer) -> None:
     assert published["data"]["updateComment"]["data"]["draft"] is False
     assert lw.published_comments == [comment_id]
     back = gql(lw, UPDATE_QUICK_TAKE, {"id": comment_id, "data": {"draft": True}}).json()
-    assert back["errors"][0]["message"] == ("You cannot convert a published comment back to "
-                                            "draft.")
+    assert back["errors"][0]["message"] == ("You cannot convert a published comment back to draft.")
 
 
 def test_lw_comment_rate_limit(lw: LessWrongServer) -> None:
@@ -744,9 +896,11 @@ def test_lw_comment_rate_limit(lw: LessWrongServer) -> None:
     limited = gql(lw, CREATE_QUICK_TAKE, {"data": quick_take()})
     assert limited.status_code == 200
     message = limited.json()["errors"][0]["message"]
-    assert re.fullmatch(r"Rate limit: You cannot comment for [1-8] seconds \(until \w{3} \w{3} "
-                        r"\d\d \d{4} \d\d:\d\d:\d\d GMT\+0000 \(Coordinated Universal Time\)\)",
-                        message), message
+    assert re.fullmatch(
+        r"Rate limit: You cannot comment for [1-8] seconds \(until \w{3} \w{3} "
+        r"\d\d \d{4} \d\d:\d\d:\d\d GMT\+0000 \(Coordinated Universal Time\)\)",
+        message,
+    ), message
     lw.comment_rate_limit_seconds = 0
     assert "errors" not in gql(lw, CREATE_QUICK_TAKE, {"data": quick_take()}).json()
 
@@ -775,21 +929,33 @@ def test_lw_graphql_error_statuses(lw: LessWrongServer) -> None:
     assert coercion.json()["errors"][0]["extensions"]["code"] == "BAD_USER_INPUT"
     assert "title" in coercion.json()["errors"][0]["message"]
 
-    not_json = requests.post(lw.graphql_url, data="query { currentUser { _id } }",
-                             headers={"Content-Type": "text/plain"}, timeout=5)
+    not_json = requests.post(
+        lw.graphql_url,
+        data="query { currentUser { _id } }",
+        headers={"Content-Type": "text/plain"},
+        timeout=5,
+    )
     assert not_json.status_code == 400
 
 
 def test_lw_get_queries_and_batches(lw: LessWrongServer) -> None:
-    r = requests.get(lw.graphql_url, params={"query": CURRENT_USER},
-                     cookies={"loginToken": lw.token}, timeout=5)
+    r = requests.get(
+        lw.graphql_url, params={"query": CURRENT_USER}, cookies={"loginToken": lw.token}, timeout=5
+    )
     assert r.json()["data"]["currentUser"]["_id"] == lw.user["_id"]
-    mutation = requests.get(lw.graphql_url, params={
-        "query": CREATE_DRAFT, "variables": json.dumps({"data": draft_data()})},
-        cookies={"loginToken": lw.token}, timeout=5)
+    mutation = requests.get(
+        lw.graphql_url,
+        params={"query": CREATE_DRAFT, "variables": json.dumps({"data": draft_data()})},
+        cookies={"loginToken": lw.token},
+        timeout=5,
+    )
     assert mutation.status_code == 405 and lw.posts == {}
-    batch = requests.post(lw.graphql_url, json=[{"query": CURRENT_USER}, {"query": "{ nope }"}],
-                          cookies={"loginToken": lw.token}, timeout=5).json()
+    batch = requests.post(
+        lw.graphql_url,
+        json=[{"query": CURRENT_USER}, {"query": "{ nope }"}],
+        cookies={"loginToken": lw.token},
+        timeout=5,
+    ).json()
     assert batch[0]["data"]["currentUser"] and batch[1]["errors"]
 
 
@@ -816,8 +982,10 @@ def real_schema() -> GraphQLSchema:
 
 def needs_real_schema() -> GraphQLSchema:
     if not REAL_SCHEMA.exists():
-        pytest.skip(f"the real LessWrong schema is not here: {REAL_SCHEMA} (it is not ours to "
-                    "commit; CI provides it under ../shared/reference/)")
+        pytest.skip(
+            f"the real LessWrong schema is not here: {REAL_SCHEMA} (it is not ours to "
+            "commit; CI provides it under ../shared/reference/)"
+        )
     return real_schema()
 
 
@@ -851,11 +1019,11 @@ def test_our_schema_uses_the_real_names_and_types() -> None:
                 problems.append(f"{name}.{field_name}: not in the real schema")
                 continue
             if str(field.type) != str(real_field.type):
-                problems.append(f"{name}.{field_name}: {field.type} here, {real_field.type} "
-                                "in the real schema")
+                problems.append(
+                    f"{name}.{field_name}: {field.type} here, {real_field.type} in the real schema"
+                )
             for arg_name, arg in getattr(field, "args", {}).items():
                 real_arg = real_field.args.get(arg_name)
                 if real_arg is None or str(arg.type) != str(real_arg.type):
                     problems.append(f"{name}.{field_name}({arg_name}): differs")
     assert problems == []
-

@@ -28,11 +28,13 @@ PAGE_2025 = b"<html><body><p>We may run evaluations.</p></body></html>"
 def wayback() -> Iterator[WaybackServer]:
     with WaybackServer(clock=lambda: NOW) as server:
         server.add_capture(POLICY, "20240603125126", PAGE_2024)
-        server.add_capture("http://www.openai.com/policies/usage-policies", "20250301000000",
-                           PAGE_2025)
+        server.add_capture(
+            "http://www.openai.com/policies/usage-policies", "20250301000000", PAGE_2025
+        )
         server.add_capture(POLICY, "20250401000000", b"Not found", status=404)
-        server.add_capture(POLICY, "20250501000000", b"%PDF-1.4 not html",
-                           mimetype="application/pdf")
+        server.add_capture(
+            POLICY, "20250501000000", b"%PDF-1.4 not html", mimetype="application/pdf"
+        )
         yield server
         assert not server.handler_errors, server.handler_errors
 
@@ -65,14 +67,32 @@ def get(url: str, headers: dict[str, str] | None = None) -> requests.Response:
 
 def test_cdx_json_has_the_header_row_first_and_honours_fl(wayback: WaybackServer) -> None:
     rows = cdx_json(wayback, url=POLICY)
-    assert rows[0] == ["urlkey", "timestamp", "original", "mimetype", "statuscode", "digest",
-                       "length"]
-    assert rows[1] == ["com,openai)/policies/usage-policies", "20240603125126", POLICY,
-                       "text/html", "200", digest_of(PAGE_2024), str(len(PAGE_2024))]
+    assert rows[0] == [
+        "urlkey",
+        "timestamp",
+        "original",
+        "mimetype",
+        "statuscode",
+        "digest",
+        "length",
+    ]
+    assert rows[1] == [
+        "com,openai)/policies/usage-policies",
+        "20240603125126",
+        POLICY,
+        "text/html",
+        "200",
+        digest_of(PAGE_2024),
+        str(len(PAGE_2024)),
+    ]
     picked = cdx_json(wayback, url=POLICY, fl="statuscode,timestamp")
     assert picked[0] == ["statuscode", "timestamp"]
-    assert picked[1:] == [["200", "20240603125126"], ["200", "20250301000000"],
-                          ["404", "20250401000000"], ["200", "20250501000000"]]
+    assert picked[1:] == [
+        ["200", "20240603125126"],
+        ["200", "20250301000000"],
+        ["404", "20250401000000"],
+        ["200", "20250501000000"],
+    ]
 
 
 def test_cdx_digest_is_base32_sha1_of_the_body() -> None:
@@ -81,12 +101,18 @@ def test_cdx_digest_is_base32_sha1_of_the_body() -> None:
 
 
 def test_cdx_folds_variants_but_reports_the_stored_original(wayback: WaybackServer) -> None:
-    for variant in ("http://openai.com/policies/usage-policies",
-                    "https://www.openai.com/policies/usage-policies/", "openai.com/policies/"
-                    "usage-policies"):
+    for variant in (
+        "http://openai.com/policies/usage-policies",
+        "https://www.openai.com/policies/usage-policies/",
+        "openai.com/policies/usage-policies",
+    ):
         rows = cdx_json(wayback, url=variant, fl="original")
-        assert [r[0] for r in rows[1:]] == [POLICY, "http://www.openai.com/policies/"
-                                            "usage-policies", POLICY, POLICY]
+        assert [r[0] for r in rows[1:]] == [
+            POLICY,
+            "http://www.openai.com/policies/usage-policies",
+            POLICY,
+            POLICY,
+        ]
     assert urlkey("https://www.Example.com:443/a/?b=1&a=2") == "com,example)/a?a=2&b=1"
 
 
@@ -103,8 +129,9 @@ def test_cdx_from_and_to_are_inclusive_prefixes(wayback: WaybackServer) -> None:
 def test_cdx_filters_are_anded_whole_value_regexes(wayback: WaybackServer) -> None:
     ok = cdx_json(wayback, url=POLICY, fl="timestamp", filter="statuscode:200")
     assert [r[0] for r in ok[1:]] == ["20240603125126", "20250301000000", "20250501000000"]
-    not_html = cdx_json(wayback, url=POLICY, fl="timestamp",
-                        filter=["statuscode:200", "!mimetype:text/html"])
+    not_html = cdx_json(
+        wayback, url=POLICY, fl="timestamp", filter=["statuscode:200", "!mimetype:text/html"]
+    )
     assert not_html[1:] == [["20250501000000"]]
     assert cdx_json(wayback, url=POLICY, filter="statuscode:20") == []  # matches(), not find()
     assert cdx(wayback, url=POLICY, filter="nosuchfield:x").status_code == 400
@@ -116,8 +143,14 @@ def test_cdx_limit_takes_the_first_or_last_rows(wayback: WaybackServer) -> None:
     assert first == [["timestamp"], ["20240603125126"]]
     assert last == [["timestamp"], ["20250501000000"]]
     # The reference's citation query: last good capture on or before the access date.
-    good = cdx_json(wayback, url=POLICY, fl="timestamp,statuscode", filter="statuscode:200",
-                    **{"from": "2025", "to": "20250415"}, limit="-1")
+    good = cdx_json(
+        wayback,
+        url=POLICY,
+        fl="timestamp,statuscode",
+        filter="statuscode:200",
+        **{"from": "2025", "to": "20250415"},
+        limit="-1",
+    )
     assert good == [["timestamp", "statuscode"], ["20250301000000", "200"]]
 
 
@@ -129,13 +162,17 @@ def test_cdx_empty_json_and_plain_text_output(wayback: WaybackServer) -> None:
 
 
 def test_cdx_collapse_closest_and_match_types(wayback: WaybackServer) -> None:
-    wayback.add_capture(POLICY, "20250601000000", b"%PDF-1.4 not html",
-                        mimetype="application/pdf")
+    wayback.add_capture(POLICY, "20250601000000", b"%PDF-1.4 not html", mimetype="application/pdf")
     collapsed = cdx_json(wayback, url=POLICY, fl="timestamp", collapse="digest")
-    assert [r[0] for r in collapsed[1:]] == ["20240603125126", "20250301000000",
-                                             "20250401000000", "20250501000000"]
-    nearest = cdx_json(wayback, url=POLICY, fl="timestamp", closest="20250410",
-                       sort="closest", limit="2")
+    assert [r[0] for r in collapsed[1:]] == [
+        "20240603125126",
+        "20250301000000",
+        "20250401000000",
+        "20250501000000",
+    ]
+    nearest = cdx_json(
+        wayback, url=POLICY, fl="timestamp", closest="20250410", sort="closest", limit="2"
+    )
     assert [r[0] for r in nearest[1:]] == ["20250401000000", "20250501000000"]
     wayback.add_capture("https://openai.com/index/", "20240101000000", b"home")
     wayback.add_capture("https://help.openai.com/x", "20240101000000", b"help")
@@ -155,12 +192,14 @@ def test_partial_timestamp_redirects_to_the_closest_full_one(wayback: WaybackSer
     # A partial timestamp means the end of its period (as in pywb), so "2024" lands on the
     # March 2025 capture, not June 2024: the ts in Location must always be checked.
     year = get(wayback.url + "/web/2024/" + POLICY)
-    assert year.headers["Location"] == ("/web/20250301000000/"
-                                        "http://www.openai.com/policies/usage-policies")
+    assert year.headers["Location"] == (
+        "/web/20250301000000/http://www.openai.com/policies/usage-policies"
+    )
     latest = get(wayback.url + "/web/" + POLICY)
     assert latest.headers["Location"] == "/web/20250501000000/" + POLICY
-    assert get(wayback.url + "/web/9999/" + POLICY).headers["Location"] == latest.headers[
-        "Location"]
+    assert (
+        get(wayback.url + "/web/9999/" + POLICY).headers["Location"] == latest.headers["Location"]
+    )
 
 
 def test_mismatched_full_timestamp_redirects_before_or_after(wayback: WaybackServer) -> None:
@@ -168,22 +207,27 @@ def test_mismatched_full_timestamp_redirects_before_or_after(wayback: WaybackSer
     assert after.status_code == 302
     assert after.headers["Location"] == "/web/20240603125126id_/" + POLICY
     before = get(wayback.url + "/web/20250302000000/" + POLICY)
-    assert before.headers["Location"] == ("/web/20250301000000/"
-                                          "http://www.openai.com/policies/usage-policies")
+    assert before.headers["Location"] == (
+        "/web/20250301000000/http://www.openai.com/policies/usage-policies"
+    )
     followed = requests.get(wayback.url + "/web/20240101000000id_/" + POLICY, timeout=5)
     assert followed.status_code == 200 and followed.content == PAGE_2024
 
 
 def test_no_capture_at_all_is_404(wayback: WaybackServer) -> None:
-    for path in ("/web/2024/https://example.com/never", "/web/https://example.com/never",
-                 "/web/20240603125126id_/https://example.com/never"):
+    for path in (
+        "/web/2024/https://example.com/never",
+        "/web/https://example.com/never",
+        "/web/20240603125126id_/https://example.com/never",
+    ):
         response = get(wayback.url + path)
         assert response.status_code == 404
         assert "has not archived that URL" in response.text
 
 
 def test_id_flag_returns_the_raw_bytes_and_plain_replay_adds_a_toolbar(
-        wayback: WaybackServer) -> None:
+    wayback: WaybackServer,
+) -> None:
     raw = get(wayback.snapshot_url("20240603125126", POLICY, "id_"))
     assert raw.status_code == 200
     assert raw.content == PAGE_2024
@@ -201,11 +245,18 @@ def test_id_flag_returns_the_raw_bytes_and_plain_replay_adds_a_toolbar(
 
 
 def test_a_captured_redirect_replays_as_302_to_the_targets_closest_capture(
-        wayback: WaybackServer) -> None:
-    wayback.add_capture("https://openai.com/usage-policies", "20240601000000", b"",
-                        status=301, redirect_to="/policies/usage-policies/")
-    response = get(wayback.snapshot_url("20240601000000", "https://openai.com/usage-policies",
-                                        "id_"))
+    wayback: WaybackServer,
+) -> None:
+    wayback.add_capture(
+        "https://openai.com/usage-policies",
+        "20240601000000",
+        b"",
+        status=301,
+        redirect_to="/policies/usage-policies/",
+    )
+    response = get(
+        wayback.snapshot_url("20240601000000", "https://openai.com/usage-policies", "id_")
+    )
     assert response.status_code == 302
     assert response.headers["Location"] == "/web/20240603125126id_/" + POLICY
     rows = cdx_json(wayback, url="https://openai.com/usage-policies", fl="statuscode")
@@ -213,8 +264,9 @@ def test_a_captured_redirect_replays_as_302_to_the_targets_closest_capture(
 
 
 def test_timegate_honours_accept_datetime(wayback: WaybackServer) -> None:
-    response = get(wayback.url + "/web/" + POLICY,
-                   headers={"Accept-Datetime": "Mon, 01 Jul 2024 00:00:00 GMT"})
+    response = get(
+        wayback.url + "/web/" + POLICY, headers={"Accept-Datetime": "Mon, 01 Jul 2024 00:00:00 GMT"}
+    )
     assert response.status_code == 302
     assert response.headers["Location"] == "/web/20240603125126/" + POLICY
 
@@ -223,13 +275,15 @@ def test_timegate_honours_accept_datetime(wayback: WaybackServer) -> None:
 # Save Page Now 2
 
 
-def save(server: WaybackServer, url: str, auth: str | None = None,
-         **options: str) -> requests.Response:
+def save(
+    server: WaybackServer, url: str, auth: str | None = None, **options: str
+) -> requests.Response:
     headers = {"Accept": "application/json"}
     if auth is not None:
         headers["Authorization"] = auth
-    return requests.post(server.url + "/save", data={"url": url, **options}, headers=headers,
-                         timeout=5)
+    return requests.post(
+        server.url + "/save", data={"url": url, **options}, headers=headers, timeout=5
+    )
 
 
 def status(server: WaybackServer, job_id: str) -> dict[str, object]:
@@ -247,13 +301,19 @@ def test_spn2_requires_keys(wayback: WaybackServer) -> None:
     assert wayback.jobs == {}
 
 
-def test_spn2_job_goes_pending_then_success_and_the_capture_appears(
-        wayback: WaybackServer) -> None:
+def test_spn2_job_goes_pending_then_success_and_the_capture_appears(wayback: WaybackServer) -> None:
     url = "https://x.ai/documents/rmf.pdf"
     wayback.pending_polls = 2
     wayback.set_live(url, b"%PDF-1.4 live", "application/pdf")
-    response = save(wayback, url, wayback.auth_header, skip_first_archive="1",
-                    if_not_archived_within="30d", force_get="1", capture_all="True")
+    response = save(
+        wayback,
+        url,
+        wayback.auth_header,
+        skip_first_archive="1",
+        if_not_archived_within="30d",
+        force_get="1",
+        capture_all="True",
+    )
     assert response.status_code == 200
     job_id = response.json()["job_id"]
     assert response.json() == {"url": url, "job_id": job_id}
@@ -287,8 +347,9 @@ def test_spn2_resubmitting_within_an_hour_returns_the_same_job(wayback: WaybackS
 def test_spn2_if_not_archived_within_returns_the_recent_capture(wayback: WaybackServer) -> None:
     wayback.add_capture("https://example.com/", "20260102000000", b"earlier today")
     wayback.set_live("https://example.com/", b"now")
-    response = save(wayback, "https://example.com/", wayback.auth_header,
-                    if_not_archived_within="1d")
+    response = save(
+        wayback, "https://example.com/", wayback.auth_header, if_not_archived_within="1d"
+    )
     assert "The same snapshot had been made 184 minutes ago" in response.json()["message"]
     done = status(wayback, response.json()["job_id"])
     done = status(wayback, response.json()["job_id"])
@@ -320,8 +381,9 @@ def test_spn2_session_and_per_url_limits(wayback: WaybackServer) -> None:
 
     wayback.max_sessions, wayback.per_url_daily_limit = 5, 1
     wayback.add_capture("https://example.com/c", "20260102010000", b"c")
-    capped = save(wayback, "https://example.com/c", wayback.auth_header,
-                  if_not_archived_within="1s")
+    capped = save(
+        wayback, "https://example.com/c", wayback.auth_header, if_not_archived_within="1s"
+    )
     assert capped.status_code == 200
     assert capped.json()["status_ext"] == "error:too-many-daily-captures"
 
@@ -342,12 +404,12 @@ def test_spn2_errors_at_status_time(wayback: WaybackServer) -> None:
     assert status(wayback, job_id)["status_ext"] == "error:not-found"
 
 
-def test_spn2_index_lag_hides_a_successful_capture_until_flushed(
-        wayback: WaybackServer) -> None:
+def test_spn2_index_lag_hides_a_successful_capture_until_flushed(wayback: WaybackServer) -> None:
     wayback.index_lag, wayback.pending_polls = True, 0
     wayback.set_live(POLICY, b"<html><body>fresh</body></html>")
     job_id = save(wayback, POLICY, wayback.auth_header, if_not_archived_within="1h").json()[
-        "job_id"]
+        "job_id"
+    ]
     assert status(wayback, job_id)["status"] == "success"
     latest = get(wayback.url + "/web/20260102030405/" + POLICY)
     assert latest.headers["Location"] == "/web/20250501000000/" + POLICY  # an older capture
@@ -359,13 +421,25 @@ def test_spn2_index_lag_hides_a_successful_capture_until_flushed(
 def test_spn2_user_status_and_non_json_answer(wayback: WaybackServer) -> None:
     wayback.daily_captures_limit = 40_000
     wayback.set_live("https://example.com/", b"x")
-    html = requests.post(wayback.url + "/save", data={"url": "https://example.com/"},
-                         headers={"Authorization": wayback.auth_header}, timeout=5)
+    html = requests.post(
+        wayback.url + "/save",
+        data={"url": "https://example.com/"},
+        headers={"Authorization": wayback.auth_header},
+        timeout=5,
+    )
     assert html.headers["Content-Type"].startswith("text/html") and "watchJob" in html.text
-    user = requests.get(wayback.url + "/save/status/user", params={"_t": "1"},
-                        headers={"Authorization": wayback.auth_header}, timeout=5).json()
-    assert user == {"available": 4, "processing": 1, "daily_captures": 0,
-                    "daily_captures_limit": 40_000}
+    user = requests.get(
+        wayback.url + "/save/status/user",
+        params={"_t": "1"},
+        headers={"Authorization": wayback.auth_header},
+        timeout=5,
+    ).json()
+    assert user == {
+        "available": 4,
+        "processing": 1,
+        "daily_captures": 0,
+        "daily_captures_limit": 40_000,
+    }
 
 
 # --------------------------------------------------------------------------------------------
@@ -435,8 +509,10 @@ def test_origin_conditional_get_and_logged_headers(origin: OriginServer) -> None
 
 
 def test_make_pdf_round_trips_through_pypdf(origin: OriginServer) -> None:
-    quote = ("We will “run” evaluations — before (and after) deployment, "
-             "and publish the results of every frontier model release.")
+    quote = (
+        "We will “run” evaluations — before (and after) deployment, "
+        "and publish the results of every frontier model release."
+    )
     data = origin.pdf("/rsp.pdf", quote + "\nA second paragraph.")
     response = get(origin.url_for("/rsp.pdf"))
     assert response.headers["Content-Type"] == "application/pdf"
@@ -449,8 +525,7 @@ def test_make_pdf_round_trips_through_pypdf(origin: OriginServer) -> None:
     assert "Short (text) \\ here" in short.extract_text()
 
 
-def test_origin_log_records_status_end_and_form_and_matches_prefixes(
-        origin: OriginServer) -> None:
+def test_origin_log_records_status_end_and_form_and_matches_prefixes(origin: OriginServer) -> None:
     origin.page("/a", "a")
     get(origin.url_for("/a?x=1"))
     requests.post(origin.url_for("/ab"), data={"k": "v w"}, timeout=5)

@@ -5,13 +5,19 @@ import pytest
 from toolkit import urls
 
 
-@pytest.mark.parametrize("a,b,expected", [
-    ("https://www.openai.com/preparedness/", "http://openai.com/preparedness",
-     "openai.com/preparedness"),
-    ("https://openai.com/a#section", "https://openai.com/a/", "openai.com/a"),
-    ("https://OpenAI.com:443/a", "https://openai.com/a", "openai.com/a"),
-    ("https://WWW.LessWrong.com:443/", "http://lesswrong.com", "lesswrong.com"),
-])
+@pytest.mark.parametrize(
+    "a,b,expected",
+    [
+        (
+            "https://www.openai.com/preparedness/",
+            "http://openai.com/preparedness",
+            "openai.com/preparedness",
+        ),
+        ("https://openai.com/a#section", "https://openai.com/a/", "openai.com/a"),
+        ("https://OpenAI.com:443/a", "https://openai.com/a", "openai.com/a"),
+        ("https://WWW.LessWrong.com:443/", "http://lesswrong.com", "lesswrong.com"),
+    ],
+)
 def test_normalize_equates_trivial_variants(a, b, expected):
     assert urls.normalize(a) == urls.normalize(b)
     assert urls.normalize(a) == expected
@@ -22,23 +28,28 @@ def test_normalize_keeps_a_non_default_port_and_the_query():
     assert urls.normalize("http://openai.com:8080/a/?x=1#f") == "openai.com:8080/a?x=1"
 
 
-@pytest.mark.parametrize("a,b", [
-    ("https://openai.com/a", "https://openai.com/b"),
-    ("https://openai.com/a?x=1", "https://openai.com/a?x=2"),
-    ("https://openai.com/a", "https://openai.org/a"),
-])
+@pytest.mark.parametrize(
+    "a,b",
+    [
+        ("https://openai.com/a", "https://openai.com/b"),
+        ("https://openai.com/a?x=1", "https://openai.com/a?x=2"),
+        ("https://openai.com/a", "https://openai.org/a"),
+    ],
+)
 def test_normalize_keeps_real_differences(a, b):
     assert urls.normalize(a) != urls.normalize(b)
 
 
 def test_wayback_snapshot_parts():
     snap = urls.parse_snapshot(
-        "https://web.archive.org/web/20240603125126/https://openai.com/preparedness/")
+        "https://web.archive.org/web/20240603125126/https://openai.com/preparedness/"
+    )
     assert snap.service == "wayback"
     assert snap.original == "https://openai.com/preparedness/"
     assert snap.date_iso == "2024-06-03T12:51:26Z"
     assert snap.raw_url() == (
-        "https://web.archive.org/web/20240603125126id_/https://openai.com/preparedness/")
+        "https://web.archive.org/web/20240603125126id_/https://openai.com/preparedness/"
+    )
 
 
 def test_wayback_flag_and_schemeless_original():
@@ -46,32 +57,40 @@ def test_wayback_flag_and_schemeless_original():
     assert snap.original == "http://openai.com/x" and snap.timestamp == "20240603125126"
 
 
-@pytest.mark.parametrize("url", [
-    "https://archive.ph/x2vQs",
-    "https://archive.today/20240101000000/https://example.com/",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://archive.ph/x2vQs",
+        "https://archive.today/20240101000000/https://example.com/",
+    ],
+)
 def test_archive_today_forms(url):
     assert urls.parse_snapshot(url).service == "archive.today"
 
 
-@pytest.mark.parametrize("url,reason", [
-    ("https://web.archive.org/save/https://x.com", "/save/"),
-    ("https://web.archive.org/web/*/https://x.com", "calendar"),
-    ("https://archive.ph/newest/https://x.com", "moves over time"),
-    ("https://perma.example/ABC", "not a web archive we know"),
-])
+@pytest.mark.parametrize(
+    "url,reason",
+    [
+        ("https://web.archive.org/save/https://x.com", "/save/"),
+        ("https://web.archive.org/web/*/https://x.com", "calendar"),
+        ("https://archive.ph/newest/https://x.com", "moves over time"),
+        ("https://perma.example/ABC", "not a web archive we know"),
+    ],
+)
 def test_not_snapshots_say_why(url, reason):
     with pytest.raises(urls.NotASnapshot, match=reason):
         urls.parse_snapshot(url)
 
 
 def test_configured_wayback_host_is_recognised():
-    snap = urls.parse_snapshot("http://127.0.0.1:9000/web/20240101000000/https://x.com/",
-                               "http://127.0.0.1:9000")
+    snap = urls.parse_snapshot(
+        "http://127.0.0.1:9000/web/20240101000000/https://x.com/", "http://127.0.0.1:9000"
+    )
     assert snap.service == "wayback"
     with pytest.raises(urls.NotASnapshot):
-        urls.parse_snapshot("http://127.0.0.1:9001/web/20240101000000/https://x.com/",
-                            "http://127.0.0.1:9000")
+        urls.parse_snapshot(
+            "http://127.0.0.1:9001/web/20240101000000/https://x.com/", "http://127.0.0.1:9000"
+        )
 
 
 def test_host_matching_covers_subdomains_only():
@@ -83,25 +102,42 @@ def test_host_matching_covers_subdomains_only():
     assert not urls.host_matches("notlesswrong.com", ["lesswrong.com"])
 
 
-@pytest.mark.parametrize("rest", [
-    "20240101000000/https://x.org/a", "20240101000000/https://x.org/a#section",
-    "20240101000000id_/https://x.org/a?q=1", "20240101000000/https:/x.org/a",
-    "20240101000000/x.org/a",
-])
+@pytest.mark.parametrize(
+    "rest",
+    [
+        "20240101000000/https://x.org/a",
+        "20240101000000/https://x.org/a#section",
+        "20240101000000id_/https://x.org/a?q=1",
+        "20240101000000/https:/x.org/a",
+        "20240101000000/x.org/a",
+    ],
+)
 def test_the_usual_wayback_form_reads_as_the_general_parser_reads_it(rest):
     # web.archive.org URLs in the usual form take a fast path; the upper-case host sends
     # the same snapshot through the general parser. Both must give the same snapshot.
     fast = urls.parse_snapshot(f"https://web.archive.org/web/{rest}")
     general = urls.parse_snapshot(f"https://WEB.archive.org/web/{rest}")
     assert (fast.service, fast.original, fast.timestamp, fast.time) == (
-        general.service, general.original, general.timestamp, general.time)
+        general.service,
+        general.original,
+        general.timestamp,
+        general.time,
+    )
 
 
-@pytest.mark.parametrize("value, ok", [
-    ("https://x.org", True), ("http://x.org/a?b=c#d", True), ("HTTPS://X.ORG/", True),
-    ("https://x.org/a\n", False), ("https://x.org/a b", False), ("ftp://x.org/", False),
-    ("https://", False), ("x.org/a", False),
-])
+@pytest.mark.parametrize(
+    "value, ok",
+    [
+        ("https://x.org", True),
+        ("http://x.org/a?b=c#d", True),
+        ("HTTPS://X.ORG/", True),
+        ("https://x.org/a\n", False),
+        ("https://x.org/a b", False),
+        ("ftp://x.org/", False),
+        ("https://", False),
+        ("x.org/a", False),
+    ],
+)
 def test_an_http_url_is_absolute_with_a_host_and_no_space(value, ok):
     from toolkit import fields
 

@@ -34,8 +34,10 @@ def test_init_makes_a_project_that_builds_at_once(tmp_path):
     for rel in ("toolkit.toml", ".gitignore", "snippets/labs.yaml", "posts/hello-world.md"):
         assert (root / rel).is_file(), rel
     assert {"site/", "drafts/", ".toolkit/"} <= {
-        line.strip("/") + "/" for line in (root / ".gitignore").read_text().split()
-        if not line.startswith("#")}
+        line.strip("/") + "/"
+        for line in (root / ".gitignore").read_text().split()
+        if not line.startswith("#")
+    }
     labs = yaml.safe_load((root / "snippets/labs.yaml").read_text())
     assert {"anthropic", "openai", "google-deepmind", "meta", "xai"} <= set(labs)
     assert pipeline.run(root).diagnostics == []
@@ -65,8 +67,11 @@ def test_new_post_has_valid_front_matter(project, kind):
     assert rel == "posts/frameworks-after-the-summit-a-first-look.md"
     post, diags = content.load_post(project.root, project.root / rel)
     assert diags == [] and post is not None
-    assert (post.kind, post.status, post.title) == (kind, "draft",
-                                                    "Frameworks after the summit: a first look")
+    assert (post.kind, post.status, post.title) == (
+        kind,
+        "draft",
+        "Frameworks after the summit: a first look",
+    )
     assert post.date is not None
     assert project.diagnostics() == []  # the new file passes the check as it is
 
@@ -91,10 +96,19 @@ def test_new_post_refuses_an_existing_file(project):
 
 
 def test_new_snippet_derives_a_readable_id(project):
-    result = run(project.root, "new", "snippet", "--lab", "xai", "--url",
-                 "https://x.ai/documents/2025.02.10-RMF-Draft.pdf",
-                 "--title", "xAI's draft framework: thresholds still to be chosen",
-                 "--quote", "We intend to choose the benchmarks.")
+    result = run(
+        project.root,
+        "new",
+        "snippet",
+        "--lab",
+        "xai",
+        "--url",
+        "https://x.ai/documents/2025.02.10-RMF-Draft.pdf",
+        "--title",
+        "xAI's draft framework: thresholds still to be chosen",
+        "--quote",
+        "We intend to choose the benchmarks.",
+    )
     assert result.exit_code == 0, result.output
     rel = result.stdout.strip()
     assert rel == "snippets/xai/xai-draft-framework-thresholds-still-to-be-chosen.md"
@@ -102,8 +116,15 @@ def test_new_snippet_derives_a_readable_id(project):
     assert diags == [] and snippet.lab == "xai"
     assert snippet.quote == "We intend to choose the benchmarks."
     assert snippet.source_url == "https://x.ai/documents/2025.02.10-RMF-Draft.pdf"
-    without_title = run(project.root, "new", "snippet", "--lab", "xai", "--url",
-                        "https://x.ai/documents/2025.02.10-RMF-Draft.pdf")
+    without_title = run(
+        project.root,
+        "new",
+        "snippet",
+        "--lab",
+        "xai",
+        "--url",
+        "https://x.ai/documents/2025.02.10-RMF-Draft.pdf",
+    )
     assert without_title.stdout.strip() == "snippets/xai/xai-2025-02-10-rmf-draft.md"
 
 
@@ -113,11 +134,29 @@ def test_new_snippet_refusals(project):
     assert "unknown lab `opneai` (did you mean `openai`?)" in unknown.stderr
     bad_url = run(project.root, "new", "snippet", "--lab", "openai", "--url", "openai.com")
     assert bad_url.exit_code == 2
-    first = run(project.root, "new", "snippet", "--lab", "openai", "--url", "https://a.b/x",
-                "--title", "Same claim")
+    first = run(
+        project.root,
+        "new",
+        "snippet",
+        "--lab",
+        "openai",
+        "--url",
+        "https://a.b/x",
+        "--title",
+        "Same claim",
+    )
     assert first.exit_code == 0
-    again = run(project.root, "new", "snippet", "--lab", "openai", "--url", "https://a.b/y",
-                "--title", "Same claim")
+    again = run(
+        project.root,
+        "new",
+        "snippet",
+        "--lab",
+        "openai",
+        "--url",
+        "https://a.b/y",
+        "--title",
+        "Same claim",
+    )
     assert again.exit_code == 1 and "already exists" in again.stderr
 
 
@@ -130,8 +169,12 @@ def test_new_post_cites_only_existing_snippets(project):
 
 
 def test_claims_table_in_three_formats(project):
-    project.write("snippets/xai/xai-one.md", SNIPPET.replace("lab: openai", "lab: xai").replace(
-        "status: current", "status: current\ntopics: [thresholds]"))
+    project.write(
+        "snippets/xai/xai-one.md",
+        SNIPPET.replace("lab: openai", "lab: xai").replace(
+            "status: current", "status: current\ntopics: [thresholds]"
+        ),
+    )
     text = run(project.root, "claims")
     assert text.exit_code == 0
     lines = text.stdout.splitlines()
@@ -141,29 +184,48 @@ def test_claims_table_in_three_formats(project):
 
     data = json.loads(run(project.root, "claims", "--format", "json").stdout)
     assert [(r["company"], r["id"], r["cited_by"], r["archived"]) for r in data] == [
-        ("OpenAI", "openai-prep", 1, True), ("xAI", "xai-one", 0, True)]
+        ("OpenAI", "openai-prep", 1, True),
+        ("xAI", "xai-one", 0, True),
+    ]
     csv_out = run(project.root, "claims", "--format", "csv").stdout
     rows = list(csv.DictReader(io.StringIO(csv_out)))
     assert [r["id"] for r in rows] == ["openai-prep", "xai-one"]
-    assert [r["id"] for r in json.loads(run(project.root, "claims", "--lab", "xai",
-                                            "--format", "json").stdout)] == ["xai-one"]
-    assert [r["id"] for r in json.loads(run(project.root, "claims", "--topic", "thresholds",
-                                            "--format", "json").stdout)] == ["xai-one"]
+    assert [
+        r["id"]
+        for r in json.loads(run(project.root, "claims", "--lab", "xai", "--format", "json").stdout)
+    ] == ["xai-one"]
+    assert [
+        r["id"]
+        for r in json.loads(
+            run(project.root, "claims", "--topic", "thresholds", "--format", "json").stdout
+        )
+    ] == ["xai-one"]
     assert run(project.root, "claims", "--lab", "xia").exit_code == 2
 
 
 def test_claims_stale_names_the_post_and_the_successor(project):
-    project.write("snippets/openai/openai-prep.md", SNIPPET.replace(
-        "status: current", "status: superseded\nsuperseded_by: openai-prep-v2"))
+    project.write(
+        "snippets/openai/openai-prep.md",
+        SNIPPET.replace("status: current", "status: superseded\nsuperseded_by: openai-prep-v2"),
+    )
     project.write("snippets/openai/openai-prep-v2.md", SNIPPET)
     result = run(project.root, "claims", "--stale")
     assert result.exit_code == 0
-    assert result.stdout.strip() == ("posts/a-post.md: \"A post\" relies on `openai-prep`, which "
-                                     "is superseded; cite `openai-prep-v2` instead")
+    assert result.stdout.strip() == (
+        'posts/a-post.md: "A post" relies on `openai-prep`, which '
+        "is superseded; cite `openai-prep-v2` instead"
+    )
     data = json.loads(run(project.root, "claims", "--stale", "--format", "json").stdout)
-    assert data == [{"post": "posts/a-post.md", "title": "A post", "snippet": "openai-prep",
-                     "status": "superseded", "successor": "openai-prep-v2",
-                     "cites_successor": False}]
+    assert data == [
+        {
+            "post": "posts/a-post.md",
+            "title": "A post",
+            "snippet": "openai-prep",
+            "status": "superseded",
+            "successor": "openai-prep-v2",
+            "cites_successor": False,
+        }
+    ]
 
 
 def test_claims_stale_when_nothing_is_stale(project):
@@ -174,12 +236,16 @@ def test_claims_stale_when_nothing_is_stale(project):
 
 
 def test_schemas_accept_the_examples_and_reject_mistakes(tmp_path):
-    result = CliRunner().invoke(cli, ["--root", str(REPO), "schema", "--out",
-                                      str(tmp_path)])
+    result = CliRunner().invoke(cli, ["--root", str(REPO), "schema", "--out", str(tmp_path)])
     assert result.exit_code == 0, result.output
     schemas = {p.name: json.loads(p.read_text()) for p in tmp_path.glob("*.json")}
-    assert set(schemas) == {"post.schema.json", "snippet.schema.json", "labs.schema.json",
-                            "archives.schema.json", "toolkit.schema.json"}
+    assert set(schemas) == {
+        "post.schema.json",
+        "snippet.schema.json",
+        "labs.schema.json",
+        "archives.schema.json",
+        "toolkit.schema.json",
+    }
     for schema in schemas.values():
         jsonschema.Draft202012Validator.check_schema(schema)
 
@@ -191,20 +257,32 @@ def test_schemas_accept_the_examples_and_reject_mistakes(tmp_path):
     post_schema = jsonschema.Draft202012Validator(schemas["post.schema.json"])
     posts = sorted((REPO / "posts").glob("*.md"))
     assert [p.name for p in posts] == [
-        "o3-mini-post-mitigation-evals.md", "paris-frameworks-compared.md",
-        "preparedness-page-redirects.md", "weight-security-notes.md"]
+        "o3-mini-post-mitigation-evals.md",
+        "paris-frameworks-compared.md",
+        "preparedness-page-redirects.md",
+        "weight-security-notes.md",
+    ]
     for path in posts:
         assert list(post_schema.iter_errors(front(path))) == [], path
     snippet_schema = jsonschema.Draft202012Validator(schemas["snippet.schema.json"])
     snippets = sorted((REPO / "snippets").rglob("*.md"))
     assert len(snippets) == 22, snippets
     assert {p.parent.name for p in snippets} == {
-        "amazon", "anthropic", "google-deepmind", "meta", "microsoft", "nvidia", "openai", "xai"}
+        "amazon",
+        "anthropic",
+        "google-deepmind",
+        "meta",
+        "microsoft",
+        "nvidia",
+        "openai",
+        "xai",
+    }
     for path in snippets:
         assert list(snippet_schema.iter_errors(front(path))) == [], path
     labs = yaml.load((REPO / "snippets/labs.yaml").read_text(), Loader=_NoDates)
-    assert list(jsonschema.Draft202012Validator(schemas["labs.schema.json"]).iter_errors(
-        labs)) == []
+    assert (
+        list(jsonschema.Draft202012Validator(schemas["labs.schema.json"]).iter_errors(labs)) == []
+    )
 
     assert list(post_schema.iter_errors({"title": "T", "kind": "shortfrom"}))
     assert list(post_schema.iter_errors({"kind": "post"}))  # no title
@@ -217,7 +295,8 @@ class _NoDates(yaml.SafeLoader):
 
 _NoDates.yaml_implicit_resolvers = {
     k: [(tag, regexp) for tag, regexp in v if tag != "tag:yaml.org,2002:timestamp"]
-    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()}
+    for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
 
 
 # the whole day -----------------------------------------------------------------------------
@@ -226,11 +305,20 @@ _NoDates.yaml_implicit_resolvers = {
 def test_from_init_to_a_built_site_with_a_post_citing_a_snippet(tmp_path):
     root = tmp_path / "newsletter"
     assert CliRunner().invoke(cli, ["init", str(root)]).exit_code == 0
-    snippet = run(root, "new", "snippet", "--lab", "anthropic", "--url",
-                  "https://www.anthropic.com/news/announcing-our-updated-responsible-scaling-policy",
-                  "--title", "Updated RSP keeps the training commitment",
-                  "--quote", "maintaining our commitment not to train or deploy models unless "
-                  "we have implemented adequate safeguards")
+    snippet = run(
+        root,
+        "new",
+        "snippet",
+        "--lab",
+        "anthropic",
+        "--url",
+        "https://www.anthropic.com/news/announcing-our-updated-responsible-scaling-policy",
+        "--title",
+        "Updated RSP keeps the training commitment",
+        "--quote",
+        "maintaining our commitment not to train or deploy models unless "
+        "we have implemented adequate safeguards",
+    )
     assert snippet.exit_code == 0, snippet.output
     snippet_id = Path(snippet.stdout.strip()).stem
     new = run(root, "new", "post", "What the updated RSP keeps", "--cite", snippet_id)
@@ -249,12 +337,26 @@ def test_from_init_to_a_built_site_with_a_post_citing_a_snippet(tmp_path):
 
 
 def test_shell_completion_offers_labs_and_snippets(project):
-    env = {**os.environ, "_TOOLKIT_COMPLETE": "bash_complete",
-           "COMP_WORDS": "toolkit new snippet --lab op", "COMP_CWORD": "4"}
-    result = subprocess.run([sys.executable, "-c", "from toolkit.cli import main; main()"],
-                            cwd=project.root, env=env, capture_output=True, text=True)
+    env = {
+        **os.environ,
+        "_TOOLKIT_COMPLETE": "bash_complete",
+        "COMP_WORDS": "toolkit new snippet --lab op",
+        "COMP_CWORD": "4",
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", "from toolkit.cli import main; main()"],
+        cwd=project.root,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert "plain,openai" in result.stdout.splitlines()
     env.update(COMP_WORDS="toolkit new post T --cite open", COMP_CWORD="5")
-    result = subprocess.run([sys.executable, "-c", "from toolkit.cli import main; main()"],
-                            cwd=project.root, env=env, capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-c", "from toolkit.cli import main; main()"],
+        cwd=project.root,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert "plain,openai-prep" in result.stdout.splitlines()

@@ -54,10 +54,15 @@ class BuildReport:
     up_to_date: bool = False  # nothing changed since the last build: nothing was written
 
 
-def build(root: Path, drafts: bool = False, strict: bool = False,
-          at: dt.datetime | None = None, use_cache: bool = True,
-          preview: bool = False,
-          on_checked: Callable[[list[Diagnostic]], None] | None = None) -> BuildReport:
+def build(
+    root: Path,
+    drafts: bool = False,
+    strict: bool = False,
+    at: dt.datetime | None = None,
+    use_cache: bool = True,
+    preview: bool = False,
+    on_checked: Callable[[list[Diagnostic]], None] | None = None,
+) -> BuildReport:
     """Check, and unless there are errors, write site/ and feeds/.
 
     `preview` (for `toolkit serve`) writes site/ even when there are problems, with a
@@ -73,9 +78,15 @@ def build(root: Path, drafts: bool = False, strict: bool = False,
     return report
 
 
-def _build_with_retries(root: Path, cache: cachelib.Cache, drafts: bool, strict: bool,
-                        at: dt.datetime | None, preview: bool,
-                        on_checked: Callable[[list[Diagnostic]], None] | None) -> BuildReport:
+def _build_with_retries(
+    root: Path,
+    cache: cachelib.Cache,
+    drafts: bool,
+    strict: bool,
+    at: dt.datetime | None,
+    preview: bool,
+    on_checked: Callable[[list[Diagnostic]], None] | None,
+) -> BuildReport:
     try:
         try:
             report = _build(root, cache, drafts, strict, at, preview, on_checked)
@@ -99,14 +110,15 @@ def _build_with_retries(root: Path, cache: cachelib.Cache, drafts: bool, strict:
 OUTPUT_DIRS = ("site", "feeds", "drafts")
 
 
-def _fingerprint(root: Path, drafts: bool, inputs: content.Inputs,
-                 cache: cachelib.Cache) -> str:
+def _fingerprint(root: Path, drafts: bool, inputs: content.Inputs, cache: cachelib.Cache) -> str:
     """Everything a build reads, by content: the toolkit's code, the flags, and every
     input file (files unchanged since they were last hashed are known by their stat, so
     a build with nothing to do reads nothing; see `Inputs.digests`)."""
     h = hashlib.sha256(f"{cachelib.code_version()}/{drafts}".encode())
-    fixed = [root / name for name in (content.CONFIG_FILE, "snippets/labs.yaml",
-                                      "archives.yaml", "published.yaml")]
+    fixed = [
+        root / name
+        for name in (content.CONFIG_FILE, "snippets/labs.yaml", "archives.yaml", "published.yaml")
+    ]
     paths = fixed + inputs.posts + inputs.snippets
     top = len(str(root)) + 1  # every input is under root: its name relative to it
     for path, digest in zip(paths, inputs.digests(paths, cache), strict=True):
@@ -123,44 +135,72 @@ def _outputs_intact(root: Path, cache: cachelib.Cache) -> bool:
     return True
 
 
-def _up_to_date(root: Path, cache: cachelib.Cache, strict: bool, fingerprint: str,
-                at: dt.datetime) -> BuildReport | None:
+def _up_to_date(
+    root: Path, cache: cachelib.Cache, strict: bool, fingerprint: str, at: dt.datetime
+) -> BuildReport | None:
     """The last build's report, when nothing it read has changed and its outputs are all
     still there untouched: there is nothing to do. Its diagnostics still hold for a clock
     at or after its own (a snapshot time that was not in the future then is not now), not
     for an earlier one."""
     last = cache.get(cachelib.key("last-build"))
-    if (not last or last["fingerprint"] != fingerprint or last.get("at") is None
-            or at < last["at"] or not _outputs_intact(root, cache)):
+    if (
+        not last
+        or last["fingerprint"] != fingerprint
+        or last.get("at") is None
+        or at < last["at"]
+        or not _outputs_intact(root, cache)
+    ):
         return None
     diagnostics = last["diagnostics"]
-    return BuildReport(diagnostics, ok=not dg.has_failures(diagnostics, strict),
-                       posts=last["posts"], reused=last["posts"], up_to_date=True)
+    return BuildReport(
+        diagnostics,
+        ok=not dg.has_failures(diagnostics, strict),
+        posts=last["posts"],
+        reused=last["posts"],
+        up_to_date=True,
+    )
 
 
-def _build(root: Path, cache: cachelib.Cache, drafts: bool, strict: bool,
-           at: dt.datetime | None, preview: bool,
-           on_checked: Callable[[list[Diagnostic]], None] | None = None,
-           verify: bool = False) -> BuildReport:
+def _build(
+    root: Path,
+    cache: cachelib.Cache,
+    drafts: bool,
+    strict: bool,
+    at: dt.datetime | None,
+    preview: bool,
+    on_checked: Callable[[list[Diagnostic]], None] | None = None,
+    verify: bool = False,
+) -> BuildReport:
     at = at or pipeline.now()
     inputs = content.Inputs.scan(root)
-    fingerprint = (_fingerprint(root, drafts, inputs, cache)
-                   if cache.enabled and not preview else None)
+    fingerprint = (
+        _fingerprint(root, drafts, inputs, cache) if cache.enabled and not preview else None
+    )
     if fingerprint:
         report = _up_to_date(root, cache, strict, fingerprint, at)
         if report is not None:
             return report
-    store = cachelib.ObjectStore(root / ".toolkit" / "objects" if cache.enabled else None,
-                                 verify)
+    store = cachelib.ObjectStore(root / ".toolkit" / "objects" if cache.enabled else None, verify)
     # site/'s staging tree is chosen now: when it is a new one, workers write the pages
     # they render straight into it.
     site_staging = _staging(root, "site", cache)
-    checked = pipeline.run(root, at, keep_parsed=False, renderers=RENDERERS, cache=cache,
-                           inputs=inputs, objects=store, drafts=drafts,
-                           tree=site_staging[0] if site_staging and not site_staging[1]
-                           else None)
-    report = BuildReport(checked.diagnostics, ok=not checked.failed(strict),
-                         posts=len(checked.project.posts), reused=checked.reused)
+    checked = pipeline.run(
+        root,
+        at,
+        keep_parsed=False,
+        renderers=RENDERERS,
+        cache=cache,
+        inputs=inputs,
+        objects=store,
+        drafts=drafts,
+        tree=site_staging[0] if site_staging and not site_staging[1] else None,
+    )
+    report = BuildReport(
+        checked.diagnostics,
+        ok=not checked.failed(strict),
+        posts=len(checked.project.posts),
+        reused=checked.reused,
+    )
     if not report.ok and not preview:
         if site_staging and not site_staging[1]:
             output.discard(site_staging[0])  # pages were written into it
@@ -171,55 +211,78 @@ def _build(root: Path, cache: cachelib.Cache, drafts: bool, strict: bool,
     posts = checked.posts(drafts)
     pages = {p.path: checked.outputs[p.path]["site"] for p in posts}
     items = [pages[p.path].item(p) for p in posts]
-    files = _Files(store, pages, {pages[p.path].page_digest for p in posts
-                                  if p.path in checked.fresh})
+    files = _Files(
+        store, pages, {pages[p.path].page_digest for p in posts if p.path in checked.fresh}
+    )
 
     groups = site.page_groups(items, project)
     feed_groups = feeds.feed_groups(items, project)
     keys = {g.name: cachelib.key("pages", g.name, repr(g.inputs)) for g in groups + feed_groups}
     known = cache.get_many(list(keys.values()))
-    reusable = {name: known[k] for name, k in keys.items()
-                if k in known and all(store.has(d) for d in known[k].values())}
+    reusable = {
+        name: known[k]
+        for name, k in keys.items()
+        if k in known and all(store.has(d) for d in known[k].values())
+    }
     missing = [g for g in groups + feed_groups if g.name not in reusable]
     files.load_html({id(i): i for g in missing for i in g.shows}.values())
 
-    rendered = {name: {rel: Entry(d) for rel, d in digests.items()}
-                for name, digests in reusable.items()}
+    rendered = {
+        name: {rel: Entry(d) for rel, d in digests.items()} for name, digests in reusable.items()
+    }
     for group in missing:
         rendered[group.name] = {rel: files.add(data) for rel, data in group.render().items()}
         cache.put(keys[group.name], {rel: e.digest for rel, e in rendered[group.name].items()})
 
     feed_files = {rel: e for g in feed_groups for rel, e in rendered[g.name].items()}
     # A page's `placed` is true of this build's staging tree only for posts just rendered.
-    site_files = {page.path + "index.html": Entry(
-        page.page_digest, page.page, page.placed if path in checked.fresh else None)
-        for path, page in pages.items()}
+    site_files = {
+        page.path + "index.html": Entry(
+            page.page_digest, page.page, page.placed if path in checked.fresh else None
+        )
+        for path, page in pages.items()
+    }
     for group in groups:
         site_files.update(rendered[group.name])
     site_files.update({f"feeds/{rel}": e for rel, e in feed_files.items()})
 
-    outputs = {"site": site_files} if preview else {
-        "site": site_files, "feeds": feed_files, "drafts": _drafts(checked, root)}
+    outputs = (
+        {"site": site_files}
+        if preview
+        else {"site": site_files, "feeds": feed_files, "drafts": _drafts(checked, root)}
+    )
     # Keep the objects of every post (drafts too: they are cached, built or not).
-    kept: set[str] = {d for outputs in checked.outputs.values() for value in outputs.values()
-                      if hasattr(value, "objects") for d in value.objects()}
+    kept: set[str] = {
+        d
+        for outputs in checked.outputs.values()
+        for value in outputs.values()
+        if hasattr(value, "objects")
+        for d in value.objects()
+    }
     for directory, entries in outputs.items():
         staging = site_staging if directory == "site" else _staging(root, directory, cache)
         _write_tree(root, directory, entries, cache, files, staging)
         report.written[directory] = sorted(entries)
         kept.update(e.digest for e in entries.values())
     if fingerprint:
-        cache.put(cachelib.key("last-build"), {"fingerprint": fingerprint, "at": at,
-                                               "posts": report.posts,
-                                               "diagnostics": report.diagnostics})
+        cache.put(
+            cachelib.key("last-build"),
+            {
+                "fingerprint": fingerprint,
+                "at": at,
+                "posts": report.posts,
+                "diagnostics": report.diagnostics,
+            },
+        )
     cache.prune()
     if not preview:  # a preview leaves out feeds/ and drafts/: keep what they need
         store.prune(kept)
     return report
 
 
-def _staging(root: Path, directory: str, cache: cachelib.Cache
-             ) -> tuple[Path, output.Tree | None] | None:
+def _staging(
+    root: Path, directory: str, cache: cachelib.Cache
+) -> tuple[Path, output.Tree | None] | None:
     """Where the next root/directory is made: `.toolkit/trees/<directory>`, with the record
     of the tree a build left there to bring up to date in place (None: a new tree, made
     now). None without a cache."""
@@ -234,9 +297,14 @@ def _staging(root: Path, directory: str, cache: cachelib.Cache
     return staging, spare
 
 
-def _write_tree(root: Path, directory: str, entries: dict[str, Entry],
-                cache: cachelib.Cache, files: _Files,
-                staging: tuple[Path, output.Tree | None] | None) -> output.Tree:
+def _write_tree(
+    root: Path,
+    directory: str,
+    entries: dict[str, Entry],
+    cache: cachelib.Cache,
+    files: _Files,
+    staging: tuple[Path, output.Tree | None] | None,
+) -> output.Tree:
     """Replace root/directory with `entries` in one step.
 
     The tree it replaces is kept as `.toolkit/trees/<directory>`, and the next build
@@ -268,8 +336,9 @@ def _write_tree(root: Path, directory: str, entries: dict[str, Entry],
 
 def _drafts(checked: pipeline.Checked, root: Path) -> dict[str, Entry]:
     """drafts/: for every post with `targets`, the paste-ready files and exact requests."""
-    with_targets = [p for p in checked.project.posts
-                    if checked.outputs[p.path].get("drafts") is not None]
+    with_targets = [
+        p for p in checked.project.posts if checked.outputs[p.path].get("drafts") is not None
+    ]
     if not with_targets:
         return {}
     from .publish import publisher
@@ -287,8 +356,9 @@ class _Files:
     """Bytes the build writes, by digest: fresh ones in memory (and in the object store),
     the rest from the store. Missing bytes mean the cache lied: start over without it."""
 
-    def __init__(self, store: cachelib.ObjectStore, pages: dict[str, site.PostPage],
-                 fresh: set[str]):
+    def __init__(
+        self, store: cachelib.ObjectStore, pages: dict[str, site.PostPage], fresh: set[str]
+    ):
         self.store = store
         self.memory = {p.page_digest: p.page for p in pages.values() if p.page is not None}
         self.fresh = set(fresh)  # objects written during this build

@@ -65,7 +65,7 @@ def _dumps(value: Any) -> bytes:
 
 def _chunks(items: list, size: int = _CHUNK) -> Iterable[list]:
     for i in range(0, len(items), size):
-        yield items[i: i + size]
+        yield items[i : i + size]
 
 
 class Cache:
@@ -89,8 +89,10 @@ class Cache:
             db = sqlite3.connect(self.path, timeout=30)
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
-            db.execute("CREATE TABLE IF NOT EXISTS posts "
-                       "(key TEXT PRIMARY KEY, deps BLOB NOT NULL, value BLOB NOT NULL)")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS posts "
+                "(key TEXT PRIMARY KEY, deps BLOB NOT NULL, value BLOB NOT NULL)"
+            )
             db.execute("CREATE TABLE IF NOT EXISTS memo (key TEXT PRIMARY KEY, value BLOB)")
             self._db = db
         return self._db
@@ -98,8 +100,15 @@ class Cache:
     def _safely(self, fn, default=None):
         try:
             return fn()
-        except (sqlite3.Error, pickle.PickleError, EOFError, AttributeError, ImportError,
-                TypeError, ValueError) as e:
+        except (
+            sqlite3.Error,
+            pickle.PickleError,
+            EOFError,
+            AttributeError,
+            ImportError,
+            TypeError,
+            ValueError,
+        ) as e:
             if os.environ.get("TOOLKIT_DEBUG_CACHE"):
                 print(f"cache: {type(e).__name__}: {e}", file=sys.stderr)
             return default  # the cache is an optimisation; it never fails a build
@@ -108,6 +117,7 @@ class Cache:
 
     def get_posts(self, keys: list[str], current: dict[str, str]) -> dict[str, Any]:
         """Stored results for `keys` whose recorded snippet digests match `current`."""
+
         def run() -> dict[str, Any]:
             db = self._connect()
             if db is None:
@@ -116,12 +126,14 @@ class Cache:
             for chunk in _chunks(keys):
                 marks = ",".join("?" * len(chunk))
                 for k, deps, value in db.execute(
-                        f"SELECT key, deps, value FROM posts WHERE key IN ({marks})", chunk):
+                    f"SELECT key, deps, value FROM posts WHERE key IN ({marks})", chunk
+                ):
                     recorded: dict[str, str | None] = pickle.loads(deps)
                     if all(current.get(name) == d for name, d in recorded.items()):
                         found[k] = pickle.loads(value)
             self.used.update(found)
             return found
+
         return self._safely(run, {})
 
     def put_posts(self, entries: list[tuple[str, dict[str, str | None], Any]]) -> None:
@@ -130,9 +142,12 @@ class Cache:
             if db is None or not entries:
                 return
             with db:
-                db.executemany("INSERT OR REPLACE INTO posts VALUES (?, ?, ?)",
-                               [(k, _dumps(d), _dumps(v)) for k, d, v in entries])
+                db.executemany(
+                    "INSERT OR REPLACE INTO posts VALUES (?, ?, ?)",
+                    [(k, _dumps(d), _dumps(v)) for k, d, v in entries],
+                )
             self.used.update(k for k, _, _ in entries)
+
         self._safely(run)
 
     # memo ----------------------------------------------------------------------------
@@ -146,10 +161,12 @@ class Cache:
             for chunk in _chunks([k for k in keys if k not in found]):
                 marks = ",".join("?" * len(chunk))
                 for k, value in db.execute(
-                        f"SELECT key, value FROM memo WHERE key IN ({marks})", chunk):
+                    f"SELECT key, value FROM memo WHERE key IN ({marks})", chunk
+                ):
                     found[k] = pickle.loads(value)
             self.used.update(found)
             return found
+
         return self._safely(run, {})
 
     def get(self, k: str) -> Any | None:
@@ -167,9 +184,12 @@ class Cache:
             if db is None or not self.pending:
                 return
             with db:
-                db.executemany("INSERT OR REPLACE INTO memo VALUES (?, ?)",
-                               [(k, _dumps(v)) for k, v in self.pending.items()])
+                db.executemany(
+                    "INSERT OR REPLACE INTO memo VALUES (?, ?)",
+                    [(k, _dumps(v)) for k, v in self.pending.items()],
+                )
             self.pending.clear()
+
         self._safely(run)
 
     def put(self, k: str, value: Any) -> None:
@@ -198,17 +218,19 @@ class Cache:
             db = self._connect()
             if db is None:
                 return
-            rows = sum(db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
-                       for table in ("posts", "memo"))
+            rows = sum(
+                db.execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0]
+                for table in ("posts", "memo")
+            )
             if rows <= 2 * len(self.used):
                 return
             with db:
                 db.execute("CREATE TEMP TABLE IF NOT EXISTS used (key TEXT PRIMARY KEY)")
                 db.execute("DELETE FROM used")
-                db.executemany("INSERT OR IGNORE INTO used VALUES (?)",
-                               [(k,) for k in self.used])
+                db.executemany("INSERT OR IGNORE INTO used VALUES (?)", [(k,) for k in self.used])
                 db.execute("DELETE FROM posts WHERE key NOT IN (SELECT key FROM used)")
                 db.execute("DELETE FROM memo WHERE key NOT IN (SELECT key FROM used)")
+
         self._safely(run)
 
     def close(self) -> None:

@@ -29,11 +29,17 @@ def check_project(project: Project, now: dt.datetime) -> ProjectChecks:
     # The clock matters only where it passes a snapshot's time (A004): find the two
     # snapshot times around `now`, between which these diagnostics hold.
     times = [f.time for f in facts if f.time is not None]
-    times += [snap.time for s in project.snippets.values()
-              if (snap := urls.try_snapshot(s.archive, project.config.wayback_url))
-              and snap.time is not None]
-    return ProjectChecks(diags, max((t for t in times if t <= now), default=None),
-                         min((t for t in times if t > now), default=None))
+    times += [
+        snap.time
+        for s in project.snippets.values()
+        if (snap := urls.try_snapshot(s.archive, project.config.wayback_url))
+        and snap.time is not None
+    ]
+    return ProjectChecks(
+        diags,
+        max((t for t in times if t <= now), default=None),
+        min((t for t in times if t > now), default=None),
+    )
 
 
 def config_errors(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
@@ -53,8 +59,9 @@ class ProjectChecks:
     until: dt.datetime | None  # the earliest one after it
 
     def hold_at(self, now: dt.datetime) -> bool:
-        return ((self.since is None or self.since <= now)
-                and (self.until is None or now < self.until))
+        return (self.since is None or self.since <= now) and (
+            self.until is None or now < self.until
+        )
 
 
 # Snippets -------------------------------------------------------------------------------
@@ -64,9 +71,15 @@ def check_snippets(project: Project, now: dt.datetime) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     for dup in project.duplicate_snippets:
         first = project.snippets[dup.id]
-        out.append(dg.make("S001", dup.path, 1,
-                           f"snippet id `{dup.id}` is defined twice: in {first.path} and in "
-                           f"{dup.path}; rename one file (the id is the file name)"))
+        out.append(
+            dg.make(
+                "S001",
+                dup.path,
+                1,
+                f"snippet id `{dup.id}` is defined twice: in {first.path} and in "
+                f"{dup.path}; rename one file (the id is the file name)",
+            )
+        )
     for s in project.snippets.values():
         out += _check_snippet(s, project, now)
     out += _supersession_cycles(project)
@@ -83,24 +96,38 @@ def _check_snippet(s: Snippet, project: Project, now: dt.datetime) -> Iterator[D
             hint, fix = "", f"; create {project.labs_path} mapping lab keys to {{name, url}}"
         yield dg.make("S002", s.path, line(("lab",)), f"unknown lab `{s.lab}`{hint}{fix}")
     if not s.quote:
-        yield dg.make("S007", s.path, line(("title",)),
-                      "no `quote`: add the source's exact words so the online check can "
-                      "verify them")
+        yield dg.make(
+            "S007",
+            s.path,
+            line(("title",)),
+            "no `quote`: add the source's exact words so the online check can verify them",
+        )
     if s.status == "superseded" and not s.superseded_by:
-        yield dg.make("S004", s.path, line(("status",)),
-                      "`status: superseded` needs `superseded_by: <id of the newer snippet>`")
+        yield dg.make(
+            "S004",
+            s.path,
+            line(("status",)),
+            "`status: superseded` needs `superseded_by: <id of the newer snippet>`",
+        )
     if s.superseded_by and s.superseded_by not in project.snippets:
         hint = dg.did_you_mean(s.superseded_by, project.snippets)
-        yield dg.make("S005", s.path, line(("superseded_by",)),
-                      f"`superseded_by` names `{s.superseded_by}`, which is not a snippet{hint}")
+        yield dg.make(
+            "S005",
+            s.path,
+            line(("superseded_by",)),
+            f"`superseded_by` names `{s.superseded_by}`, which is not a snippet{hint}",
+        )
     if s.archive is None:
         if s.source_url and "archive" not in (s.loaded.value or {}):
-            yield dg.make("S003", s.path, line(("source",)),
-                          "no `archive` link: add a snapshot of source.url (run "
-                          "`toolkit archive` to find or make one)")
+            yield dg.make(
+                "S003",
+                s.path,
+                line(("source",)),
+                "no `archive` link: add a snapshot of source.url (run "
+                "`toolkit archive` to find or make one)",
+            )
         return
-    yield from _check_snapshot(s.archive, s.source_url, s.path, line(("archive",)), project,
-                               now)
+    yield from _check_snapshot(s.archive, s.source_url, s.path, line(("archive",)), project, now)
 
 
 @dataclass
@@ -114,37 +141,63 @@ class ArchiveFact:
     timestamp: str | None
 
 
-def archive_fact(archive: str, original: str | None, path: str, line: int,
-                 wayback_url: str) -> ArchiveFact:
+def archive_fact(
+    archive: str, original: str | None, path: str, line: int, wayback_url: str
+) -> ArchiveFact:
     try:
         snap = urls.parse_snapshot(archive, wayback_url)
     except urls.NotASnapshot as e:
-        return ArchiveFact(path, line, [dg.make(
-            "A001", path, line, f"`{archive}` is not an archive snapshot: {e}")], None, None)
+        return ArchiveFact(
+            path,
+            line,
+            [dg.make("A001", path, line, f"`{archive}` is not an archive snapshot: {e}")],
+            None,
+            None,
+        )
     diags = []
     if snap.timestamp is not None and snap.time is None:
-        diags.append(dg.make("A003", path, line,
-                             f"snapshot timestamp `{snap.timestamp}` is not a real time; it "
-                             "must be 14 digits, YYYYMMDDhhmmss, as the archive shows it"))
+        diags.append(
+            dg.make(
+                "A003",
+                path,
+                line,
+                f"snapshot timestamp `{snap.timestamp}` is not a real time; it "
+                "must be 14 digits, YYYYMMDDhhmmss, as the archive shows it",
+            )
+        )
     if original and snap.original and urls.normalize(snap.original) != urls.normalize(original):
-        diags.append(dg.make("A002", path, line,
-                             f"the snapshot is of {snap.original}, but the source is "
-                             f"{original}; archive the source URL itself (or fix the source "
-                             "URL)"))
+        diags.append(
+            dg.make(
+                "A002",
+                path,
+                line,
+                f"the snapshot is of {snap.original}, but the source is "
+                f"{original}; archive the source URL itself (or fix the source "
+                "URL)",
+            )
+        )
     return ArchiveFact(path, line, diags, snap.time, snap.timestamp)
 
 
 def check_fact(fact: ArchiveFact, now: dt.datetime) -> list[Diagnostic]:
     diags = list(fact.diagnostics)
     if fact.time is not None and fact.time > now:
-        diags.insert(0, dg.make("A004", fact.path, fact.line,
-                                f"snapshot timestamp `{fact.timestamp}` is in the future; "
-                                "copy the snapshot URL from the archive again"))
+        diags.insert(
+            0,
+            dg.make(
+                "A004",
+                fact.path,
+                fact.line,
+                f"snapshot timestamp `{fact.timestamp}` is in the future; "
+                "copy the snapshot URL from the archive again",
+            ),
+        )
     return diags
 
 
-def _check_snapshot(archive: str, original: str | None, path: str, line: int,
-                    project: Project, now: dt.datetime) -> list[Diagnostic]:
+def _check_snapshot(
+    archive: str, original: str | None, path: str, line: int, project: Project, now: dt.datetime
+) -> list[Diagnostic]:
     fact = archive_fact(archive, original, path, line, project.config.wayback_url)
     return check_fact(fact, now)
 
@@ -157,14 +210,18 @@ def _supersession_cycles(project: Project) -> Iterator[Diagnostic]:
             chain.append(current)
             current = project.snippets[current].superseded_by or ""
         if current in chain:
-            cycle = chain[chain.index(current):]
+            cycle = chain[chain.index(current) :]
             if reported.isdisjoint(cycle):
                 reported.update(cycle)
                 first = project.snippets[min(cycle)]
                 loop = " -> ".join(_rotate(cycle, min(cycle)) + [min(cycle)])
-                yield dg.make("S006", first.path, first.loaded.line(("superseded_by",)),
-                              f"snippets supersede each other in a cycle: {loop}; "
-                              "the newest one should have no `superseded_by`")
+                yield dg.make(
+                    "S006",
+                    first.path,
+                    first.loaded.line(("superseded_by",)),
+                    f"snippets supersede each other in a cycle: {loop}; "
+                    "the newest one should have no `superseded_by`",
+                )
 
 
 def _rotate(cycle: list[str], first: str) -> list[str]:
@@ -177,9 +234,11 @@ def _rotate(cycle: list[str], first: str) -> list[str]:
 
 def archive_facts(project: Project) -> list[ArchiveFact]:
     """The clock-free part of checking every archives.yaml entry."""
-    return [archive_fact(e.archive, e.url, project.archives_path, e.line,
-                         project.config.wayback_url)
-            for e in project.archives.values() if e.archive]
+    return [
+        archive_fact(e.archive, e.url, project.archives_path, e.line, project.config.wayback_url)
+        for e in project.archives.values()
+        if e.archive
+    ]
 
 
 def check_archives_file(facts: list[ArchiveFact], now: dt.datetime) -> list[Diagnostic]:
@@ -194,35 +253,55 @@ def check_slugs(posts: list[Post]) -> list[Diagnostic]:
     for post in posts:
         if post.slug in seen:
             first = seen[post.slug]
-            out.append(dg.make("P002", post.path, post.loaded.line(("slug",)),
-                               f"slug `{post.slug}` is also used by {first.path}; both would "
-                               "be written to the same URL; set a different `slug:`"))
+            out.append(
+                dg.make(
+                    "P002",
+                    post.path,
+                    post.loaded.line(("slug",)),
+                    f"slug `{post.slug}` is also used by {first.path}; both would "
+                    "be written to the same URL; set a different `slug:`",
+                )
+            )
         else:
             seen[post.slug] = post
     return out
 
 
-def check_post(post: Post, parsed: Parsed, project: Project,
-               archives: ArchiveIndex | None = None) -> list[Diagnostic]:
+def check_post(
+    post: Post, parsed: Parsed, project: Project, archives: ArchiveIndex | None = None
+) -> list[Diagnostic]:
     out: list[Diagnostic] = []
     line = post.loaded.line
-    if post.status == "published" and post.date is None and "date" not in (
-            post.loaded.value or {}):
-        out.append(dg.make("P001", post.path, line(("status",)),
-                           "a published post needs a `date:` (e.g. date: 2025-02-14T09:00:00Z)"))
+    if post.status == "published" and post.date is None and "date" not in (post.loaded.value or {}):
+        out.append(
+            dg.make(
+                "P001",
+                post.path,
+                line(("status",)),
+                "a published post needs a `date:` (e.g. date: 2025-02-14T09:00:00Z)",
+            )
+        )
     known = project.snippets
     for i, claim in enumerate(post.claims):
         if claim not in known:
             where = post.loaded.at(("claims", i))
-            out.append(dg.make("P005", post.path, where[0],
-                               f"`claims` lists `{claim}`, which is not a snippet"
-                               f"{dg.did_you_mean(claim, known)}", where[1]))
+            out.append(
+                dg.make(
+                    "P005",
+                    post.path,
+                    where[0],
+                    f"`claims` lists `{claim}`, which is not a snippet"
+                    f"{dg.did_you_mean(claim, known)}",
+                    where[1],
+                )
+            )
     out += _check_body(post, parsed, project, archives or project.archive_index())
     return out
 
 
-def _check_body(post: Post, parsed: Parsed, project: Project, archives: ArchiveIndex
-                ) -> Iterator[Diagnostic]:
+def _check_body(
+    post: Post, parsed: Parsed, project: Project, archives: ArchiveIndex
+) -> Iterator[Diagnostic]:
     loc = Locator(post.body, post.body_line)
     path = post.path
     tokens = parsed.every_token()
@@ -246,31 +325,50 @@ def _check_body(post: Post, parsed: Parsed, project: Project, archives: ArchiveI
             snippet_id = tok["attrs"]["id"]
             where = loc.find("{claim}")
             if not snippet_id:
-                yield dg.make("P003", path, where[0],
-                              "```{claim}``` needs a snippet id: ```{claim} snippet-id",
-                              where[1])
+                yield dg.make(
+                    "P003",
+                    path,
+                    where[0],
+                    "```{claim}``` needs a snippet id: ```{claim} snippet-id",
+                    where[1],
+                )
                 continue
             yield from cited(snippet_id, where, "quotes")
             s = project.snippets.get(snippet_id)
             if s is not None and not s.quote:
-                yield dg.make("P013", path, where[0],
-                              f"{{claim}} {snippet_id} has nothing to show: the snippet has "
-                              f"no `quote`; add one to {s.path}", where[1])
+                yield dg.make(
+                    "P013",
+                    path,
+                    where[0],
+                    f"{{claim}} {snippet_id} has nothing to show: the snippet has "
+                    f"no `quote`; add one to {s.path}",
+                    where[1],
+                )
         elif kind == "block_error":
             where = loc.find(tok["raw"].split("\n", 1)[0])
             name = tok["raw"].split("}", 1)[0].lstrip("`~:{")
-            yield dg.make("P014", path, where[0],
-                          f"unknown directive `{{{name}}}`{dg.did_you_mean(name, ['claim'])}; "
-                          "the only directive is ```{claim} snippet-id", where[1])
+            yield dg.make(
+                "P014",
+                path,
+                where[0],
+                f"unknown directive `{{{name}}}`{dg.did_you_mean(name, ['claim'])}; "
+                "the only directive is ```{claim} snippet-id",
+                where[1],
+            )
         elif kind == "footnote_ref":
             key, label = tok["attrs"]["key"], tok["attrs"]["label"]
             referenced.add(key)
             if key not in defined and key not in reported_refs:
                 reported_refs.add(key)
                 where = loc.find(tok["raw"])
-                yield dg.make("P006", path, where[0],
-                              f"footnote `[^{label}]` has no definition; add a line "
-                              f"`[^{label}]: ...` below the text", where[1])
+                yield dg.make(
+                    "P006",
+                    path,
+                    where[0],
+                    f"footnote `[^{label}]` has no definition; add a line "
+                    f"`[^{label}]: ...` below the text",
+                    where[1],
+                )
         elif (url := link_url(tok)) is not None:
             yield from _check_link(post, url, loc, project, archives)
 
@@ -281,22 +379,33 @@ def _check_body(post: Post, parsed: Parsed, project: Project, archives: ArchiveI
     for d in parsed.definitions:
         if d.key in first_defs:
             where = position(d)
-            yield dg.make("P008", path, where[0],
-                          f"footnote `[^{d.label}]` is defined twice (first on line "
-                          f"{position(first_defs[d.key])[0]}); only the first is used; "
-                          "merge them", where[1])
+            yield dg.make(
+                "P008",
+                path,
+                where[0],
+                f"footnote `[^{d.label}]` is defined twice (first on line "
+                f"{position(first_defs[d.key])[0]}); only the first is used; "
+                "merge them",
+                where[1],
+            )
             continue
         first_defs[d.key] = d
         if d.key not in referenced:
             where = position(d)
-            yield dg.make("P007", path, where[0],
-                          f"footnote `[^{d.label}]` is defined but never referenced; cite it "
-                          f"with `[^{d.label}]` in the text or delete it", where[1])
+            yield dg.make(
+                "P007",
+                path,
+                where[0],
+                f"footnote `[^{d.label}]` is defined but never referenced; cite it "
+                f"with `[^{d.label}]` in the text or delete it",
+                where[1],
+            )
 
     for i, claim in enumerate(post.claims):
         if claim not in checked_claims and claim in project.snippets:
-            yield from _status_problems(post, claim, post.loaded.at(("claims", i)),
-                                        "relies on", project, relies_on)
+            yield from _status_problems(
+                post, claim, post.loaded.at(("claims", i)), "relies on", project, relies_on
+            )
 
 
 def _cited_ids(tokens: list) -> set[str]:
@@ -309,19 +418,30 @@ def _cited_ids(tokens: list) -> set[str]:
     return ids
 
 
-def _check_citation(post: Post, snippet_id: str, where, how: str,
-                    project: Project, relies_on: set[str]) -> Iterator[Diagnostic]:
+def _check_citation(
+    post: Post, snippet_id: str, where, how: str, project: Project, relies_on: set[str]
+) -> Iterator[Diagnostic]:
     # `where` is a lazy (line, column): read it only when there is something to report.
     if snippet_id not in project.snippets:
-        yield dg.make("P003", post.path, where[0],
-                      f"{how} `{snippet_id}`, which is not a snippet"
-                      f"{dg.did_you_mean(snippet_id, project.snippets)}; snippets are "
-                      "snippets/**/<id>.md", where[1])
+        yield dg.make(
+            "P003",
+            post.path,
+            where[0],
+            f"{how} `{snippet_id}`, which is not a snippet"
+            f"{dg.did_you_mean(snippet_id, project.snippets)}; snippets are "
+            "snippets/**/<id>.md",
+            where[1],
+        )
         return
     if snippet_id not in post.claims:
-        yield dg.make("P004", post.path, where[0],
-                      f"{how} `{snippet_id}` but `claims` in the front matter does not list it; "
-                      f"add it: claims: [..., {snippet_id}]", where[1])
+        yield dg.make(
+            "P004",
+            post.path,
+            where[0],
+            f"{how} `{snippet_id}` but `claims` in the front matter does not list it; "
+            f"add it: claims: [..., {snippet_id}]",
+            where[1],
+        )
     yield from _status_problems(post, snippet_id, where, how, project, relies_on)
 
 
@@ -335,22 +455,36 @@ def successors(project: Project, snippet_id: str) -> list[str]:
     return [c for c in chain if c in project.snippets]
 
 
-def _status_problems(post: Post, snippet_id: str, where: tuple[int, int], how: str,
-                     project: Project, relies_on: set[str]) -> Iterator[Diagnostic]:
+def _status_problems(
+    post: Post,
+    snippet_id: str,
+    where: tuple[int, int],
+    how: str,
+    project: Project,
+    relies_on: set[str],
+) -> Iterator[Diagnostic]:
     s = project.snippets[snippet_id]
     if s.status == "retracted":
-        yield dg.make("P009", post.path, where[0],
-                      f"{how} `{snippet_id}`, which is retracted; remove the citation or "
-                      "add a correction", where[1])
+        yield dg.make(
+            "P009",
+            post.path,
+            where[0],
+            f"{how} `{snippet_id}`, which is retracted; remove the citation or add a correction",
+            where[1],
+        )
     elif s.status == "superseded":
         chain = successors(project, snippet_id)
         if relies_on.intersection(chain):
             return  # the post cites the newer version too: it is discussing the change
         instead = f"; cite `{chain[-1]}` instead" if chain else ""
-        yield dg.make("P010", post.path, where[0],
-                      f"{how} `{snippet_id}`, which is superseded by "
-                      f"`{s.superseded_by}`{instead} or cite both to discuss the change",
-                      where[1])
+        yield dg.make(
+            "P010",
+            post.path,
+            where[0],
+            f"{how} `{snippet_id}`, which is superseded by "
+            f"`{s.superseded_by}`{instead} or cite both to discuss the change",
+            where[1],
+        )
 
 
 def link_url(tok: dict) -> str | None:
@@ -363,36 +497,47 @@ def link_url(tok: dict) -> str | None:
 
 def external_link(url: str, config) -> bool:
     """An http(s) link off our own site that is not itself an archived copy."""
-    if urls.scheme(url) not in ("http", "https") or urls.host(url) == urls.host(
-            config.base_url):
+    if urls.scheme(url) not in ("http", "https") or urls.host(url) == urls.host(config.base_url):
         return False
-    return not (urls.is_archive_url(url, config.wayback_url)
-                and urls.try_snapshot(url, config.wayback_url))
+    return not (
+        urls.is_archive_url(url, config.wayback_url) and urls.try_snapshot(url, config.wayback_url)
+    )
 
 
 def needs_archive_copy(url: str, config) -> bool:
     """A link in a post that should have its archived copy in archives.yaml."""
-    return external_link(url, config) and not urls.host_matches(urls.host(url),
-                                                                config.no_archive_needed)
+    return external_link(url, config) and not urls.host_matches(
+        urls.host(url), config.no_archive_needed
+    )
 
 
-def _check_link(post: Post, url: str, loc: Locator, project: Project,
-                archives: ArchiveIndex) -> Iterator[Diagnostic]:
+def _check_link(
+    post: Post, url: str, loc: Locator, project: Project, archives: ArchiveIndex
+) -> Iterator[Diagnostic]:
     scheme = urls.scheme(url)
     if not scheme:
         return  # relative links and #fragments stay on this site
     if scheme not in ("http", "https"):
         where = loc.find(url.split(":", 1)[0] + ":")
-        yield dg.make("P011", post.path, where[0],
-                      f"link to `{url[:60]}` uses `{scheme}:`; only http(s) links are allowed "
-                      "in posts (they go to feeds and other sites)", where[1])
+        yield dg.make(
+            "P011",
+            post.path,
+            where[0],
+            f"link to `{url[:60]}` uses `{scheme}:`; only http(s) links are allowed "
+            "in posts (they go to feeds and other sites)",
+            where[1],
+        )
         return
     if not needs_archive_copy(url, project.config):
         return
     entry = archives.get(url)
     if entry is None or not entry.archive:
         where = loc.find(url)
-        yield dg.make("P012", post.path, where[0],
-                      f"{url} has no archived copy in {project.archives_path}; run "
-                      "`toolkit archive`, or add its host to [check] no_archive_needed",
-                      where[1])
+        yield dg.make(
+            "P012",
+            post.path,
+            where[0],
+            f"{url} has no archived copy in {project.archives_path}; run "
+            "`toolkit archive`, or add its host to [check] no_archive_needed",
+            where[1],
+        )

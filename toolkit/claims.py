@@ -59,8 +59,19 @@ def rows(checked: Checked, lab: str | None = None, topic: str | None = None) -> 
         if topic and topic not in s.topics:
             continue
         company = project.labs[s.lab].name if s.lab in project.labs else (s.lab or "")
-        result.append(Row(company, s.id, s.title, s.status, s.source_url or "",
-                          bool(s.archive), counts.get(s.id, 0), s.lab or "", list(s.topics)))
+        result.append(
+            Row(
+                company,
+                s.id,
+                s.title,
+                s.status,
+                s.source_url or "",
+                bool(s.archive),
+                counts.get(s.id, 0),
+                s.lab or "",
+                list(s.topics),
+            )
+        )
     return sorted(result, key=lambda r: (r.company.lower(), r.id))
 
 
@@ -74,9 +85,16 @@ def stale(checked: Checked) -> list[Stale]:
             s = project.snippets[snippet_id]
             if s.status in ("superseded", "retracted"):
                 chain = successors(project, snippet_id)
-                found.append(Stale(path, titles[path], snippet_id, s.status,
-                                   chain[-1] if chain else None,
-                                   bool(ids.intersection(chain))))
+                found.append(
+                    Stale(
+                        path,
+                        titles[path],
+                        snippet_id,
+                        s.status,
+                        chain[-1] if chain else None,
+                        bool(ids.intersection(chain)),
+                    )
+                )
     return found
 
 
@@ -98,10 +116,22 @@ def as_csv(items: list) -> str:
 
 def as_text(table: list[Row]) -> str:
     headers = ("COMPANY", "ID", "TITLE", "STATUS", "ARCHIVED", "CITED BY", "SOURCE")
-    lines = [(r.company, r.id, _cut(r.title, 48), r.status, "yes" if r.archived else "NO",
-              str(r.cited_by), r.source) for r in table]
-    widths = [max(len(h), *(len(line[i]) for line in lines)) if lines else len(h)
-              for i, h in enumerate(headers)]
+    lines = [
+        (
+            r.company,
+            r.id,
+            _cut(r.title, 48),
+            r.status,
+            "yes" if r.archived else "NO",
+            str(r.cited_by),
+            r.source,
+        )
+        for r in table
+    ]
+    widths = [
+        max(len(h), *(len(line[i]) for line in lines)) if lines else len(h)
+        for i, h in enumerate(headers)
+    ]
     fmt = "  ".join(f"{{:<{w}}}" for w in widths[:-1]) + "  {}"
     return "\n".join(fmt.format(*line).rstrip() for line in [headers, *lines])
 
@@ -114,8 +144,10 @@ def stale_text(items: list[Stale]) -> str:
         instead = f"; cite `{item.successor}` instead" if item.successor else ""
         if item.cites_successor:
             instead = f"; it also cites `{item.successor}` (add an update note if needed)"
-        lines.append(f"{item.post}: \"{item.title}\" relies on `{item.snippet}`, which is "
-                     f"{item.status}{instead}")
+        lines.append(
+            f'{item.post}: "{item.title}" relies on `{item.snippet}`, which is '
+            f"{item.status}{instead}"
+        )
     return "\n".join(lines)
 
 

@@ -33,9 +33,12 @@ pass_ctx = click.make_pass_decorator(Context)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.option("--root", type=click.Path(file_okay=False, path_type=Path),
-              help="The content repository (default: the nearest directory with a "
-                   "toolkit.toml, from here up).")
+@click.option(
+    "--root",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="The content repository (default: the nearest directory with a "
+    "toolkit.toml, from here up).",
+)
 @click.version_option(package_name="toolkit")
 @click.pass_context
 def cli(ctx: click.Context, root: Path | None) -> None:
@@ -56,21 +59,33 @@ def echo_diagnostics(diags: list[dg.Diagnostic], fmt: str, strict: bool) -> None
     for d in diags:
         color = "red" if d.severity == dg.ERROR else "yellow"
         location = click.style(f"{d.path}:{d.line}:{d.column}:", bold=True)
-        click.echo(f"{location} {click.style(d.severity, fg=color)} "
-                   f"{click.style(d.code, bold=True)} {d.message}")
+        click.echo(
+            f"{location} {click.style(d.severity, fg=color)} "
+            f"{click.style(d.code, bold=True)} {d.message}"
+        )
     click.echo(dg.summary(diags, strict), err=True)
 
 
 @cli.command()
-@click.option("--online", is_flag=True,
-              help="Also check every citation on the web: that each archived copy exists "
-                   "and holds the quote, and what became of each live page.")
-@click.option("--refresh", is_flag=True,
-              help="With --online: ignore what earlier runs learned, ask again.")
+@click.option(
+    "--online",
+    is_flag=True,
+    help="Also check every citation on the web: that each archived copy exists "
+    "and holds the quote, and what became of each live page.",
+)
+@click.option(
+    "--refresh", is_flag=True, help="With --online: ignore what earlier runs learned, ask again."
+)
 @click.option("--strict", is_flag=True, help="Count warnings as errors.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
-              show_default=True, help="text: one `path:line:col: severity CODE message` per "
-              "line; json: an array of {path, line, column, severity, code, message}.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="text: one `path:line:col: severity CODE message` per "
+    "line; json: an array of {path, line, column, severity, code, message}.",
+)
 @pass_ctx
 def check(obj: Context, online: bool, refresh: bool, strict: bool, fmt: str) -> None:
     """Check posts, snippets and settings without building anything.
@@ -89,20 +104,25 @@ def check(obj: Context, online: bool, refresh: bool, strict: bool, fmt: str) -> 
     if online and not bad_config:
         from .online import citations
 
-        report = citations.check_online(result, obj.root,
-                                        _online_options(result, refresh, fmt))
-        diagnostics = sorted(diagnostics + dg.filter_ignored(
-            report.diagnostics, result.project.config.ignore))
+        report = citations.check_online(result, obj.root, _online_options(result, refresh, fmt))
+        diagnostics = sorted(
+            diagnostics + dg.filter_ignored(report.diagnostics, result.project.config.ignore)
+        )
         offline = report.offline
     echo_diagnostics(diagnostics, fmt, strict)
     if bad_config:
-        click.echo(f"toolkit check: {content.CONFIG_FILE} has errors (above), so the online "
-                   "checks were not done and nothing was fetched; fix it and run again.",
-                   err=True)
+        click.echo(
+            f"toolkit check: {content.CONFIG_FILE} has errors (above), so the online "
+            "checks were not done and nothing was fetched; fix it and run again.",
+            err=True,
+        )
     if offline:
-        click.echo("toolkit check: no request got an answer (no network?), so the online "
-                   "checks were not done; the offline ones are above. Run it again when "
-                   "you are online.", err=True)
+        click.echo(
+            "toolkit check: no request got an answer (no network?), so the online "
+            "checks were not done; the offline ones are above. Run it again when "
+            "you are online.",
+            err=True,
+        )
     if bad_config or offline or dg.has_failures(diagnostics, strict):
         raise SystemExit(1)
 
@@ -118,12 +138,18 @@ def _online_options(result, refresh: bool, fmt: str):
     limits = Limits.from_settings(settings)
     progress = None
     if fmt == "text" and sys.stderr.isatty() and not os.environ.get("CI"):
+
         def progress(done: int, total: int) -> None:
             filled = 30 * done // max(total, 1)
-            click.echo(f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} URLs checked",
-                       nl=done == total, err=True)
-    return Options(limits, live_days=settings.get("live_days", 7), refresh=refresh,
-                   progress=progress)
+            click.echo(
+                f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{total} URLs checked",
+                nl=done == total,
+                err=True,
+            )
+
+    return Options(
+        limits, live_days=settings.get("live_days", 7), refresh=refresh, progress=progress
+    )
 
 
 @cli.command()
@@ -144,8 +170,9 @@ def build(obj: Context, drafts: bool, strict: bool) -> None:
         click.echo("Nothing written: fix the errors above, then build again.", err=True)
         raise SystemExit(1)
     if report.up_to_date:
-        click.echo("Nothing changed since the last build: site/, feeds/ and drafts/ are up "
-                   "to date.")
+        click.echo(
+            "Nothing changed since the last build: site/, feeds/ and drafts/ are up to date."
+        )
     for directory, files in report.written.items():
         if directory == "site":
             shown = f"{sum(f.endswith('.html') for f in files)} pages"
@@ -160,8 +187,9 @@ def build(obj: Context, drafts: bool, strict: bool) -> None:
 
 @cli.command()
 @click.option("--port", default=8000, show_default=True, help="Port on 127.0.0.1.")
-@click.option("--drafts/--no-drafts", default=True, show_default=True,
-              help="Show draft posts in the preview.")
+@click.option(
+    "--drafts/--no-drafts", default=True, show_default=True, help="Show draft posts in the preview."
+)
 @pass_ctx
 def serve(obj: Context, port: int, drafts: bool) -> None:
     """Preview the site on http://127.0.0.1:PORT/ and rebuild on every save.
@@ -180,8 +208,9 @@ def serve(obj: Context, port: int, drafts: bool) -> None:
         try:
             problems = servelib.preview(root, drafts, banner)
         except Exception as e:  # noqa: BLE001 - keep serving the last good preview
-            click.echo(click.style(f"Preview not rebuilt: {type(e).__name__}: {e}", fg="red"),
-                       err=True)
+            click.echo(
+                click.style(f"Preview not rebuilt: {type(e).__name__}: {e}", fg="red"), err=True
+            )
             return
         banner.show(problems)  # also when the build stopped before writing
         if problems:
@@ -193,13 +222,16 @@ def serve(obj: Context, port: int, drafts: bool) -> None:
     try:
         server = servelib.make_server(root, port, banner)
     except OSError as e:
-        raise click.UsageError(f"cannot listen on 127.0.0.1:{port} ({e.strerror}); "
-                               f"try --port {port + 1}") from None
+        raise click.UsageError(
+            f"cannot listen on 127.0.0.1:{port} ({e.strerror}); try --port {port + 1}"
+        ) from None
     stop = threading.Event()
     watcher = threading.Thread(target=servelib.watch, args=(root, rebuild, stop), daemon=True)
     watcher.start()
-    click.echo(f"Serving {root / 'site'} at http://127.0.0.1:{server.server_port}/ "
-               "(Ctrl-C to stop)", err=True)
+    click.echo(
+        f"Serving {root / 'site'} at http://127.0.0.1:{server.server_port}/ (Ctrl-C to stop)",
+        err=True,
+    )
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -214,8 +246,9 @@ def _today() -> dt.date:
 
 
 @cli.command()
-@click.argument("directory", required=False, type=click.Path(file_okay=False, path_type=Path),
-                default=".")
+@click.argument(
+    "directory", required=False, type=click.Path(file_okay=False, path_type=Path), default="."
+)
 def init(directory: Path) -> None:
     """Start a content repository in DIRECTORY (default: here).
 
@@ -273,8 +306,7 @@ def _complete_snippets(ctx: click.Context, param: click.Parameter, incomplete: s
     root = _completion_root(ctx)
     if root is None:
         return []
-    return sorted(p.stem for p in content.snippet_files(root)
-                  if p.stem.startswith(incomplete))
+    return sorted(p.stem for p in content.snippet_files(root) if p.stem.startswith(incomplete))
 
 
 def _new_post(obj: Context, title: str, kind: str, cite: tuple[str, ...]) -> None:
@@ -282,14 +314,18 @@ def _new_post(obj: Context, title: str, kind: str, cite: tuple[str, ...]) -> Non
         known = content.load_project(obj.root, posts=False).snippets
         for snippet in cite:
             if snippet not in known:
-                raise click.BadParameter(f"no snippet `{snippet}`"
-                                         f"{dg.did_you_mean(snippet, known)}",
-                                         param_hint="--cite")
+                raise click.BadParameter(
+                    f"no snippet `{snippet}`{dg.did_you_mean(snippet, known)}", param_hint="--cite"
+                )
     _create(obj, *scaffold.new_post(title, kind, _today(), cite))
 
 
-CITE = click.option("--cite", multiple=True, shell_complete=_complete_snippets,
-                    help="A snippet to cite (repeatable): listed in claims, cited in the text.")
+CITE = click.option(
+    "--cite",
+    multiple=True,
+    shell_complete=_complete_snippets,
+    help="A snippet to cite (repeatable): listed in claims, cited in the text.",
+)
 
 
 @new.command("post")
@@ -311,8 +347,12 @@ def new_shortform(obj: Context, title: str, cite: tuple[str, ...]) -> None:
 
 
 @new.command("snippet")
-@click.option("--lab", required=True, shell_complete=_complete_labs,
-              help="The company: a key of snippets/labs.yaml.")
+@click.option(
+    "--lab",
+    required=True,
+    shell_complete=_complete_labs,
+    help="The company: a key of snippets/labs.yaml.",
+)
 @click.option("--url", required=True, help="The source: the page or PDF the quote is from.")
 @click.option("--quote", help="The source's exact words.")
 @click.option("--title", help="What the claim is, in a few words (also names the file).")
@@ -336,10 +376,14 @@ def new_snippet(obj: Context, lab: str, url: str, quote: str | None, title: str 
 @cli.command()
 @click.option("--lab", shell_complete=_complete_labs, help="Only this company's claims.")
 @click.option("--topic", help="Only claims with this topic.")
-@click.option("--stale", is_flag=True,
-              help="List published posts that rely on superseded or retracted snippets.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text",
-              show_default=True)
+@click.option(
+    "--stale",
+    is_flag=True,
+    help="List published posts that rely on superseded or retracted snippets.",
+)
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json", "csv"]), default="text", show_default=True
+)
 @pass_ctx
 def claims(obj: Context, lab: str | None, topic: str | None, stale: bool, fmt: str) -> None:
     """The claims table: company, id, title, status, source, archived, cited by N posts.
@@ -349,9 +393,9 @@ def claims(obj: Context, lab: str | None, topic: str | None, stale: bool, fmt: s
     """
     checked = pipeline.run(obj.root)
     if lab and lab not in checked.project.labs:
-        raise click.BadParameter(f"unknown lab `{lab}`"
-                                 f"{dg.did_you_mean(lab, checked.project.labs)}",
-                                 param_hint="--lab")
+        raise click.BadParameter(
+            f"unknown lab `{lab}`{dg.did_you_mean(lab, checked.project.labs)}", param_hint="--lab"
+        )
     items = claimslib.stale(checked) if stale else claimslib.rows(checked, lab, topic)
     if fmt == "json":
         click.echo(claimslib.as_json(items))
@@ -362,8 +406,13 @@ def claims(obj: Context, lab: str | None, topic: str | None, stale: bool, fmt: s
 
 
 @cli.command()
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("schemas"),
-              show_default=True, help="Directory to write the schemas to (in the project).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path("schemas"),
+    show_default=True,
+    help="Directory to write the schemas to (in the project).",
+)
 @pass_ctx
 def schema(obj: Context, out: Path) -> None:
     """Write JSON Schemas for post and snippet front matter, labs.yaml, archives.yaml and
@@ -372,29 +421,45 @@ def schema(obj: Context, out: Path) -> None:
     directory = out if out.is_absolute() else obj.root / out
     for name, data in schemas.all_schemas().items():
         output.write_file(directory / name, (json.dumps(data, indent=2) + "\n").encode())
-        click.echo((directory / name).relative_to(obj.root).as_posix()
-                   if directory.is_relative_to(obj.root) else str(directory / name))
+        click.echo(
+            (directory / name).relative_to(obj.root).as_posix()
+            if directory.is_relative_to(obj.root)
+            else str(directory / name)
+        )
 
 
 def _complete_posts(ctx: click.Context, param: click.Parameter, incomplete: str):
     root = _completion_root(ctx)
     if root is None:
         return []
-    return sorted(content.slugify(p.stem) for p in content.post_files(root)
-                  if content.slugify(p.stem).startswith(incomplete))
+    return sorted(
+        content.slugify(p.stem)
+        for p in content.post_files(root)
+        if content.slugify(p.stem).startswith(incomplete)
+    )
 
 
 @cli.command()
 @click.argument("posts", nargs=-1, shell_complete=_complete_posts, metavar="[SLUG|PATH]...")
-@click.option("--to", "service", type=click.Choice(["substack", "lesswrong"]), required=True,
-              help="Where to push the drafts.")
-@click.option("--dry-run", is_flag=True,
-              help="Send nothing: write drafts/ and show each request, secrets as ***.")
-@click.option("--force", is_flag=True,
-              help="Overwrite a remote draft even if it was edited there since the last push.")
+@click.option(
+    "--to",
+    "service",
+    type=click.Choice(["substack", "lesswrong"]),
+    required=True,
+    help="Where to push the drafts.",
+)
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Send nothing: write drafts/ and show each request, secrets as ***.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Overwrite a remote draft even if it was edited there since the last push.",
+)
 @pass_ctx
-def publish(obj: Context, posts: tuple[str, ...], service: str, dry_run: bool,
-            force: bool) -> None:
+def publish(obj: Context, posts: tuple[str, ...], service: str, dry_run: bool, force: bool) -> None:
     """Push posts as DRAFTS to Substack or LessWrong; nothing is ever made public.
 
     With no SLUG, every published post whose `targets` names the service. The first
@@ -406,8 +471,14 @@ def publish(obj: Context, posts: tuple[str, ...], service: str, dry_run: bool,
     from .publish import publisher
 
     try:
-        outcomes = publisher.publish(obj.root, service, posts, dry_run=dry_run, force=force,
-                                     show=lambda text: click.echo(text))
+        outcomes = publisher.publish(
+            obj.root,
+            service,
+            posts,
+            dry_run=dry_run,
+            force=force,
+            show=lambda text: click.echo(text),
+        )
     except publisher.PublishError as e:
         if e.usage:
             raise click.UsageError(str(e)) from None
@@ -417,8 +488,9 @@ def publish(obj: Context, posts: tuple[str, ...], service: str, dry_run: bool,
         click.echo(f"toolkit publish: {e}", err=True)
         raise SystemExit(1) from None
     if not outcomes:
-        click.echo(f"Nothing to publish: no published post lists `{service}` in `targets`.",
-                   err=True)
+        click.echo(
+            f"Nothing to publish: no published post lists `{service}` in `targets`.", err=True
+        )
         return
     click.echo(publisher.table(outcomes))
     if not all(o.ok for o in outcomes):
@@ -426,8 +498,11 @@ def publish(obj: Context, posts: tuple[str, ...], service: str, dry_run: bool,
 
 
 @cli.command()
-@click.option("--dry-run", is_flag=True,
-              help="Look captures up, but write nothing and request no new capture.")
+@click.option(
+    "--dry-run",
+    is_flag=True,
+    help="Look captures up, but write nothing and request no new capture.",
+)
 @pass_ctx
 def archive(obj: Context, dry_run: bool) -> None:
     """Find an archived copy for every source and link that lacks one, and write it in.
@@ -455,21 +530,30 @@ def archive(obj: Context, dry_run: bool) -> None:
     broken = checks.config_errors(result.diagnostics)
     if broken:
         echo_diagnostics(broken, "text", strict=False)
-        click.echo(f"toolkit archive: fix {content.CONFIG_FILE} first; nothing was looked up "
-                   "or written.", err=True)
+        click.echo(
+            f"toolkit archive: fix {content.CONFIG_FILE} first; nothing was looked up or written.",
+            err=True,
+        )
         raise SystemExit(1)
     outcomes = []
-    for outcome in archiver.archive(result, obj.root, dry_run=dry_run, env=os.environ,
-                                    limits=Limits.from_settings(result.project.config.online),
-                                    poll_every=poll_every):
+    for outcome in archiver.archive(
+        result,
+        obj.root,
+        dry_run=dry_run,
+        env=os.environ,
+        limits=Limits.from_settings(result.project.config.online),
+        poll_every=poll_every,
+    ):
         click.echo(outcome.line)  # as it comes: a new capture can take minutes
         outcomes.append(outcome)
     if not outcomes:
         click.echo("Every source and link already has an archived copy.")
         return
     click.echo(archiver.summary(outcomes))
-    if any(o.action in ("failed", "stopped") or (o.action == "not found" and not dry_run)
-           for o in outcomes):
+    if any(
+        o.action in ("failed", "stopped") or (o.action == "not found" and not dry_run)
+        for o in outcomes
+    ):
         raise SystemExit(1)
 
 

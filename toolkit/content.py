@@ -75,8 +75,9 @@ def read_bytes(path: Path, shown: str) -> tuple[bytes | None, list[dg.Diagnostic
         return None, [dg.make("F011", shown, 1, f"cannot read the file: {e.strerror or e}")]
 
 
-def read_text(path: Path, shown: str, data: bytes | None = None
-              ) -> tuple[str | None, bytes, list[dg.Diagnostic]]:
+def read_text(
+    path: Path, shown: str, data: bytes | None = None
+) -> tuple[str | None, bytes, list[dg.Diagnostic]]:
     """The file's text, its raw bytes, and any reading/decoding problem."""
     if data is None:
         data, diags = read_bytes(path, shown)
@@ -87,8 +88,10 @@ def read_text(path: Path, shown: str, data: bytes | None = None
     except UnicodeDecodeError as e:
         line = data[: e.start].count(b"\n") + 1
         col = e.start - (data.rfind(b"\n", 0, e.start) + 1) + 1
-        msg = (f"not valid UTF-8 (byte 0x{data[e.start]:02x}); re-save the file as UTF-8 "
-               "in your editor")
+        msg = (
+            f"not valid UTF-8 (byte 0x{data[e.start]:02x}); re-save the file as UTF-8 "
+            "in your editor"
+        )
         return None, data, [dg.make("F001", shown, line, msg, col)]
     return text.removeprefix("\ufeff"), data, []
 
@@ -115,7 +118,7 @@ def split_front_matter(text: str) -> tuple[str, int, str, int] | None:
     if text.startswith("\n", body_start):
         body_start += 1
     body_line = text.count("\n", 0, body_start) + 1
-    return text[start.end(): end.start()], fm_offset, text[body_start:], body_line
+    return text[start.end() : end.start()], fm_offset, text[body_start:], body_line
 
 
 def slugify(text: str) -> str:
@@ -125,15 +128,17 @@ def slugify(text: str) -> str:
     return re.sub(r"-{2,}", "-", slug) or "untitled"
 
 
-def _front_matter(path: Path, shown: str, what: str, data: bytes | None = None) -> tuple[
-        Loaded | None, str, int, bytes, list[dg.Diagnostic]]:
+def _front_matter(
+    path: Path, shown: str, what: str, data: bytes | None = None
+) -> tuple[Loaded | None, str, int, bytes, list[dg.Diagnostic]]:
     text, data, diags = read_text(path, shown, data)
     if text is None:
         return None, "", 1, data, diags
     split = split_front_matter(text)
     if split is None:
-        msg = (f"no front matter: a {what} starts with a `---` line, YAML keys, and another "
-               "`---` line")
+        msg = (
+            f"no front matter: a {what} starts with a `---` line, YAML keys, and another `---` line"
+        )
         return None, "", 1, data, [dg.make("F003", shown, 1, msg)]
     fm, offset, body, body_line = split
     loaded = yamlfile.load(fm, shown, offset)
@@ -143,8 +148,9 @@ def _front_matter(path: Path, shown: str, what: str, data: bytes | None = None) 
     return loaded, body, body_line, data, loaded.diagnostics
 
 
-def load_post(root: Path, path: Path, data: bytes | None = None
-              ) -> tuple[Post | None, list[dg.Diagnostic]]:
+def load_post(
+    root: Path, path: Path, data: bytes | None = None
+) -> tuple[Post | None, list[dg.Diagnostic]]:
     """A post from its file (or from `data`, the file's bytes, when already read)."""
     shown = rel(root, path)
     loaded, body, body_line, data, diags = _front_matter(path, shown, "post", data)
@@ -173,8 +179,9 @@ def load_post(root: Path, path: Path, data: bytes | None = None
     return post, diags + v.diagnostics
 
 
-def load_snippet(root: Path, path: Path, data: bytes | None = None
-                 ) -> tuple[Snippet | None, list[dg.Diagnostic]]:
+def load_snippet(
+    root: Path, path: Path, data: bytes | None = None
+) -> tuple[Snippet | None, list[dg.Diagnostic]]:
     """One snippet file (its bytes, when already read)."""
     shown = rel(root, path)
     loaded, body, _, data, diags = _front_matter(path, shown, "snippet", data)
@@ -205,8 +212,9 @@ def load_snippet(root: Path, path: Path, data: bytes | None = None
     return snippet, diags + v.diagnostics
 
 
-def _yaml_file(root: Path, path: Path, fast: Callable[[str], Loaded | None] | None = None
-               ) -> tuple[Loaded | None, list[dg.Diagnostic]]:
+def _yaml_file(
+    root: Path, path: Path, fast: Callable[[str], Loaded | None] | None = None
+) -> tuple[Loaded | None, list[dg.Diagnostic]]:
     """The file's YAML; `fast`, if given, reads the text first and may decline (None)."""
     shown = rel(root, path)
     text, _, diags = read_text(path, shown)
@@ -251,8 +259,7 @@ def load_archives(root: Path, path: Path) -> tuple[dict[str, ArchiveEntry], list
             v.report("F010", (url,), f"`{url}` is not an absolute http(s) URL")
             continue
         values = v.mapping(entry, fields.ARCHIVE_ENTRY, (url,))
-        entries[url] = ArchiveEntry(url, values["archive"], values["accessed"],
-                                    loaded.line((url,)))
+        entries[url] = ArchiveEntry(url, values["archive"], values["accessed"], loaded.line((url,)))
     return entries, diags + v.diagnostics
 
 
@@ -278,8 +285,11 @@ def load_config(root: Path) -> tuple[Config, list[dg.Diagnostic]]:
     path = root / CONFIG_FILE
     config = Config(root=root)
     if not path.is_file():
-        return config, [dg.make("C001", CONFIG_FILE, 1,
-                                f"no {CONFIG_FILE} here; run `toolkit init` to create one")]
+        return config, [
+            dg.make(
+                "C001", CONFIG_FILE, 1, f"no {CONFIG_FILE} here; run `toolkit init` to create one"
+            )
+        ]
     text, _, diags = read_text(path, CONFIG_FILE)
     if text is None:
         return config, diags
@@ -289,8 +299,7 @@ def load_config(root: Path) -> tuple[Config, list[dg.Diagnostic]]:
         m = _TOML_ERROR_AT.search(str(e))
         line, col = (int(m.group(1)), int(m.group(2))) if m else (1, 1)
         problem = _TOML_ERROR_AT.sub("", str(e)).strip()
-        return config, [dg.make("F002", CONFIG_FILE, line,
-                                f"TOML does not parse: {problem}", col)]
+        return config, [dg.make("F002", CONFIG_FILE, line, f"TOML does not parse: {problem}", col)]
     loaded = Loaded(data, toml_positions(text))
     v = fields.Validator(loaded, CONFIG_FILE, "toolkit.toml")
     values = v.mapping(data, fields.CONFIG)
@@ -314,9 +323,12 @@ def load_config(root: Path) -> tuple[Config, list[dg.Diagnostic]]:
     )
     for code in config.ignore:
         if code not in dg.CODES:
-            v.report("F008", ("check", "ignore"),
-                     f"`{code}` in [check] ignore is not a diagnostic code"
-                     f"{dg.did_you_mean(code, dg.CODES)}; see the README's list of codes")
+            v.report(
+                "F008",
+                ("check", "ignore"),
+                f"`{code}` in [check] ignore is not a diagnostic code"
+                f"{dg.did_you_mean(code, dg.CODES)}; see the README's list of codes",
+            )
     return config, diags + v.diagnostics
 
 
@@ -432,8 +444,9 @@ def snippet_files(root: Path) -> list[Path]:
     return _files(root / "snippets")
 
 
-def load_project(root: Path, posts: bool = True, memo=None,
-                 inputs: Inputs | None = None) -> Project:
+def load_project(
+    root: Path, posts: bool = True, memo=None, inputs: Inputs | None = None
+) -> Project:
     """Everything under `root`, with every loading problem as a diagnostic.
 
     With `posts=False` the posts are left for the caller (the pipeline loads and parses
@@ -442,8 +455,9 @@ def load_project(root: Path, posts: bool = True, memo=None,
     """
     config, diags = load_config(root)
     project = Project(root=root, config=config, diagnostics=list(diags))
-    project.digest = _digest(root / CONFIG_FILE, root / project.labs_path,
-                             root / project.archives_path)
+    project.digest = _digest(
+        root / CONFIG_FILE, root / project.labs_path, root / project.archives_path
+    )
 
     # Snippets load in worker processes while this one reads labs.yaml and archives.yaml.
     loading = _start_loading_snippets(root, memo, inputs or Inputs.scan(root))
@@ -481,8 +495,9 @@ def _content_key(root: Path, path: Path, digest: str | None) -> str:
     return cachelib.key("file", rel(root, path), digest or "unreadable")
 
 
-def _load_snippet_item(root: Path, item: tuple[Path, bytes | None]
-                       ) -> tuple[Snippet | None, list[dg.Diagnostic]]:
+def _load_snippet_item(
+    root: Path, item: tuple[Path, bytes | None]
+) -> tuple[Snippet | None, list[dg.Diagnostic]]:
     return load_snippet(root, *item)
 
 
@@ -492,19 +507,26 @@ def _start_loading_snippets(root: Path, memo, inputs: Inputs):
     files = inputs.snippets
     if memo is None or not memo.enabled:
         return parallel.start(functools.partial(load_snippet, root), files)
-    keys = [_content_key(root, path, digest)
-            for path, digest in zip(files, inputs.digests(files, memo), strict=True)]
+    keys = [
+        _content_key(root, path, digest)
+        for path, digest in zip(files, inputs.digests(files, memo), strict=True)
+    ]
     known = memo.get_many(keys)
     missing = [path for path, k in zip(files, keys, strict=True) if k not in known]
     memo.disconnect()  # never carry an open SQLite connection into forked workers
     # The bytes were read to hash them: the workers get them rather than read them again.
-    join = parallel.start(functools.partial(_load_snippet_item, root),
-                          [(path, inputs.data.get(path)) for path in missing])
+    join = parallel.start(
+        functools.partial(_load_snippet_item, root),
+        [(path, inputs.data.get(path)) for path in missing],
+    )
 
     def finish() -> list[tuple[Snippet | None, list[dg.Diagnostic]]]:
         loaded = dict(zip(missing, join(), strict=True))
-        memo.put_many({k: loaded[path] for path, k in zip(files, keys, strict=True)
-                       if path in loaded})
-        return [known[k] if k in known else loaded[path]
-                for path, k in zip(files, keys, strict=True)]
+        memo.put_many(
+            {k: loaded[path] for path, k in zip(files, keys, strict=True) if path in loaded}
+        )
+        return [
+            known[k] if k in known else loaded[path] for path, k in zip(files, keys, strict=True)
+        ]
+
     return finish

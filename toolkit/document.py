@@ -34,8 +34,20 @@ from . import urls
 from .markdown import FootnoteDef, Parsed, Token, plain_text
 from .model import Post, Project, Snippet
 
-MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August",
-          "September", "October", "November", "December")
+MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
 
 
 @dataclass
@@ -83,13 +95,21 @@ def link_attrs(url: str, archive: str | None, wayback: str) -> dict:
 
 
 def archive_link(original: str, archive: str, date_iso: str | None, label: str) -> Token:
-    return {"type": "link", "children": [text(label)],
-            "attrs": {"url": archive, "role": "archive", "original": original,
-                      "archive_date": date_iso}}
+    return {
+        "type": "link",
+        "children": [text(label)],
+        "attrs": {
+            "url": archive,
+            "role": "archive",
+            "original": original,
+            "archive_date": date_iso,
+        },
+    }
 
 
-def citation_tokens(snippet: Snippet | None, snippet_id: str, locator: str | None,
-                    project: Project) -> list[Token]:
+def citation_tokens(
+    snippet: Snippet | None, snippet_id: str, locator: str | None, project: Project
+) -> list[Token]:
     """Inline tokens naming one cited source: company, linked title, date, copy."""
     if snippet is None:
         return [text(f"[unknown snippet: {snippet_id}]")]
@@ -101,8 +121,7 @@ def citation_tokens(snippet: Snippet | None, snippet_id: str, locator: str | Non
     if snippet.source_url:
         attrs = link_attrs(snippet.source_url, snippet.archive, wayback)
         attrs["archive_shown"] = True  # the copy is linked explicitly just below
-        out += [text("“"), {"type": "link", "children": [text(title)], "attrs": attrs},
-                text("”")]
+        out += [text("“"), {"type": "link", "children": [text(title)], "attrs": attrs}, text("”")]
     else:
         out.append(text(f"“{title}”"))
     if snippet.published:
@@ -112,9 +131,13 @@ def citation_tokens(snippet: Snippet | None, snippet_id: str, locator: str | Non
     if snippet.archive and snippet.source_url:
         snap = urls.try_snapshot(snippet.archive, wayback)
         when = f" {human_date(snap.time.date())}" if snap and snap.time else ""
-        out += [text(" ("), archive_link(snippet.source_url, snippet.archive,
-                                          snap.date_iso if snap else None, "archived"),
-                text(f"{when})")]
+        out += [
+            text(" ("),
+            archive_link(
+                snippet.source_url, snippet.archive, snap.date_iso if snap else None, "archived"
+            ),
+            text(f"{when})"),
+        ]
     return [t for t in out if t.get("raw") != ""]
 
 
@@ -147,8 +170,7 @@ def _citation_paragraph(items: list[dict], project: Project) -> list[Token]:
 
 def _quote_paragraphs(quote: str) -> list[Token]:
     paragraphs = [p.strip() for p in quote.strip().split("\n\n") if p.strip()]
-    return [{"type": "paragraph", "children": [text(" ".join(p.split()))]}
-            for p in paragraphs]
+    return [{"type": "paragraph", "children": [text(" ".join(p.split()))]} for p in paragraphs]
 
 
 class _Resolver:
@@ -211,8 +233,11 @@ class _Resolver:
                 if in_note:
                     out += citation_paragraph(items, self.project)[0]["children"]
                 else:
-                    note = self.new_note("citation", citation_paragraph(items, self.project),
-                                         snippets=tuple(i["id"] for i in items))
+                    note = self.new_note(
+                        "citation",
+                        citation_paragraph(items, self.project),
+                        snippets=tuple(i["id"] for i in items),
+                    )
                     _strip_trailing_space(out)
                     out.append(self.ref(note))
             elif kind == "link":
@@ -237,8 +262,11 @@ class _Resolver:
         return self.ref(note)
 
     def link(self, tok: Token, in_note: bool) -> list[Token]:
-        tok = dict(tok, children=self.inline(tok.get("children", []), in_note),
-                   attrs=dict(tok.get("attrs", {})))
+        tok = dict(
+            tok,
+            children=self.inline(tok.get("children", []), in_note),
+            attrs=dict(tok.get("attrs", {})),
+        )
         url = tok["attrs"].get("url", "")
         if urls.scheme(url) not in ("http", "https") or urls.host(url) == self.own_host:
             return [tok]
@@ -247,9 +275,12 @@ class _Resolver:
             return [tok]
         attrs = link_attrs(url, entry.archive, self.wayback)
         tok["attrs"].update(attrs)
-        return [tok, text(" ("),
-                archive_link(url, entry.archive, attrs.get("archive_date"), "archived"),
-                text(")")]
+        return [
+            tok,
+            text(" ("),
+            archive_link(url, entry.archive, attrs.get("archive_date"), "archived"),
+            text(")"),
+        ]
 
     def claim(self, tok: Token, in_note: bool) -> Token:
         snippet_id = tok["attrs"]["id"]
@@ -261,19 +292,25 @@ class _Resolver:
         lab = self.project.labs.get(snippet.lab or "")
         attribution: list[Token] = [text("— " + (lab.name if lab else snippet.lab or ""))]
         if in_note:
-            attribution += [text(": ")] + citation_paragraph(
-                [{"id": snippet_id}], self.project)[0]["children"]
+            attribution += [text(": ")] + citation_paragraph([{"id": snippet_id}], self.project)[0][
+                "children"
+            ]
             number = None
         else:
             title = snippet.source_title or snippet.title
             attribution.append(text(f", “{title}”"))
-            note = self.new_note("citation",
-                                 citation_paragraph([{"id": snippet_id}], self.project),
-                                 snippets=(snippet_id,))
+            note = self.new_note(
+                "citation",
+                citation_paragraph([{"id": snippet_id}], self.project),
+                snippets=(snippet_id,),
+            )
             attribution.append(self.ref(note))
             number = note.number
-        return {"type": "claim", "children": _quote_paragraphs(snippet.quote),
-                "attrs": {"snippet": snippet_id, "number": number, "attribution": attribution}}
+        return {
+            "type": "claim",
+            "children": _quote_paragraphs(snippet.quote),
+            "attrs": {"snippet": snippet_id, "number": number, "attribution": attribution},
+        }
 
 
 def _strip_trailing_space(out: list[Token]) -> None:
@@ -303,8 +340,12 @@ def _notes_after_punctuation(tokens: list[Token]) -> list[Token]:
     while pending:
         tok = pending.pop(0)
         nxt = pending[0] if pending else None
-        if (tok["type"] == "citation" and nxt is not None and nxt["type"] == "text"
-                and nxt["raw"].startswith(_PUNCTUATION)):
+        if (
+            tok["type"] == "citation"
+            and nxt is not None
+            and nxt["type"] == "text"
+            and nxt["raw"].startswith(_PUNCTUATION)
+        ):
             _strip_trailing_space(out)
             out.append(dict(nxt, raw=nxt["raw"][0]))
             pending[0] = dict(nxt, raw=nxt["raw"][1:])
@@ -312,11 +353,26 @@ def _notes_after_punctuation(tokens: list[Token]) -> list[Token]:
     return [t for t in out if not (t["type"] == "text" and t.get("raw") == "")]
 
 
-_BLOCK_TYPES = frozenset({
-    "paragraph", "heading", "block_quote", "list", "list_item", "block_text", "block_code",
-    "thematic_break", "block_html", "claim", "table", "table_head", "table_body", "table_row",
-    "table_cell", "block_error",
-})
+_BLOCK_TYPES = frozenset(
+    {
+        "paragraph",
+        "heading",
+        "block_quote",
+        "list",
+        "list_item",
+        "block_text",
+        "block_code",
+        "thematic_break",
+        "block_html",
+        "claim",
+        "table",
+        "table_head",
+        "table_body",
+        "table_row",
+        "table_cell",
+        "block_error",
+    }
+)
 
 
 def summarize(post: Post, tokens: list[Token], limit: int = 280) -> str:
@@ -339,8 +395,14 @@ def build(post: Post, parsed: Parsed, project: Project) -> Document:
     body = resolver.blocks(parsed.tokens)
     claims = [c for c in resolver.cited if c in project.snippets]
     claims += [c for c in post.claims if c in project.snippets and c not in claims]
-    return Document(post=post, body=body, notes=resolver.notes, claims=claims,
-                    path=page_path(post), summary=summarize(post, parsed.tokens))
+    return Document(
+        post=post,
+        body=body,
+        notes=resolver.notes,
+        claims=claims,
+        path=page_path(post),
+        summary=summarize(post, parsed.tokens),
+    )
 
 
 def build_fragment(tokens: list[Token], project: Project) -> list[Token]:

@@ -159,22 +159,44 @@ def feed_groups(items: list[Item], project: Project) -> list[Group]:
     def shown(feed_items: list[Item]) -> tuple:
         return (project.digest, tuple((i.listing(), i.page_digest) for i in feed_items))
 
-    groups = [Group("feed:main", shown(top), lambda: {
-        "atom.xml": atom(top, config, "atom.xml", config.title),
-        "rss.xml": rss(top, config, "rss.xml", config.title),
-        "feed.json": json_feed(top, config, "feed.json", config.title),
-    }, shows=top)]
+    groups = [
+        Group(
+            "feed:main",
+            shown(top),
+            lambda: {
+                "atom.xml": atom(top, config, "atom.xml", config.title),
+                "rss.xml": rss(top, config, "rss.xml", config.title),
+                "feed.json": json_feed(top, config, "feed.json", config.title),
+            },
+            shows=top,
+        )
+    ]
     shortform = [i for i in published if i.post.kind == "shortform"][: config.max_items]
-    groups.append(Group("feed:shortform", shown(shortform), lambda: {
-        "shortform.xml": atom(shortform, config, "shortform.xml",
-                              f"{config.title}: shortform")}, shows=shortform))
+    groups.append(
+        Group(
+            "feed:shortform",
+            shown(shortform),
+            lambda: {
+                "shortform.xml": atom(
+                    shortform, config, "shortform.xml", f"{config.title}: shortform"
+                )
+            },
+            shows=shortform,
+        )
+    )
     for tag in sorted({t for i in published for t in i.post.tags}):
         tagged = [i for i in published if tag in i.post.tags][: config.max_items]
         name = f"tags/{slugify(tag)}.xml"
-        groups.append(Group(f"feed:tag:{tag}", shown(tagged),
-                            lambda name=name, tag=tag, tagged=tagged: {
-                                name: atom(tagged, config, name, f"{config.title}: {tag}")},
-                            shows=tagged))
+        groups.append(
+            Group(
+                f"feed:tag:{tag}",
+                shown(tagged),
+                lambda name=name, tag=tag, tagged=tagged: {
+                    name: atom(tagged, config, name, f"{config.title}: {tag}")
+                },
+                shows=tagged,
+            )
+        )
     return groups
 
 

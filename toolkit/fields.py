@@ -17,8 +17,10 @@ from . import diagnostics as dg
 from .yamlfile import INVALID, Loaded, Path
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-DATETIME_PATTERN = (r"^\d{4}-\d{2}-\d{2}"
-                    r"([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$")
+DATETIME_PATTERN = (
+    r"^\d{4}-\d{2}-\d{2}"
+    r"([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$"
+)
 
 
 @dataclass(frozen=True)
@@ -36,20 +38,39 @@ class Field:
 
 POST = (
     Field("title", "text", "The post's title.", required=True),
-    Field("date", "datetime",
-          "Publication time; required when published. A date alone means 00:00 UTC.",
-          example="2025-02-14T09:00:00+00:00"),
-    Field("kind", "choice", "A newsletter post or a shortform note.",
-          choices=("post", "shortform"), default="post"),
-    Field("status", "choice", "Drafts stay out of feeds and the index.",
-          choices=("draft", "published"), default="draft"),
+    Field(
+        "date",
+        "datetime",
+        "Publication time; required when published. A date alone means 00:00 UTC.",
+        example="2025-02-14T09:00:00+00:00",
+    ),
+    Field(
+        "kind",
+        "choice",
+        "A newsletter post or a shortform note.",
+        choices=("post", "shortform"),
+        default="post",
+    ),
+    Field(
+        "status",
+        "choice",
+        "Drafts stay out of feeds and the index.",
+        choices=("draft", "published"),
+        default="draft",
+    ),
     Field("slug", "slug", "URL name; defaults to the file name."),
     Field("subtitle", "text", "Shown under the title."),
     Field("summary", "text", "Used for feed summaries and previews."),
     Field("tags", "list", "Topics; each gets a page and a feed.", default=()),
     Field("claims", "list", "Ids of the snippets this post relies on.", default=()),
-    Field("targets", "list", "Where `toolkit publish` may push this post.",
-          items="choice", choices=("substack", "lesswrong"), default=()),
+    Field(
+        "targets",
+        "list",
+        "Where `toolkit publish` may push this post.",
+        items="choice",
+        choices=("substack", "lesswrong"),
+        default=(),
+    ),
     Field("updated", "datetime", "When the post was last substantively changed."),
 )
 
@@ -66,11 +87,20 @@ SNIPPET = (
     Field("claim", "text", "A one-sentence paraphrase of what the source commits to."),
     Field("quote", "text", "Verbatim text from the source; checked against the archive online."),
     Field("source", "table", "Where the claim was made.", required=True, fields=SOURCE),
-    Field("archive", "url", "A Wayback Machine or archive.today snapshot of source.url.",
-          example="https://web.archive.org/web/20250211000000/https://example.com/"),
+    Field(
+        "archive",
+        "url",
+        "A Wayback Machine or archive.today snapshot of source.url.",
+        example="https://web.archive.org/web/20250211000000/https://example.com/",
+    ),
     Field("topics", "list", "Topics for `toolkit claims --topic`.", default=()),
-    Field("status", "choice", "Whether the claim still stands.",
-          choices=("current", "superseded", "retracted"), default="current"),
+    Field(
+        "status",
+        "choice",
+        "Whether the claim still stands.",
+        choices=("current", "superseded", "retracted"),
+        default="current",
+    ),
     Field("superseded_by", "text", "The id of the snippet that replaces this one."),
 )
 
@@ -85,42 +115,83 @@ ARCHIVE_ENTRY = (
 )
 
 CONFIG = (
-    Field("site", "table", "The site and its feeds.", required=True, fields=(
-        Field("title", "text", "The site's name.", required=True),
-        Field("base_url", "url", "Absolute URL the site is served from.", required=True),
-        Field("author", "text", "Your name, for feeds and bylines."),
-        Field("description", "text", "One line about the site."),
-        Field("language", "text", "Language code.", default="en"),
-    )),
-    Field("check", "table", "What `toolkit check` looks at.", fields=(
-        Field("no_archive_needed", "list", "Hosts whose links need no archived copy.",
-              default=()),
-        Field("ignore", "list", "Diagnostic codes to silence.", default=()),
-    )),
-    Field("feeds", "table", "Feed settings.", fields=(
-        Field("max_items", "int", "Entries per feed, newest first.", default=20),
-    )),
-    Field("substack", "table", "Substack drafts.", fields=(
-        Field("publication_url", "url", "Your publication, e.g. https://name.substack.com."),
-    )),
-    Field("lesswrong", "table", "LessWrong drafts.", fields=(
-        Field("graphql_url", "url", "The GraphQL endpoint.",
-              default="https://www.lesswrong.com/graphql"),
-    )),
-    Field("archive", "table", "The web archive used for snapshots.", fields=(
-        Field("wayback_url", "url", "Base URL of the Wayback Machine.",
-              default="https://web.archive.org"),
-    )),
-    Field("online", "table", "How `toolkit check --online` and `toolkit archive` fetch.",
-          fields=(
-              Field("per_host", "int", "Requests at once to any one host.", default=2),
-              Field("connections", "int", "Requests at once in all.", default=64),
-              Field("archive_connections", "int", "Requests at once to the archive.",
-                    default=2),
-              Field("timeout", "int", "Seconds to wait for one answer.", default=20),
-              Field("deadline", "int", "Seconds for the whole run.", default=900),
-              Field("live_days", "int", "Days a live page's result is kept.", default=7),
-          )),
+    Field(
+        "site",
+        "table",
+        "The site and its feeds.",
+        required=True,
+        fields=(
+            Field("title", "text", "The site's name.", required=True),
+            Field("base_url", "url", "Absolute URL the site is served from.", required=True),
+            Field("author", "text", "Your name, for feeds and bylines."),
+            Field("description", "text", "One line about the site."),
+            Field("language", "text", "Language code.", default="en"),
+        ),
+    ),
+    Field(
+        "check",
+        "table",
+        "What `toolkit check` looks at.",
+        fields=(
+            Field(
+                "no_archive_needed", "list", "Hosts whose links need no archived copy.", default=()
+            ),
+            Field("ignore", "list", "Diagnostic codes to silence.", default=()),
+        ),
+    ),
+    Field(
+        "feeds",
+        "table",
+        "Feed settings.",
+        fields=(Field("max_items", "int", "Entries per feed, newest first.", default=20),),
+    ),
+    Field(
+        "substack",
+        "table",
+        "Substack drafts.",
+        fields=(
+            Field("publication_url", "url", "Your publication, e.g. https://name.substack.com."),
+        ),
+    ),
+    Field(
+        "lesswrong",
+        "table",
+        "LessWrong drafts.",
+        fields=(
+            Field(
+                "graphql_url",
+                "url",
+                "The GraphQL endpoint.",
+                default="https://www.lesswrong.com/graphql",
+            ),
+        ),
+    ),
+    Field(
+        "archive",
+        "table",
+        "The web archive used for snapshots.",
+        fields=(
+            Field(
+                "wayback_url",
+                "url",
+                "Base URL of the Wayback Machine.",
+                default="https://web.archive.org",
+            ),
+        ),
+    ),
+    Field(
+        "online",
+        "table",
+        "How `toolkit check --online` and `toolkit archive` fetch.",
+        fields=(
+            Field("per_host", "int", "Requests at once to any one host.", default=2),
+            Field("connections", "int", "Requests at once in all.", default=64),
+            Field("archive_connections", "int", "Requests at once to the archive.", default=2),
+            Field("timeout", "int", "Seconds to wait for one answer.", default=20),
+            Field("deadline", "int", "Seconds for the whole run.", default=900),
+            Field("live_days", "int", "Days a live page's result is kept.", default=7),
+        ),
+    ),
 )
 
 
@@ -162,10 +233,16 @@ def to_date(value: Any) -> dt.date | None:
 
 
 _TYPE_NAMES = {
-    "text": "text", "url": "a URL", "date": "a date (YYYY-MM-DD)",
-    "datetime": "a date or time (YYYY-MM-DDTHH:MM:SS+00:00)", "choice": "one of the choices",
-    "list": "a list like [a, b]", "table": "a mapping of keys", "int": "a whole number",
-    "bool": "true or false", "slug": "a slug",
+    "text": "text",
+    "url": "a URL",
+    "date": "a date (YYYY-MM-DD)",
+    "datetime": "a date or time (YYYY-MM-DDTHH:MM:SS+00:00)",
+    "choice": "one of the choices",
+    "list": "a list like [a, b]",
+    "table": "a mapping of keys",
+    "int": "a whole number",
+    "bool": "true or false",
+    "slug": "a slug",
 }
 
 
@@ -190,16 +267,22 @@ class Validator:
         for key in value:
             if key not in known:
                 hint = dg.did_you_mean(key, known)
-                self.report("F006", at + (key,),
-                            f"unknown key `{key}` in the {self.what}{hint}; "
-                            "remove it or fix its spelling")
+                self.report(
+                    "F006",
+                    at + (key,),
+                    f"unknown key `{key}` in the {self.what}{hint}; remove it or fix its spelling",
+                )
         result: dict[str, Any] = {}
         for f in fields:
             if f.name not in value or value[f.name] is None:
                 if f.required:
                     where = f" under `{'.'.join(map(str, at))}`" if at else ""
-                    self.report("F005", at, f"missing required key `{f.name}`{where}: "
-                                f"add `{f.name}:` ({f.doc.rstrip('.').lower()})")
+                    self.report(
+                        "F005",
+                        at,
+                        f"missing required key `{f.name}`{where}: "
+                        f"add `{f.name}:` ({f.doc.rstrip('.').lower()})",
+                    )
                 result[f.name] = self.default(f)
                 continue
             result[f.name] = self.field(f, value[f.name], at + (f.name,))
@@ -231,9 +314,12 @@ class Validator:
                     self.report("F004", at + (i,), f"each item of {name} must be text")
                     continue
                 if f.items == "choice" and item not in f.choices:
-                    self.report("F008", at + (i,), f"`{item}` is not a valid {f.name} item"
-                                f"{dg.did_you_mean(item, f.choices)}; use one of: "
-                                + ", ".join(f.choices))
+                    self.report(
+                        "F008",
+                        at + (i,),
+                        f"`{item}` is not a valid {f.name} item"
+                        f"{dg.did_you_mean(item, f.choices)}; use one of: " + ", ".join(f.choices),
+                    )
                     continue
                 items.append(item)
             return tuple(items)
@@ -268,16 +354,27 @@ class Validator:
             return f.default
         value = value.strip()
         if f.kind == "choice" and value not in f.choices:
-            self.report("F008", at, f"{name} is `{value}`{dg.did_you_mean(value, f.choices)}; "
-                        "use one of: " + ", ".join(f.choices))
+            self.report(
+                "F008",
+                at,
+                f"{name} is `{value}`{dg.did_you_mean(value, f.choices)}; "
+                "use one of: " + ", ".join(f.choices),
+            )
             return f.default
         if f.kind == "url" and not is_http_url(value):
-            self.report("F010", at, f"{name} is `{value}`, not an absolute http(s) URL; "
-                        "write it as https://host/path")
+            self.report(
+                "F010",
+                at,
+                f"{name} is `{value}`, not an absolute http(s) URL; write it as https://host/path",
+            )
             return None
         if f.kind == "slug" and not SLUG_RE.match(value):
-            self.report("F008", at, f"{name} `{value}` is not a valid slug; use lowercase "
-                        "letters, digits and hyphens, e.g. `frameworks-after-summit`")
+            self.report(
+                "F008",
+                at,
+                f"{name} `{value}` is not a valid slug; use lowercase "
+                "letters, digits and hyphens, e.g. `frameworks-after-summit`",
+            )
             return None
         return value
 
@@ -285,8 +382,12 @@ class Validator:
 def json_schema(fields: tuple[Field, ...], title: str, description: str = "") -> dict:
     """A JSON Schema (draft 2020-12) for one format, for YAML language servers."""
     schema = _object_schema(fields)
-    schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": title,
-              **({"description": description} if description else {}), **schema}
+    schema = {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": title,
+        **({"description": description} if description else {}),
+        **schema,
+    }
     return schema
 
 

@@ -59,8 +59,13 @@ def footnote_key(label: str) -> str:
 
 def _parse_footnote_ref(inline: Any, m: re.Match, state: Any) -> int:
     label = m.group("footnote_key")
-    state.append_token({"type": "footnote_ref", "raw": m.group(0),
-                        "attrs": {"key": footnote_key(label), "label": label}})
+    state.append_token(
+        {
+            "type": "footnote_ref",
+            "raw": m.group(0),
+            "attrs": {"key": footnote_key(label), "label": label},
+        }
+    )
     return m.end()
 
 
@@ -91,8 +96,9 @@ def _parse_claim(directive: Any, block: Any, m: re.Match, state: Any) -> Token:
 def _plugins(md: Any) -> None:
     from mistune.plugins.footnotes import INLINE_FOOTNOTE, REF_FOOTNOTE
 
-    md.inline.register("footnote", INLINE_FOOTNOTE, _parse_footnote_ref, before="link",
-                       start_chars="[")
+    md.inline.register(
+        "footnote", INLINE_FOOTNOTE, _parse_footnote_ref, before="link", start_chars="["
+    )
     md.inline.register("citation", CITATION, _parse_citation, before="link", start_chars="[")
     md.block.register("ref_footnote", REF_FOOTNOTE, _parse_footnote_def, before="ref_link")
 
@@ -106,8 +112,7 @@ def _make() -> Any:
 
     class Claim(DirectivePlugin):
         def __call__(self, directive: Any, md: Any) -> None:
-            directive.register("claim", lambda block, m, state: _parse_claim(
-                self, block, m, state))
+            directive.register("claim", lambda block, m, state: _parse_claim(self, block, m, state))
 
     # Bare URLs are linked after parsing (see `_autolink`), not by mistune's `url` plugin:
     # the plugin makes the inline scanner stop at every "h" and doubles the parse time.
@@ -147,8 +152,9 @@ def _clean(tokens: Any) -> list[Token]:
         if kind == "blank_line":
             continue
         if "children" in tok:
-            tok["children"] = (_clean(tok["children"]) if kind not in ("link", "image")
-                               else tok["children"])
+            tok["children"] = (
+                _clean(tok["children"]) if kind not in ("link", "image") else tok["children"]
+            )
         result.append(tok)
     return _autolink(result)
 
@@ -182,9 +188,14 @@ def _autolink(tokens: list[Token]) -> list[Token]:
         pos = 0
         for m in _BARE_URL.finditer(raw):
             if m.start() > pos:
-                out.append({"type": "text", "raw": raw[pos:m.start()]})
-            out.append({"type": "link", "children": [{"type": "text", "raw": m.group(0)}],
-                        "attrs": {"url": _escape_url(m.group(0))}})
+                out.append({"type": "text", "raw": raw[pos : m.start()]})
+            out.append(
+                {
+                    "type": "link",
+                    "children": [{"type": "text", "raw": m.group(0)}],
+                    "attrs": {"url": _escape_url(m.group(0))},
+                }
+            )
             pos = m.end()
         if pos < len(raw):
             out.append({"type": "text", "raw": raw[pos:]})
@@ -228,8 +239,12 @@ def _mask_code(body: str) -> str:
                 fence, directive = m.group(1), m.group(2).lstrip().startswith("{")
                 # Hide the fence's backticks from the code-span pass below.
                 lines[i] = line.replace("`", "\0").replace("~", "\0")
-        elif m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence) \
-                and not m.group(2).strip():
+        elif (
+            m
+            and m.group(1)[0] == fence[0]
+            and len(m.group(1)) >= len(fence)
+            and not m.group(2).strip()
+        ):
             fence = None
             lines[i] = " " * len(line)
         elif not directive:

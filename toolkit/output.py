@@ -100,8 +100,7 @@ def _exchange(a: Path, b: Path) -> bool:
     """Swap two paths atomically; False where the system cannot."""
     if _renameat2 is None:
         return False
-    return _renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b),
-                      _RENAME_EXCHANGE) == 0
+    return _renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE) == 0
 
 
 @dataclass
@@ -128,14 +127,20 @@ class Tree:
                 return False
             if st.st_mtime_ns != mtime or not stat.S_ISDIR(st.st_mode):
                 return False
-        return all(_same_file(os.path.join(base, rel), record)
-                   for rel, record in self.files.items())
+        return all(
+            _same_file(os.path.join(base, rel), record) for rel, record in self.files.items()
+        )
 
 
-def stage_tree(entries: dict[str, Entry], dest: Path, staging: Path,
-               previous: Tree | None = None, reuse: Tree | None = None,
-               load: Callable[[str], bytes] | None = None,
-               source: Callable[[str], Path | str | None] | None = None) -> Tree:
+def stage_tree(
+    entries: dict[str, Entry],
+    dest: Path,
+    staging: Path,
+    previous: Tree | None = None,
+    reuse: Tree | None = None,
+    load: Callable[[str], bytes] | None = None,
+    source: Callable[[str], Path | str | None] | None = None,
+) -> Tree:
     """Make `staging` hold exactly `entries`, ready to be swapped in for `dest`.
 
     `staging` is either absent or empty, or (with `reuse`, the record of what an earlier
@@ -187,8 +192,11 @@ def stage_tree(entries: dict[str, Entry], dest: Path, staging: Path,
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(target)
             old = previous.files.get(rel)
-            if old is not None and old[0] == entry.digest and _link_unchanged(
-                    os.path.join(old_top, rel), target, old):
+            if (
+                old is not None
+                and old[0] == entry.digest
+                and _link_unchanged(os.path.join(old_top, rel), target, old)
+            ):
                 tree.files[rel] = old
                 continue
             stored = source(entry.digest) if source is not None else None
@@ -204,16 +212,16 @@ def stage_tree(entries: dict[str, Entry], dest: Path, staging: Path,
                 f.flush()  # the mtime we record must be the file's last
                 st = os.fstat(f.fileno())
             tree.files[rel] = (entry.digest, st.st_size, st.st_mtime_ns, st.st_ino)
-        tree.dirs = {folder: os.lstat(os.path.join(top, folder)).st_mtime_ns
-                     for folder in wanted}
+        tree.dirs = {folder: os.lstat(os.path.join(top, folder)).st_mtime_ns for folder in wanted}
     except BaseException:
         discard(staging)
         raise
     return tree
 
 
-def _tidy(top: str, record: Tree, entries: dict[str, Entry], wanted: set[str]
-          ) -> tuple[Manifest, set[str]]:
+def _tidy(
+    top: str, record: Tree, entries: dict[str, Entry], wanted: set[str]
+) -> tuple[Manifest, set[str]]:
     """Remove from an old tree every file `entries` does not hold, every folder not in
     `wanted`, and anything the record does not name; what remains, and its folders."""
     have = dict(record.files)
@@ -301,9 +309,17 @@ def discard(tree: Path) -> None:
     try:
         os.rename(tree, trash)
         subprocess.Popen(
-            [sys.executable, "-c", "import shutil, sys; shutil.rmtree(sys.argv[1], True)",
-             str(trash)], start_new_session=True, stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                sys.executable,
+                "-c",
+                "import shutil, sys; shutil.rmtree(sys.argv[1], True)",
+                str(trash),
+            ],
+            start_new_session=True,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
     except OSError:
         shutil.rmtree(trash if trash.exists() else tree, ignore_errors=True)
 

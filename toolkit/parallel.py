@@ -49,14 +49,14 @@ def pmap(fn: Callable[[T], R], items: Iterable[T], state: Any = None) -> list[R]
     return list(start(fn, items, state)())
 
 
-def start(fn: Callable[[T], R], items: Iterable[T], state: Any = None
-          ) -> Callable[[], Iterable[R]]:
+def start(fn: Callable[[T], R], items: Iterable[T], state: Any = None) -> Callable[[], Iterable[R]]:
     """Like `pmap`, but returns at once: the workers start on the items while the caller
     does something else, and calling the result gives their results in order, each as
     soon as it is done."""
     items = list(items)
     n = workers()
     if n < 2 or len(items) < MIN_ITEMS:
+
         def serial() -> list[R]:
             previous = _shared
             _set_shared(state)
@@ -64,6 +64,7 @@ def start(fn: Callable[[T], R], items: Iterable[T], state: Any = None
                 return [fn(x) for x in items]
             finally:
                 _set_shared(previous)
+
         return serial
     import multiprocessing  # only when there is enough work to share out
     from concurrent.futures import ProcessPoolExecutor
@@ -78,8 +79,9 @@ def start(fn: Callable[[T], R], items: Iterable[T], state: Any = None
             context, init, args = multiprocessing.get_context(), _set_shared, (state,)
         # Small chunks, so no worker sits idle at the end while another finishes a big one.
         chunk = max(1, len(items) // (n * 16))
-        pool = ProcessPoolExecutor(max_workers=n, mp_context=context, initializer=init,
-                                   initargs=args)
+        pool = ProcessPoolExecutor(
+            max_workers=n, mp_context=context, initializer=init, initargs=args
+        )
         # map() submits everything at once, and with fork the pool starts all its
         # workers at the first submit: they inherit `state` as it is set here.
         results = pool.map(fn, items, chunksize=chunk)
@@ -91,4 +93,5 @@ def start(fn: Callable[[T], R], items: Iterable[T], state: Any = None
             yield from results
         finally:
             pool.shutdown()
+
     return join

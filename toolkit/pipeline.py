@@ -131,8 +131,10 @@ def _post_job(item: tuple[Path, bytes | None, list[Diagnostic]]) -> PostResult:
         outputs = {name: render(doc, project) for name, render in job.renderers.items()}
         if job.objects is not None:
             tree = job.tree if post.published or job.drafts else None
-            outputs = {name: value.spill(job.objects, tree) if hasattr(value, "spill") else value
-                       for name, value in outputs.items()}
+            outputs = {
+                name: value.spill(job.objects, tree) if hasattr(value, "spill") else value
+                for name, value in outputs.items()
+            }
         post = post.slimmed() if not job.keep_parsed else post
     deps = {sid: job.digests.get(sid) for sid in _dependencies(post, parsed, project)}
     return PostResult(post, diags, parsed if job.keep_parsed else None, outputs, deps)
@@ -149,17 +151,20 @@ def _archive_index(project: Project, cache: cachelib.Cache) -> ArchiveIndex:
     return project._archive_index
 
 
-def _project_checks(project: Project, at: dt.datetime, cache: cachelib.Cache,
-                    inputs: content.Inputs) -> list[Diagnostic]:
+def _project_checks(
+    project: Project, at: dt.datetime, cache: cachelib.Cache, inputs: content.Inputs
+) -> list[Diagnostic]:
     """`checks.check_project`, remembered: it depends on toolkit.toml, labs.yaml,
     archives.yaml and every snippet file, and on the clock only as it passes a snapshot
     time, so a build that changed only posts need not check every archive link again."""
     if not cache.enabled:
         return checks.check_project(project, at).diagnostics
     snippets = inputs.digests(inputs.snippets, cache)
-    k = cachelib.key("project-checks", project.digest,
-                     *(f"{path}\0{digest}" for path, digest in zip(inputs.snippets, snippets,
-                                                                   strict=True)))
+    k = cachelib.key(
+        "project-checks",
+        project.digest,
+        *(f"{path}\0{digest}" for path, digest in zip(inputs.snippets, snippets, strict=True)),
+    )
     found = cache.get(k)
     if found is None or not found.hold_at(at):
         found = checks.check_project(project, at)
@@ -167,11 +172,17 @@ def _project_checks(project: Project, at: dt.datetime, cache: cachelib.Cache,
     return list(found.diagnostics)  # a copy: the caller adds to it
 
 
-def run(root: Path, at: dt.datetime | None = None, keep_parsed: bool = True,
-        renderers: dict[str, Renderer] | None = None,
-        cache: cachelib.Cache | None = None, inputs: content.Inputs | None = None,
-        objects: cachelib.ObjectStore | None = None, tree: Path | None = None,
-        drafts: bool = False) -> Checked:
+def run(
+    root: Path,
+    at: dt.datetime | None = None,
+    keep_parsed: bool = True,
+    renderers: dict[str, Renderer] | None = None,
+    cache: cachelib.Cache | None = None,
+    inputs: content.Inputs | None = None,
+    objects: cachelib.ObjectStore | None = None,
+    tree: Path | None = None,
+    drafts: bool = False,
+) -> Checked:
     """Load and check the project at `root`; render each post with `renderers`.
 
     `at` is the time the checks compare against (now by default). `keep_parsed=False`
@@ -182,42 +193,79 @@ def run(root: Path, at: dt.datetime | None = None, keep_parsed: bool = True,
     shows (published ones, and drafts with `drafts`) are written there as well.
     """
     with collector_paused():
-        return _run(root, at, keep_parsed, renderers or {}, cache or cachelib.Cache(None),
-                    inputs or content.Inputs.scan(root), objects, tree, drafts)
+        return _run(
+            root,
+            at,
+            keep_parsed,
+            renderers or {},
+            cache or cachelib.Cache(None),
+            inputs or content.Inputs.scan(root),
+            objects,
+            tree,
+            drafts,
+        )
 
 
-def _run(root: Path, at: dt.datetime | None, keep_parsed: bool,
-         renderers: dict[str, Renderer], cache: cachelib.Cache, inputs: content.Inputs,
-         objects: cachelib.ObjectStore | None, tree: Path | None, drafts: bool) -> Checked:
+def _run(
+    root: Path,
+    at: dt.datetime | None,
+    keep_parsed: bool,
+    renderers: dict[str, Renderer],
+    cache: cachelib.Cache,
+    inputs: content.Inputs,
+    objects: cachelib.ObjectStore | None,
+    tree: Path | None,
+    drafts: bool,
+) -> Checked:
     project = content.load_project(root, posts=False, memo=cache, inputs=inputs)
     digests = {sid: s.digest for sid, s in project.snippets.items()}
 
     # Read every post here (fast), so that unchanged ones never reach a worker.
     paths = inputs.posts
-    keys = [cachelib.key("post", project.digest, *sorted(renderers), digest) if digest else ""
-            for digest in inputs.digests(paths, cache if cache.enabled else None)]
+    keys = [
+        cachelib.key("post", project.digest, *sorted(renderers), digest) if digest else ""
+        for digest in inputs.digests(paths, cache if cache.enabled else None)
+    ]
     hits = cache.get_posts([k for k in keys if k], digests) if not keep_parsed else {}
     if objects is not None and objects.verify:  # a result whose stored page is gone is no hit
-        hits = {k: r for k, r in hits.items()
-                if all(objects.has(d) for v in r.outputs.values()
-                       if hasattr(v, "objects") for d in v.objects())}
+        hits = {
+            k: r
+            for k, r in hits.items()
+            if all(
+                objects.has(d)
+                for v in r.outputs.values()
+                if hasattr(v, "objects")
+                for d in v.objects()
+            )
+        }
     todo = [i for i, k in enumerate(keys) if k not in hits]
     if cache.enabled and os.environ.get("TOOLKIT_DEBUG_CACHE"):
-        print("cache: computing " + ", ".join(str(paths[i].name) for i in todo[:10]),
-              file=sys.stderr)
+        print(
+            "cache: computing " + ", ".join(str(paths[i].name) for i in todo[:10]), file=sys.stderr
+        )
     store = objects if objects is not None and objects.enabled else None
-    job = _Job(project, _archive_index(project, cache), keep_parsed, renderers, digests, store,
-               str(tree) if tree is not None and store is not None else None, drafts)
+    job = _Job(
+        project,
+        _archive_index(project, cache),
+        keep_parsed,
+        renderers,
+        digests,
+        store,
+        str(tree) if tree is not None and store is not None else None,
+        drafts,
+    )
     cache.disconnect()  # never carry an open SQLite connection into forked workers
     items = []  # only the posts to compute are read (again, if the memo knew them)
     for i in todo:
         data = inputs.read(paths[i])
-        diags = ([] if data is not None
-                 else content.read_bytes(paths[i], content.rel(root, paths[i]))[1])
+        diags = (
+            [] if data is not None else content.read_bytes(paths[i], content.rel(root, paths[i]))[1]
+        )
         items.append((paths[i], data, diags))
         if data is not None:  # keyed by the bytes parsed, should the file have just changed
-            keys[i] = cachelib.key("post", project.digest, *sorted(renderers),
-                                   cachelib.digest(data))
+            keys[i] = cachelib.key(
+                "post", project.digest, *sorted(renderers), cachelib.digest(data)
+            )
     results = parallel.start(_post_job, items, job)()
     # While the workers take the posts, this process writes what the cache has learned,
     # checks the rest of the project, and stores each result as it comes back.
@@ -230,10 +278,15 @@ def _run(root: Path, at: dt.datetime | None, keep_parsed: bool,
     rows: list[tuple[str, dict[str, str | None], PostResult]] = []
     for i, r in zip(todo, results, strict=True):
         computed[i] = r
-        if (storable and keys[i] and r.post is not None
-                and not any(d.severity == dg.ERROR for d in r.diagnostics)):
-            rows.append((keys[i], r.deps, PostResult(r.post.slimmed(), r.diagnostics, None,
-                                                     r.outputs)))
+        if (
+            storable
+            and keys[i]
+            and r.post is not None
+            and not any(d.severity == dg.ERROR for d in r.diagnostics)
+        ):
+            rows.append(
+                (keys[i], r.deps, PostResult(r.post.slimmed(), r.diagnostics, None, r.outputs))
+            )
             if len(rows) == 200:
                 cache.put_posts(rows)
                 rows = []

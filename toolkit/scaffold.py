@@ -97,8 +97,10 @@ class Refused(Exception):
 
 
 def labs_yaml() -> str:
-    lines = ["# yaml-language-server: $schema=../schemas/labs.schema.json",
-             "# Companies that snippets can name in `lab:`; add your own."]
+    lines = [
+        "# yaml-language-server: $schema=../schemas/labs.schema.json",
+        "# Companies that snippets can name in `lab:`; add your own.",
+    ]
     for key, (name, url) in LABS.items():
         lines.append(f"{key}:\n  name: {name}\n  url: {url}")
     return "\n".join(lines) + "\n"
@@ -126,8 +128,12 @@ def write_new(root: Path, files: dict[str, str]) -> list[Path]:
     """Write all the files or none: refuse if any exists (naming them)."""
     existing = [rel for rel in files if (root / rel).exists()]
     if existing:
-        raise Refused("not overwriting existing " + ("file" if len(existing) == 1 else "files")
-                      + ": " + ", ".join(existing))
+        raise Refused(
+            "not overwriting existing "
+            + ("file" if len(existing) == 1 else "files")
+            + ": "
+            + ", ".join(existing)
+        )
     written = []
     for rel, text in files.items():
         path = root / rel
@@ -143,23 +149,26 @@ def _q(text: str) -> str:
     return json.dumps(text, ensure_ascii=False)
 
 
-def new_post(title: str, kind: str, today: dt.date, cite: tuple[str, ...] = ()
-             ) -> tuple[str, str]:
+def new_post(title: str, kind: str, today: dt.date, cite: tuple[str, ...] = ()) -> tuple[str, str]:
     """(relative path, text) of a new draft post or shortform note, citing `cite`."""
     slug = slugify(title)
     targets = "[substack, lesswrong]" if kind == "post" else "[lesswrong]"
     claims = ", ".join(cite)
-    text = (f"---\ntitle: {_q(title)}\ndate: {today.isoformat()}\nkind: {kind}\n"
-            f"status: draft            # published: goes into the site and the feeds\n"
-            f"summary: \"\"\ntags: []\n"
-            f"claims: [{claims}]        # every snippet the post cites\n"
-            f"targets: {targets}   # where `toolkit publish` may push it\n---\n\n")
+    text = (
+        f"---\ntitle: {_q(title)}\ndate: {today.isoformat()}\nkind: {kind}\n"
+        f"status: draft            # published: goes into the site and the feeds\n"
+        f'summary: ""\ntags: []\n'
+        f"claims: [{claims}]        # every snippet the post cites\n"
+        f"targets: {targets}   # where `toolkit publish` may push it\n---\n\n"
+    )
     if cite:
         refs = "; ".join(f"@{c}" for c in cite)
         text += f"What the company said [{refs}].\n"
     else:
-        text += ("Write here. Cite a snippet with its id after an @ in square brackets, and\n"
-                 "list it under `claims:` above.\n")
+        text += (
+            "Write here. Cite a snippet with its id after an @ in square brackets, and\n"
+            "list it under `claims:` above.\n"
+        )
     return f"posts/{slug}.md", text
 
 
@@ -180,23 +189,29 @@ def _url_words(url: str) -> str:
     return re.sub(r"[._]+", " ", last)
 
 
-def new_snippet(project: Project, lab: str, url: str, quote: str | None, title: str | None,
-                today: dt.date) -> tuple[str, str]:
+def new_snippet(
+    project: Project, lab: str, url: str, quote: str | None, title: str | None, today: dt.date
+) -> tuple[str, str]:
     """(relative path, text) of a new snippet, or Refused with the reason."""
     if lab not in project.labs:
         hint = dg.did_you_mean(lab, project.labs)
         known = ", ".join(sorted(project.labs)) or "none yet"
-        raise Refused(f"unknown lab `{lab}`{hint}; known labs: {known} "
-                      f"(add it to {project.labs_path})")
+        raise Refused(
+            f"unknown lab `{lab}`{hint}; known labs: {known} (add it to {project.labs_path})"
+        )
     snippet = snippet_id(lab, title, url)
     if snippet in project.snippets:
-        raise Refused(f"a snippet with id `{snippet}` already exists: "
-                      f"{project.snippets[snippet].path}; pass a different --title")
-    text = (f"---\nlab: {lab}\n"
-            f"title: {_q(title or _url_words(url).strip().capitalize())}\n"
-            f"claim: \"\"               # one sentence, in your words, of what it commits to\n"
-            f"quote: {_q(quote or '')}   # the source's exact words, checked online\n"
-            f"source:\n  url: {_q(url)}\n  title: \"\"\n  accessed: {today.isoformat()}\n"
-            f"topics: []\nstatus: current          # current | superseded | retracted\n---\n\n"
-            "Your commentary on this claim. Run `toolkit archive` to add an archived copy.\n")
+        raise Refused(
+            f"a snippet with id `{snippet}` already exists: "
+            f"{project.snippets[snippet].path}; pass a different --title"
+        )
+    text = (
+        f"---\nlab: {lab}\n"
+        f"title: {_q(title or _url_words(url).strip().capitalize())}\n"
+        f'claim: ""               # one sentence, in your words, of what it commits to\n'
+        f"quote: {_q(quote or '')}   # the source's exact words, checked online\n"
+        f'source:\n  url: {_q(url)}\n  title: ""\n  accessed: {today.isoformat()}\n'
+        f"topics: []\nstatus: current          # current | superseded | retracted\n---\n\n"
+        "Your commentary on this claim. Run `toolkit archive` to add an archived copy.\n"
+    )
     return f"snippets/{lab}/{snippet}.md", text

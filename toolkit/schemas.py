@@ -16,11 +16,13 @@ def all_schemas() -> dict[str, dict]:
         s.pop("$schema")
     return {
         "post.schema.json": fields.json_schema(
-            fields.POST, "Post front matter",
-            "The YAML between the --- lines at the top of posts/*.md."),
+            fields.POST,
+            "Post front matter",
+            "The YAML between the --- lines at the top of posts/*.md.",
+        ),
         "snippet.schema.json": fields.json_schema(
-            fields.SNIPPET, "Snippet front matter",
-            "One claim by one company: snippets/**/<id>.md."),
+            fields.SNIPPET, "Snippet front matter", "One claim by one company: snippets/**/<id>.md."
+        ),
         "labs.schema.json": {
             "$schema": "https://json-schema.org/draft/2020-12/schema",
             "title": "snippets/labs.yaml",
@@ -37,6 +39,5 @@ def all_schemas() -> dict[str, dict]:
             "propertyNames": {"pattern": "^https?://"},
             "additionalProperties": entry,
         },
-        "toolkit.schema.json": fields.json_schema(
-            fields.CONFIG, "toolkit.toml", "Site settings."),
+        "toolkit.schema.json": fields.json_schema(fields.CONFIG, "toolkit.toml", "Site settings."),
     }

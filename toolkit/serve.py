@@ -43,8 +43,9 @@ def snapshot(root: Path) -> dict[str, tuple[int, int]]:
 def preview(root: Path, drafts: bool = True, banner: Banner | None = None) -> list[Diagnostic]:
     """Build site/ for previewing, even with problems; the check's diagnostics. The
     banner changes before the pages do, so a new page never shows an old banner."""
-    return build.build(root, drafts=drafts, preview=True,
-                       on_checked=banner.show if banner else None).diagnostics
+    return build.build(
+        root, drafts=drafts, preview=True, on_checked=banner.show if banner else None
+    ).diagnostics
 
 
 class Banner:
@@ -93,8 +94,9 @@ def make_server(root: Path, port: int, banner: Banner) -> http.server.ThreadingH
     return server
 
 
-def watch(root: Path, rebuild: Callable[[], None], stop: threading.Event,
-          interval: float = 0.5) -> None:
+def watch(
+    root: Path, rebuild: Callable[[], None], stop: threading.Event, interval: float = 0.5
+) -> None:
     """Call `rebuild` after every change to the inputs, until `stop` is set."""
     last = snapshot(root)
     while not stop.wait(interval):

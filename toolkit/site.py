@@ -72,8 +72,9 @@ class PostPage:
     placed: tuple[int, int, int] | None = None  # written into the staging tree: its stat
 
     def item(self, post: Post) -> Item:
-        return Item(post, self.path, self.summary, self.html, self.claims, self.page_digest,
-                    self.html_span)
+        return Item(
+            post, self.path, self.summary, self.html, self.claims, self.page_digest, self.html_span
+        )
 
     def objects(self) -> list[str]:
         return [self.page_digest]
@@ -112,9 +113,12 @@ def _env():
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("toolkit", "templates"),
         bytecode_cache=_bytecode_cache(jinja2),
-        autoescape=True, trim_blocks=True, lstrip_blocks=True,
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
         auto_reload=False,  # the package's templates do not change under a build: no stat per page
-        undefined=jinja2.StrictUndefined, keep_trailing_newline=True,
+        undefined=jinja2.StrictUndefined,
+        keep_trailing_newline=True,
     )
     env.filters["human_date"] = document.human_date
     env.filters["slug"] = slugify
@@ -142,9 +146,17 @@ def relative_root(path: str) -> str:
 
 
 def page(template: str, path: str, project: Project, **context) -> bytes:
-    text = _env().get_template(template).render(
-        site=project.config, path=path, root=relative_root(path),
-        description=context.pop("description", ""), **context)
+    text = (
+        _env()
+        .get_template(template)
+        .render(
+            site=project.config,
+            path=path,
+            root=relative_root(path),
+            description=context.pop("description", ""),
+            **context,
+        )
+    )
     return text.encode("utf-8")
 
 
@@ -154,7 +166,9 @@ def successors(project: Project) -> dict[str, Snippet]:
     if found is None:
         found = project.__dict__["_successors"] = {
             s.superseded_by: project.snippets[s.superseded_by]
-            for s in project.snippets.values() if s.superseded_by in project.snippets}
+            for s in project.snippets.values()
+            if s.superseded_by in project.snippets
+        }
     return found
 
 
@@ -173,8 +187,9 @@ _ARTICLE = "<toolkit-article>"  # a post page's article goes here; escaped text 
 
 def post_page(item: Item, project: Project) -> tuple[bytes, tuple[int, int, int, int]]:
     """A post's page, and where in it its body and notes are (see PostPage)."""
-    shell = page("post.html", item.path, project, post=item.post, article=_ARTICLE,
-                 description=item.summary)
+    shell = page(
+        "post.html", item.path, project, post=item.post, article=_ARTICLE, description=item.summary
+    )
     before, after = shell.split(_ARTICLE.encode(), 1)
     head, tail = (part.encode("utf-8") for part in article_parts(item, project))
     assert item.html is not None
@@ -190,8 +205,10 @@ def article_parts(item: Item, project: Project) -> tuple[str, str]:
     relies on after. (Written in Python, like `snippet_article`: a build renders
     thousands, and a template spent most of a page's time here.)"""
     post, root = item.post, relative_root(item.path)
-    head = [f'<article class="post {esc(post.kind)}" id="{esc(post.slug)}">\n<header>\n'
-            f"<h1>{esc(post.title)}</h1>\n"]
+    head = [
+        f'<article class="post {esc(post.kind)}" id="{esc(post.slug)}">\n<header>\n'
+        f"<h1>{esc(post.title)}</h1>\n"
+    ]
     if post.subtitle:
         head.append(f'<p class="subtitle">{esc(post.subtitle)}</p>')
     head.append(f"{meta_html(post, root)}\n</header>\n")
@@ -200,16 +217,19 @@ def article_parts(item: Item, project: Project) -> tuple[str, str]:
         later = successors(project)
         tail.append('<section class="relies-on">\n<h2>Claims this post relies on</h2>\n<ul>\n')
         for c, company in claim_rows(item.claims, project):
-            tail.append(f'<li><a href="{root}claims/{esc(c.lab or "")}/#{esc(c.id)}">'
-                        f"{esc(c.title)}</a> · {esc(company)} "
-                        f"{status_html(c, root, later, False)}</li>\n")
+            tail.append(
+                f'<li><a href="{root}claims/{esc(c.lab or "")}/#{esc(c.id)}">'
+                f"{esc(c.title)}</a> · {esc(company)} "
+                f"{status_html(c, root, later, False)}</li>\n"
+            )
         tail.append("</ul>\n</section>\n")
     return "".join(head), "".join(tail) + "</article>"
 
 
 def _date_html(value: dt.date | None) -> str:
-    return (f'<time datetime="{value.isoformat()}">{document.human_date(value)}</time>'
-            if value else "")
+    return (
+        f'<time datetime="{value.isoformat()}">{document.human_date(value)}</time>' if value else ""
+    )
 
 
 def meta_html(post: Post, root: str) -> str:
@@ -222,8 +242,13 @@ def meta_html(post: Post, root: str) -> str:
     if not post.published:
         out.append(' · <span class="draft-label">draft</span>')
     if post.tags:
-        out.append(" · " + " ".join(f'<a class="tag" href="{root}tags/{esc(slugify(tag))}/">'
-                                    f"{esc(tag)}</a>" for tag in post.tags))
+        out.append(
+            " · "
+            + " ".join(
+                f'<a class="tag" href="{root}tags/{esc(slugify(tag))}/">{esc(tag)}</a>'
+                for tag in post.tags
+            )
+        )
     return "".join(out) + "</p>"
 
 
@@ -232,8 +257,7 @@ def render_post(doc: document.Document, project: Project) -> PostPage:
     rendered = html.render(doc, project.config.site_url)
     item = Item(doc.post, doc.path, doc.summary, rendered, doc.claims)
     data, span = post_page(item, project)
-    return PostPage(doc.path, doc.summary, doc.claims, cachelib.digest(data), span, data,
-                    rendered)
+    return PostPage(doc.path, doc.summary, doc.claims, cachelib.digest(data), span, data, rendered)
 
 
 def problems_html(problems: list[Diagnostic]) -> bytes:
@@ -241,28 +265,32 @@ def problems_html(problems: list[Diagnostic]) -> bytes:
     return _env().get_template("_problems.html").render(problems=problems).encode("utf-8")
 
 
-def status_html(snippet, root: str, later: dict[str, Snippet], show_current: bool = True
-                ) -> str:
+def status_html(snippet, root: str, later: dict[str, Snippet], show_current: bool = True) -> str:
     """A snippet's status badge; a superseded one links to its successor."""
     if snippet.status == "superseded":
         badge = '<span class="status superseded">superseded</span>'
         successor = later.get(snippet.superseded_by or "")
         if successor is not None:
-            badge += (f' by <a href="{root}claims/{esc(successor.lab or "")}/#{esc(successor.id)}">'
-                      f"{esc(successor.title)}</a>")
+            badge += (
+                f' by <a href="{root}claims/{esc(successor.lab or "")}/#{esc(successor.id)}">'
+                f"{esc(successor.title)}</a>"
+            )
         return badge
     if snippet.status == "retracted":
         return '<span class="status retracted">retracted</span>'
     return '<span class="status current">current</span>' if show_current else ""
 
 
-def snippet_article(s: Snippet, project: Project, root: str, later: dict[str, Snippet],
-                    cited_by: list[Item]) -> str:
+def snippet_article(
+    s: Snippet, project: Project, root: str, later: dict[str, Snippet], cited_by: list[Item]
+) -> str:
     """One snippet on its company's claims page (written in Python: a page may hold
     thousands, and this is many times faster than a template loop)."""
-    out = [f'<article class="snippet {esc(s.status)}" id="{esc(s.id)}">\n'
-           f"<h2>{esc(s.title)}</h2>\n"
-           f'<p class="meta">{status_html(s, root, later)}']
+    out = [
+        f'<article class="snippet {esc(s.status)}" id="{esc(s.id)}">\n'
+        f"<h2>{esc(s.title)}</h2>\n"
+        f'<p class="meta">{status_html(s, root, later)}'
+    ]
     if s.topics:
         out.append(" · " + esc(", ".join(s.topics)))
     out.append(f" · <code>{esc(s.id)}</code></p>\n")
@@ -278,8 +306,9 @@ def snippet_article(s: Snippet, project: Project, root: str, later: dict[str, Sn
     if commentary:
         out.append(f'<div class="commentary">{commentary}</div>\n')
     if cited_by:
-        links = "; ".join(f'<a href="{root}{esc(i.path)}">{esc(i.post.title)}</a>'
-                          for i in cited_by)
+        links = "; ".join(
+            f'<a href="{root}{esc(i.path)}">{esc(i.post.title)}</a>' for i in cited_by
+        )
         out.append(f'<p class="cited-by">Cited by: {links}</p>\n')
     return "".join(out) + "</article>\n"
 
@@ -318,27 +347,53 @@ def page_groups(items: list[Item], project: Project) -> list[Group]:
     counts = sorted(((t, len(v)) for t, v in by_tag.items()), key=lambda tc: tc[0].lower())
 
     groups = [
-        Group("index", (config_id, listings), lambda: {
-            "index.html": page("index.html", "", project, items=items,
-                               description=project.config.description or "")}),
-        Group("shortform", (config_id, tuple((i.listing(), i.page_digest) for i in shortform)),
-              lambda: {"shortform/index.html": page("shortform.html", "shortform/", project,
-                                                    items=shortform)}, shows=shortform),
-        Group("tags", (config_id, tuple(counts)), lambda: {
-            "tags/index.html": page("tags.html", "tags/", project, tags=counts)}),
+        Group(
+            "index",
+            (config_id, listings),
+            lambda: {
+                "index.html": page(
+                    "index.html",
+                    "",
+                    project,
+                    items=items,
+                    description=project.config.description or "",
+                )
+            },
+        ),
+        Group(
+            "shortform",
+            (config_id, tuple((i.listing(), i.page_digest) for i in shortform)),
+            lambda: {
+                "shortform/index.html": page(
+                    "shortform.html", "shortform/", project, items=shortform
+                )
+            },
+            shows=shortform,
+        ),
+        Group(
+            "tags",
+            (config_id, tuple(counts)),
+            lambda: {"tags/index.html": page("tags.html", "tags/", project, tags=counts)},
+        ),
     ]
     for tag, tagged in sorted(by_tag.items()):
         path = f"tags/{slugify(tag)}/"
-        groups.append(Group(f"tag:{tag}", (config_id, tag, tuple(i.listing() for i in tagged)),
-                            lambda path=path, tag=tag, tagged=tagged: {
-                                path + "index.html": page("tag.html", path, project, tag=tag,
-                                                          items=tagged)}))
+        groups.append(
+            Group(
+                f"tag:{tag}",
+                (config_id, tag, tuple(i.listing() for i in tagged)),
+                lambda path=path, tag=tag, tagged=tagged: {
+                    path + "index.html": page("tag.html", path, project, tag=tag, items=tagged)
+                },
+            )
+        )
     # Claims pages show every snippet (and snippets cite each other in commentary), so
     # they depend on all of them, and on which posts cite what.
     snippets = tuple(sorted((s.id, s.digest) for s in project.snippets.values()))
     citing = tuple((i.path, i.post.title, tuple(i.claims)) for i in items)
-    groups.append(Group("claims", (config_id, snippets, citing),
-                        lambda: claims_pages(items, project)))
+    groups.append(
+        Group("claims", (config_id, snippets, citing), lambda: claims_pages(items, project))
+    )
     groups.append(Group("style", (), lambda: {"style.css": stylesheet()}))
     return groups
 
@@ -364,19 +419,28 @@ def claims_pages(items: list[Item], project: Project) -> dict[str, bytes]:
     for s in sorted(project.snippets.values(), key=lambda s: (s.title.lower(), s.id)):
         by_lab[s.lab or ""].append(s)
     labs = []
-    for key in sorted(by_lab, key=lambda k: (project.labs[k].name.lower()
-                                             if k in project.labs else k)):
+    for key in sorted(
+        by_lab, key=lambda k: project.labs[k].name.lower() if k in project.labs else k
+    ):
         lab = project.labs.get(key)
-        labs.append({"key": key, "name": lab.name if lab else key,
-                     "url": lab.url if lab else None, "snippets": by_lab[key]})
+        labs.append(
+            {
+                "key": key,
+                "name": lab.name if lab else key,
+                "url": lab.url if lab else None,
+                "snippets": by_lab[key],
+            }
+        )
     later = successors(project)
-    files = {"claims/index.html": page("claims.html", "claims/", project, labs=labs,
-                                       successors=later)}
+    files = {
+        "claims/index.html": page("claims.html", "claims/", project, labs=labs, successors=later)
+    }
     for lab in labs:
         path = f"claims/{lab['key']}/"
         root = relative_root(path)
-        articles = [snippet_article(s, project, root, later, cited_by.get(s.id, []))
-                    for s in lab["snippets"]]
-        files[path + "index.html"] = page("lab.html", path, project, lab=lab,
-                                          articles=articles)
+        articles = [
+            snippet_article(s, project, root, later, cited_by.get(s.id, []))
+            for s in lab["snippets"]
+        ]
+        files[path + "index.html"] = page("lab.html", path, project, lab=lab, articles=articles)
     return files

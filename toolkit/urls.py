@@ -98,8 +98,15 @@ def parse_timestamp(ts: str) -> dt.datetime | None:
     if len(ts) != 14 or not ts.isdigit():
         return None
     try:
-        return dt.datetime(int(ts[:4]), int(ts[4:6]), int(ts[6:8]), int(ts[8:10]),
-                           int(ts[10:12]), int(ts[12:]), tzinfo=dt.timezone.utc)
+        return dt.datetime(
+            int(ts[:4]),
+            int(ts[4:6]),
+            int(ts[6:8]),
+            int(ts[8:10]),
+            int(ts[10:12]),
+            int(ts[12:]),
+            tzinfo=dt.timezone.utc,
+        )
     except ValueError:
         return None
 
@@ -119,8 +126,12 @@ def _wayback_host(base: str) -> tuple[str, int | None]:
 
 def archive_netlocs(wayback_base: str) -> set[str]:
     """The web archives' hosts as an HTTP client meets them (host[:port], lower-case)."""
-    return {urlsplit(wayback_base).netloc.lower(), "web.archive.org", *ARCHIVE_TODAY_HOSTS,
-            *(f"www.{h}" for h in ARCHIVE_TODAY_HOSTS)}
+    return {
+        urlsplit(wayback_base).netloc.lower(),
+        "web.archive.org",
+        *ARCHIVE_TODAY_HOSTS,
+        *(f"www.{h}" for h in ARCHIVE_TODAY_HOSTS),
+    }
 
 
 def is_wayback(url_host: str, port: int | None, wayback_base: str) -> bool:
@@ -130,8 +141,10 @@ def is_wayback(url_host: str, port: int | None, wayback_base: str) -> bool:
 
 # The usual form, read without urlsplit (a build reads thousands of these). Anything
 # else, a #fragment included, goes the general way, which gives the same Snapshot.
-_PLAIN_WAYBACK = re.compile(r"^https?://web\.archive\.org/web/(\d{14})(?:[a-z]{2}_)?/"
-                            r"(https?://[^\s#]+)$")
+_PLAIN_WAYBACK = re.compile(
+    r"^https?://web\.archive\.org/web/(\d{14})(?:[a-z]{2}_)?/"
+    r"(https?://[^\s#]+)$"
+)
 
 
 def parse_snapshot(url: str, wayback_base: str = DEFAULT_WAYBACK) -> Snapshot:
@@ -148,31 +161,45 @@ def parse_snapshot(url: str, wayback_base: str = DEFAULT_WAYBACK) -> Snapshot:
     path = parts.path + (f"?{parts.query}" if parts.query else "")
     if is_wayback(url_host, port, wayback_base):
         if path.startswith("/save/"):
-            raise NotASnapshot("a `/save/` URL asks the archive to capture; cite the "
-                               "snapshot it made, `/web/<timestamp>/<url>`")
+            raise NotASnapshot(
+                "a `/save/` URL asks the archive to capture; cite the "
+                "snapshot it made, `/web/<timestamp>/<url>`"
+            )
         m = _WAYBACK_PATH.match(path)
         if not m:
-            raise NotASnapshot("a Wayback snapshot looks like "
-                               "`https://web.archive.org/web/<14-digit timestamp>/<url>`")
+            raise NotASnapshot(
+                "a Wayback snapshot looks like "
+                "`https://web.archive.org/web/<14-digit timestamp>/<url>`"
+            )
         ts = m.group("ts")
         if "*" in ts or not ts:
-            raise NotASnapshot("this is a Wayback calendar or search page, not one snapshot; "
-                               "open the capture you mean and copy its URL")
-        return Snapshot("wayback", url, _original(m.group("original")), ts,
-                        parse_timestamp(ts))
+            raise NotASnapshot(
+                "this is a Wayback calendar or search page, not one snapshot; "
+                "open the capture you mean and copy its URL"
+            )
+        return Snapshot("wayback", url, _original(m.group("original")), ts, parse_timestamp(ts))
     if url_host.removeprefix("www.") in ARCHIVE_TODAY_HOSTS:
         if path.startswith(("/newest/", "/oldest/", "/timegate/", "/timemap/", "/submit")):
-            raise NotASnapshot("this archive.today URL moves over time; cite one snapshot, "
-                               "`https://archive.ph/<id>`")
+            raise NotASnapshot(
+                "this archive.today URL moves over time; cite one snapshot, "
+                "`https://archive.ph/<id>`"
+            )
         m = _TODAY_TIMESTAMPED.match(path)
         if m:
-            return Snapshot("archive.today", url, _original(m.group("original")),
-                            m.group("ts"), parse_timestamp(m.group("ts")))
+            return Snapshot(
+                "archive.today",
+                url,
+                _original(m.group("original")),
+                m.group("ts"),
+                parse_timestamp(m.group("ts")),
+            )
         if _TODAY_SHORT.match(parts.path):
             return Snapshot("archive.today", url, None, None, None)
         raise NotASnapshot("an archive.today snapshot looks like `https://archive.ph/<id>`")
-    raise NotASnapshot(f"`{url_host or url}` is not a web archive we know; use a Wayback "
-                       "Machine (web.archive.org/web/...) or archive.today snapshot")
+    raise NotASnapshot(
+        f"`{url_host or url}` is not a web archive we know; use a Wayback "
+        "Machine (web.archive.org/web/...) or archive.today snapshot"
+    )
 
 
 def is_archive_url(url: str, wayback_base: str = DEFAULT_WAYBACK) -> bool:
@@ -183,8 +210,10 @@ def is_archive_url(url: str, wayback_base: str = DEFAULT_WAYBACK) -> bool:
         url_host, port = (parts.hostname or "").lower(), parts.port
     except ValueError:
         return False
-    return (is_wayback(url_host, port, wayback_base)
-            or url_host.removeprefix("www.") in ARCHIVE_TODAY_HOSTS)
+    return (
+        is_wayback(url_host, port, wayback_base)
+        or url_host.removeprefix("www.") in ARCHIVE_TODAY_HOSTS
+    )
 
 
 @functools.lru_cache(maxsize=65536)

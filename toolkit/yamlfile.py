@@ -88,8 +88,9 @@ def load(text: str, path: str, line_offset: int = 0) -> Loaded:
 # (A URL may not end in ":" here: YAML would read that colon as a mapping indicator.)
 _URL = r"https?://[^\s]*[^\s:]"
 _URL_KEY = re.compile(f"({_URL}):")
-_URL_FIELD = re.compile(f"  (archive): ({_URL})"
-                        f"|  (accessed): ([0-9]{{4}})-([0-9]{{2}})-([0-9]{{2}})")
+_URL_FIELD = re.compile(
+    f"  (archive): ({_URL})|  (accessed): ([0-9]{{4}})-([0-9]{{2}})-([0-9]{{2}})"
+)
 
 
 def load_url_map(text: str) -> Loaded | None:
@@ -174,8 +175,13 @@ class _Builder:
             line, col = self.pos(key_node)
             if key in result:
                 self.out.diagnostics.append(
-                    dg.make("F009", self.path, line, f"`{key}` appears twice here; "
-                            "the later value is used; delete one of them", col)
+                    dg.make(
+                        "F009",
+                        self.path,
+                        line,
+                        f"`{key}` appears twice here; the later value is used; delete one of them",
+                        col,
+                    )
                 )
             self.out.positions[at + (key,)] = (line, col)
             result[key] = self.build(value_node, at + (key,))
@@ -194,8 +200,10 @@ class _Builder:
         except (ValueError, ConstructorError, OverflowError) as e:
             line, col = self.pos(node)
             if node.tag.endswith(":timestamp"):
-                msg = (f"`{node.value}` is not a real date ({e}); "
-                       "write it as YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS+00:00")
+                msg = (
+                    f"`{node.value}` is not a real date ({e}); "
+                    "write it as YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS+00:00"
+                )
                 self.out.diagnostics.append(dg.make("F007", self.path, line, msg, col))
             else:
                 self.out.diagnostics.append(

@@ -212,8 +212,10 @@ class StandInServer:
         self._httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
         self._httpd.stand_in = self
         self._thread = threading.Thread(
-            target=self._httpd.serve_forever, args=(0.05,),
-            name=f"{type(self).__name__}:{self.port}", daemon=True
+            target=self._httpd.serve_forever,
+            args=(0.05,),
+            name=f"{type(self).__name__}:{self.port}",
+            daemon=True,
         )
         self._thread.start()
         return self
@@ -240,7 +242,8 @@ class StandInServer:
             errors = "\n".join(self.handler_errors)
             raise AssertionError(
                 f"{type(self).__name__}.handle raised {len(self.handler_errors)} time(s) "
-                f"(set handler_errors_expected = True if the test wants that):\n{errors}")
+                f"(set handler_errors_expected = True if the test wants that):\n{errors}"
+            )
 
     @property
     def port(self) -> int:

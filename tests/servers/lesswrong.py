@@ -141,8 +141,17 @@ type MultiCommentOutput { results: [Comment!]! totalCount: Int }
 
 # Fields an ordinary member may not set (reference 2.2 and 3): sending one fails the mutation.
 POST_CREATE_DISALLOWED = {
-    "slug", "userId", "postedAt", "status", "shortform", "unlisted", "hideAuthor", "question",
-    "af", "afDate", "coauthorUserIds",
+    "slug",
+    "userId",
+    "postedAt",
+    "status",
+    "shortform",
+    "unlisted",
+    "hideAuthor",
+    "question",
+    "af",
+    "afDate",
+    "coauthorUserIds",
 }
 POST_UPDATE_DISALLOWED = POST_CREATE_DISALLOWED | {"linkSharingKey"}
 COMMENT_CREATE_DISALLOWED = {"userId", "af", "deleted"}
@@ -151,7 +160,7 @@ CONTENT_TYPES = ("html", "lexical", "ckEditorMarkup", "draftJS", "markdown")
 ID_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTWXYZabcdefghijkmnopqrstuvwxyz"  # Meteor's Random.id
 
 VERCEL_CHALLENGE_HTML = (
-    "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+    '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8">'
     "<title>Vercel Security Checkpoint</title></head><body>"
     "<h1>Vercel Security Checkpoint</h1><p>We're verifying your browser.</p></body></html>"
 )
@@ -175,8 +184,9 @@ def slugify(title: str) -> str:
 
 def iso(moment: dt.datetime) -> str:
     """Dates as the real API serialises them: ISO 8601 UTC with milliseconds and Z."""
-    return moment.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace(
-        "+00:00", "Z")
+    return (
+        moment.astimezone(dt.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    )
 
 
 def js_date_string(moment: dt.datetime) -> str:
@@ -200,22 +210,27 @@ def _markdown_renderer() -> MarkdownIt:
 
     def ref(self: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
         fid, n = ident(tokens, idx, env)
-        return (f'<span data-footnote-reference="" data-footnote-index="{n}" '
-                f'data-footnote-id="{fid}" role="doc-noteref" id="fnref{fid}" '
-                f'class="footnote-reference"><sup><a href="#fn{fid}" class="">[{n}]</a></sup>'
-                "</span>")
+        return (
+            f'<span data-footnote-reference="" data-footnote-index="{n}" '
+            f'data-footnote-id="{fid}" role="doc-noteref" id="fnref{fid}" '
+            f'class="footnote-reference"><sup><a href="#fn{fid}" class="">[{n}]</a></sup>'
+            "</span>"
+        )
 
     def block_open(self: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
-        return ('<ol data-footnote-section="" role="doc-endnotes" '
-                'class="footnote-section footnotes">')
+        return (
+            '<ol data-footnote-section="" role="doc-endnotes" class="footnote-section footnotes">'
+        )
 
     def block_close(self: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
         return "</ol>\n"
 
     def item_open(self: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
         fid, n = ident(tokens, idx, env)
-        return (f'<li data-footnote-item="" data-footnote-index="{n}" data-footnote-id="{fid}" '
-                f'id="fn{fid}" role="doc-endnote" class="footnote-item">')
+        return (
+            f'<li data-footnote-item="" data-footnote-index="{n}" data-footnote-id="{fid}" '
+            f'id="fn{fid}" role="doc-endnote" class="footnote-item">'
+        )
 
     def backref(self: Any, tokens: Any, idx: int, options: Any, env: Any) -> str:
         fid, _ = ident(tokens, idx, env)
@@ -317,8 +332,7 @@ class LessWrongServer(StandInServer):
         self._operation_faults: dict[str, tuple[str, Any]] = {}
         self._last_time = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
         self.token = token
-        self.user = self.add_user(token, username=username, display_name=display_name,
-                                  karma=karma)
+        self.user = self.add_user(token, username=username, display_name=display_name, karma=karma)
         if shortform_feed_id is not None:
             self._create_shortform_post(self.user, shortform_feed_id)
 
@@ -334,8 +348,9 @@ class LessWrongServer(StandInServer):
         operation = get_operation_ast(document, payload.get("operationName"))
         if operation is None:
             return []
-        return [sel.name.value for sel in operation.selection_set.selections
-                if hasattr(sel, "name")]
+        return [
+            sel.name.value for sel in operation.selection_set.selections if hasattr(sel, "name")
+        ]
 
     @property
     def site_url(self) -> str:
@@ -349,8 +364,9 @@ class LessWrongServer(StandInServer):
     def anything_published(self) -> bool:
         return bool(self.published_posts or self.published_comments)
 
-    def add_user(self, token: str, *, username: str, display_name: str | None = None,
-                 karma: float = 100.0) -> dict[str, Any]:
+    def add_user(
+        self, token: str, *, username: str, display_name: str | None = None, karma: float = 100.0
+    ) -> dict[str, Any]:
         """Register another account (e.g. to test that only the owner may edit)."""
         with self.lock:
             user = {
@@ -365,18 +381,31 @@ class LessWrongServer(StandInServer):
             self._tokens[token] = user["_id"]
             return user
 
-    def edit_post(self, post_id: str, *, markdown: str | None = None, html: str | None = None,
-                  title: str | None = None) -> dict[str, Any]:
+    def edit_post(
+        self,
+        post_id: str,
+        *,
+        markdown: str | None = None,
+        html: str | None = None,
+        title: str | None = None,
+    ) -> dict[str, Any]:
         """Simulate an edit made on the site: new revision (markdown, or `lexical` HTML)
         and/or title; bumps modifiedAt."""
         with self.lock:
             post = self.posts[post_id]
             if markdown is not None or html is not None:
                 kind, data = ("markdown", markdown) if markdown is not None else ("lexical", html)
-                post["revisions"].append(self._revision(
-                    kind, data, previous=post["revisions"][-1] if post["revisions"] else None,
-                    update_type="minor", draft=post["draft"], user_id=post["userId"],
-                    commit_message=None))
+                post["revisions"].append(
+                    self._revision(
+                        kind,
+                        data,
+                        previous=post["revisions"][-1] if post["revisions"] else None,
+                        update_type="minor",
+                        draft=post["draft"],
+                        user_id=post["userId"],
+                        commit_message=None,
+                    )
+                )
             if title is not None:
                 post["title"] = title
             post["modifiedAt"] = self._now()
@@ -386,9 +415,17 @@ class LessWrongServer(StandInServer):
         """Simulate an edit of a quick take made on the site."""
         with self.lock:
             comment = self.comments[comment_id]
-            comment["revisions"].append(self._revision(
-                "markdown", markdown, previous=comment["revisions"][-1], update_type="minor",
-                draft=comment["draft"], user_id=comment["userId"], commit_message=None))
+            comment["revisions"].append(
+                self._revision(
+                    "markdown",
+                    markdown,
+                    previous=comment["revisions"][-1],
+                    update_type="minor",
+                    draft=comment["draft"],
+                    user_id=comment["userId"],
+                    commit_message=None,
+                )
+            )
             return comment
 
     def latest(self, post_or_comment_id: str) -> dict[str, Any]:
@@ -410,19 +447,32 @@ class LessWrongServer(StandInServer):
         self._operation_faults[name] = ("delay", seconds)
 
     def handle(self, request: RecordedRequest) -> Response:
-        operation = (request.json or {}).get("operationName") if isinstance(
-            request.json, dict) else None
+        operation = (
+            (request.json or {}).get("operationName") if isinstance(request.json, dict) else None
+        )
         fault = self._operation_faults.pop(operation, None) if operation else None
         if fault and fault[0] == "fail":
             field = next(iter(self._operation_fields(request.json)), None)
-            return json_response({"errors": [{"message": fault[1], "path": [field],
-                                              "extensions": {"code": "INTERNAL_SERVER_ERROR"}}],
-                                  "data": {field: None} if field else None})
+            return json_response(
+                {
+                    "errors": [
+                        {
+                            "message": fault[1],
+                            "path": [field],
+                            "extensions": {"code": "INTERNAL_SERVER_ERROR"},
+                        }
+                    ],
+                    "data": {field: None} if field else None,
+                }
+            )
         if fault and fault[0] == "delay":
             time.sleep(fault[1])
         if self.vercel_challenge:
-            return Response(VERCEL_CHALLENGE["status"], VERCEL_CHALLENGE["body"],
-                            dict(VERCEL_CHALLENGE["headers"]))
+            return Response(
+                VERCEL_CHALLENGE["status"],
+                VERCEL_CHALLENGE["body"],
+                dict(VERCEL_CHALLENGE["headers"]),
+            )
         if request.route != "/graphql":
             return Response(404, "Not found")
         if request.method == "GET":
@@ -431,14 +481,18 @@ class LessWrongServer(StandInServer):
                 variables = json.loads(query["variables"]) if "variables" in query else None
             except ValueError:
                 return _bad_request("`variables` in a GET request must be a JSON object.")
-            payload: Any = {"query": query.get("query"), "variables": variables,
-                            "operationName": query.get("operationName")}
+            payload: Any = {
+                "query": query.get("query"),
+                "variables": variables,
+                "operationName": query.get("operationName"),
+            }
         elif request.method == "POST":
             if "application/json" not in request.headers.get("Content-Type", "") or (
                 not request.json
             ):
-                return Response(400, "POST body missing, invalid Content-Type, or JSON object "
-                                     "has no keys.")
+                return Response(
+                    400, "POST body missing, invalid Content-Type, or JSON object has no keys."
+                )
             payload = request.json
         else:
             return Response(405, "Method not allowed", {"Allow": "GET, POST"})
@@ -461,18 +515,25 @@ class LessWrongServer(StandInServer):
         user_id = self._tokens.get(token or "")
         return self.users.get(user_id) if user_id else None
 
-    def _run(self, payload: Any, user: dict[str, Any] | None,
-             method: str) -> tuple[int, dict[str, Any]]:
+    def _run(
+        self, payload: Any, user: dict[str, Any] | None, method: str
+    ) -> tuple[int, dict[str, Any]]:
         """One GraphQL operation with Apollo Server 4's status codes (reference 5.1)."""
-        if not isinstance(payload, dict) or not isinstance(payload.get("query"), str) or not (
-            payload["query"].strip()
+        if (
+            not isinstance(payload, dict)
+            or not isinstance(payload.get("query"), str)
+            or not (payload["query"].strip())
         ):
-            return 400, _errors_only("GraphQL operations must contain a non-empty `query` or "
-                                     "a `persistedQuery` extension.", "BAD_REQUEST")
+            return 400, _errors_only(
+                "GraphQL operations must contain a non-empty `query` or "
+                "a `persistedQuery` extension.",
+                "BAD_REQUEST",
+            )
         variables = payload.get("variables")
         if variables is not None and not isinstance(variables, dict):
-            return 400, _errors_only("`variables` in a POST body should be provided as an "
-                                     "object.", "BAD_REQUEST")
+            return 400, _errors_only(
+                "`variables` in a POST body should be provided as an object.", "BAD_REQUEST"
+            )
         try:
             document = parse(payload["query"])
         except GraphQLError as error:
@@ -483,14 +544,23 @@ class LessWrongServer(StandInServer):
         operation_name = payload.get("operationName") or None
         operation = get_operation_ast(document, operation_name)
         if operation is None:
-            message = (f'Unknown operation named "{operation_name}".' if operation_name
-                       else "Must provide operation name if query contains multiple operations.")
+            message = (
+                f'Unknown operation named "{operation_name}".'
+                if operation_name
+                else "Must provide operation name if query contains multiple operations."
+            )
             return 400, _errors_only(message, "OPERATION_RESOLUTION_FAILURE")
         if method == "GET" and operation.operation != OperationType.QUERY:
-            return 405, _errors_only("Can only perform a mutation operation from a POST request.",
-                                     "BAD_REQUEST")
-        result = execute(self.schema, document, context_value={"user": user},
-                         variable_values=variables, operation_name=operation_name)
+            return 405, _errors_only(
+                "Can only perform a mutation operation from a POST request.", "BAD_REQUEST"
+            )
+        result = execute(
+            self.schema,
+            document,
+            context_value={"user": user},
+            variable_values=variables,
+            operation_name=operation_name,
+        )
         assert not hasattr(result, "__await__")
         if result.data is None and result.errors:
             # Variable coercion failed before execution: 200, errors, no data (reference [AS]).
@@ -517,15 +587,23 @@ class LessWrongServer(StandInServer):
         """Attach resolvers to the schema built from SCHEMA_SDL (build_schema leaves none)."""
         resolvers: dict[str, dict[str, Any]] = {
             "Query": {
-                "currentUser": self._current_user, "post": self._post, "posts": self._posts,
-                "comment": self._comment, "comments": self._comments,
+                "currentUser": self._current_user,
+                "post": self._post,
+                "posts": self._posts,
+                "comment": self._comment,
+                "comments": self._comments,
             },
             "Mutation": {
-                "createPost": self._create_post, "updatePost": self._update_post,
-                "createComment": self._create_comment, "updateComment": self._update_comment,
+                "createPost": self._create_post,
+                "updatePost": self._update_post,
+                "createComment": self._create_comment,
+                "updateComment": self._update_comment,
             },
-            "Post": {"contents": _resolve_contents, "pageUrl": self._resolve_page_url,
-                     "linkSharingKey": _resolve_link_sharing_key},
+            "Post": {
+                "contents": _resolve_contents,
+                "pageUrl": self._resolve_page_url,
+                "linkSharingKey": _resolve_link_sharing_key,
+            },
             "Comment": {"contents": _resolve_contents, "pageUrl": self._resolve_page_url},
         }
         for type_name, fields in resolvers.items():
@@ -545,17 +623,31 @@ class LessWrongServer(StandInServer):
     def _current_user(self, _root: Any, info: GraphQLResolveInfo) -> dict[str, Any] | None:
         return info.context["user"]
 
-    def _post(self, _root: Any, info: GraphQLResolveInfo, selector: dict[str, Any] | None = None,
-              allowNull: bool | None = None) -> dict[str, Any]:
+    def _post(
+        self,
+        _root: Any,
+        info: GraphQLResolveInfo,
+        selector: dict[str, Any] | None = None,
+        allowNull: bool | None = None,
+    ) -> dict[str, Any]:
         return {"result": self._single(self.posts, info, selector, allowNull)}
 
-    def _comment(self, _root: Any, info: GraphQLResolveInfo,
-                 selector: dict[str, Any] | None = None,
-                 allowNull: bool | None = None) -> dict[str, Any]:
+    def _comment(
+        self,
+        _root: Any,
+        info: GraphQLResolveInfo,
+        selector: dict[str, Any] | None = None,
+        allowNull: bool | None = None,
+    ) -> dict[str, Any]:
         return {"result": self._single(self.comments, info, selector, allowNull)}
 
-    def _single(self, collection: dict[str, dict[str, Any]], info: GraphQLResolveInfo,
-                selector: dict[str, Any] | None, allow_null: bool | None) -> Any:
+    def _single(
+        self,
+        collection: dict[str, dict[str, Any]],
+        info: GraphQLResolveInfo,
+        selector: dict[str, Any] | None,
+        allow_null: bool | None,
+    ) -> Any:
         doc = collection.get(_selector_id(selector) or "")
         if doc is None:
             if allow_null:
@@ -565,36 +657,57 @@ class LessWrongServer(StandInServer):
             raise GraphQLError("app.operation_not_allowed")
         return doc
 
-    def _posts(self, _root: Any, info: GraphQLResolveInfo,
-               selector: dict[str, Any] | None = None, limit: int | None = None,
-               offset: int | None = None, enableTotal: bool | None = None) -> dict[str, Any]:
+    def _posts(
+        self,
+        _root: Any,
+        info: GraphQLResolveInfo,
+        selector: dict[str, Any] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        enableTotal: bool | None = None,
+    ) -> dict[str, Any]:
         """Only the `drafts` view (own drafts, newest modifiedAt first) and a default list of
         published posts are modelled."""
         user = info.context["user"]
         drafts_view = (selector or {}).get("drafts")
         if drafts_view is not None:
             owner = drafts_view.get("userId")
-            found = [p for p in self.posts.values()
-                     if p["draft"] and not p["deletedDraft"] and p["userId"] == owner
-                     and _can_view(p, user)]
+            found = [
+                p
+                for p in self.posts.values()
+                if p["draft"]
+                and not p["deletedDraft"]
+                and p["userId"] == owner
+                and _can_view(p, user)
+            ]
             found.sort(key=lambda p: p["modifiedAt"], reverse=True)
         else:
             found = [p for p in self.posts.values() if not p["draft"] and not p["shortform"]]
             found.sort(key=lambda p: p["postedAt"], reverse=True)
         return _page(found, limit, offset, enableTotal)
 
-    def _comments(self, _root: Any, info: GraphQLResolveInfo,
-                  selector: dict[str, Any] | None = None, limit: int | None = None,
-                  offset: int | None = None, enableTotal: bool | None = None
-                  ) -> dict[str, Any]:
+    def _comments(
+        self,
+        _root: Any,
+        info: GraphQLResolveInfo,
+        selector: dict[str, Any] | None = None,
+        limit: int | None = None,
+        offset: int | None = None,
+        enableTotal: bool | None = None,
+    ) -> dict[str, Any]:
         """Only the `draftComments` view (the current user's drafts, optionally on one post)
         and a default list of published comments are modelled."""
         user = info.context["user"]
         view = (selector or {}).get("draftComments")
         if view is not None:
-            found = [c for c in self.comments.values()
-                     if user is not None and c["draft"] and c["userId"] == user["_id"]
-                     and (not view.get("postId") or c["postId"] == view["postId"])]
+            found = [
+                c
+                for c in self.comments.values()
+                if user is not None
+                and c["draft"]
+                and c["userId"] == user["_id"]
+                and (not view.get("postId") or c["postId"] == view["postId"])
+            ]
         else:
             found = [c for c in self.comments.values() if not c["draft"]]
         found.sort(key=lambda c: c["createdAt"], reverse=True)
@@ -602,8 +715,9 @@ class LessWrongServer(StandInServer):
 
     # -- mutations ---------------------------------------------------------------------
 
-    def _create_post(self, _root: Any, info: GraphQLResolveInfo,
-                     data: dict[str, Any]) -> dict[str, Any]:
+    def _create_post(
+        self, _root: Any, info: GraphQLResolveInfo, data: dict[str, Any]
+    ) -> dict[str, Any]:
         user = _require_user(info)
         if POST_CREATE_DISALLOWED & data.keys():
             raise GraphQLError("app.validation_error")
@@ -627,15 +741,17 @@ class LessWrongServer(StandInServer):
             "revisions": [],
         }
         if data.get("contents"):
-            post["revisions"].append(self._revision_from_input(
-                data["contents"], None, draft=draft, user_id=user["_id"]))
+            post["revisions"].append(
+                self._revision_from_input(data["contents"], None, draft=draft, user_id=user["_id"])
+            )
         self.posts[post["_id"]] = post
         if not draft:
             self.published_posts.append(post["_id"])
         return {"data": post}
 
-    def _update_post(self, _root: Any, info: GraphQLResolveInfo, selector: dict[str, Any],
-                     data: dict[str, Any]) -> dict[str, Any]:
+    def _update_post(
+        self, _root: Any, info: GraphQLResolveInfo, selector: dict[str, Any], data: dict[str, Any]
+    ) -> dict[str, Any]:
         post = self.posts.get(_selector_id(selector) or "")
         if post is None:
             raise GraphQLError("app.document_not_found")
@@ -658,17 +774,21 @@ class LessWrongServer(StandInServer):
                 post[key] = data[key]
         if data.get("contents"):
             previous = post["revisions"][-1] if post["revisions"] else None
-            post["revisions"].append(self._revision_from_input(
-                data["contents"], previous, draft=post["draft"], user_id=user["_id"]))
+            post["revisions"].append(
+                self._revision_from_input(
+                    data["contents"], previous, draft=post["draft"], user_id=user["_id"]
+                )
+            )
         post["modifiedAt"] = self._now()
         return {"data": post}
 
-    def _create_comment(self, _root: Any, info: GraphQLResolveInfo,
-                        data: dict[str, Any]) -> dict[str, Any]:
+    def _create_comment(
+        self, _root: Any, info: GraphQLResolveInfo, data: dict[str, Any]
+    ) -> dict[str, Any]:
         user = _require_user(info)
         if COMMENT_CREATE_DISALLOWED & data.keys():
             raise GraphQLError("app.validation_error")
-        original = ((data.get("contents") or {}).get("originalContents") or {})
+        original = (data.get("contents") or {}).get("originalContents") or {}
         if not original.get("data"):
             raise GraphQLError("You cannot submit an empty comment")
         self._enforce_comment_rate_limit(user)
@@ -692,8 +812,9 @@ class LessWrongServer(StandInServer):
             "postedAt": now,
             "revisions": [],
         }
-        comment["revisions"].append(self._revision_from_input(
-            data["contents"], None, draft=draft, user_id=user["_id"]))
+        comment["revisions"].append(
+            self._revision_from_input(data["contents"], None, draft=draft, user_id=user["_id"])
+        )
         self.comments[comment["_id"]] = comment
         if not draft:
             self.published_comments.append(comment["_id"])
@@ -701,8 +822,9 @@ class LessWrongServer(StandInServer):
             self._last_comment[user["_id"]] = dt.datetime.now(dt.timezone.utc)
         return {"data": comment}
 
-    def _update_comment(self, _root: Any, info: GraphQLResolveInfo, selector: dict[str, Any],
-                        data: dict[str, Any]) -> dict[str, Any]:
+    def _update_comment(
+        self, _root: Any, info: GraphQLResolveInfo, selector: dict[str, Any], data: dict[str, Any]
+    ) -> dict[str, Any]:
         comment = self.comments.get(_selector_id(selector) or "")
         if comment is None:
             raise GraphQLError("app.document_not_found")
@@ -719,9 +841,14 @@ class LessWrongServer(StandInServer):
         if data.get("shortformFrontpage") is not None:
             comment["shortformFrontpage"] = data["shortformFrontpage"]
         if data.get("contents"):
-            comment["revisions"].append(self._revision_from_input(
-                data["contents"], comment["revisions"][-1], draft=comment["draft"],
-                user_id=user["_id"]))
+            comment["revisions"].append(
+                self._revision_from_input(
+                    data["contents"],
+                    comment["revisions"][-1],
+                    draft=comment["draft"],
+                    user_id=user["_id"],
+                )
+            )
         return {"data": comment}
 
     # -- internals ---------------------------------------------------------------------
@@ -734,16 +861,26 @@ class LessWrongServer(StandInServer):
             candidate = f"{slug}-{n}"
         return candidate
 
-    def _create_shortform_post(self, user: dict[str, Any], post_id: str | None = None
-                               ) -> dict[str, Any]:
+    def _create_shortform_post(
+        self, user: dict[str, Any], post_id: str | None = None
+    ) -> dict[str, Any]:
         """`createShortformPost`: the user's quick-takes container (not counted as ours)."""
         now = self._now()
         title = f"{user['displayName']}'s Shortform"
         post = {
-            "_id": post_id or random_id(), "userId": user["_id"], "title": title,
-            "slug": self._unused_slug(slugify(title)), "draft": False, "url": None,
-            "postCategory": "post", "shortform": True, "linkSharingKey": random_id(),
-            "createdAt": now, "postedAt": now, "modifiedAt": now, "deletedDraft": False,
+            "_id": post_id or random_id(),
+            "userId": user["_id"],
+            "title": title,
+            "slug": self._unused_slug(slugify(title)),
+            "draft": False,
+            "url": None,
+            "postCategory": "post",
+            "shortform": True,
+            "linkSharingKey": random_id(),
+            "createdAt": now,
+            "postedAt": now,
+            "modifiedAt": now,
+            "deletedDraft": False,
             "revisions": [],
         }
         self.posts[post["_id"]] = post
@@ -758,19 +895,41 @@ class LessWrongServer(StandInServer):
         remaining = (next_eligible - dt.datetime.now(dt.timezone.utc)).total_seconds()
         if remaining > 0:
             seconds = max(1, round(remaining))
-            raise GraphQLError(f"Rate limit: You cannot comment for {seconds} seconds "
-                               f"(until {js_date_string(next_eligible)})")
+            raise GraphQLError(
+                f"Rate limit: You cannot comment for {seconds} seconds "
+                f"(until {js_date_string(next_eligible)})"
+            )
 
-    def _revision_from_input(self, contents: dict[str, Any], previous: dict[str, Any] | None,
-                             *, draft: bool, user_id: str) -> dict[str, Any]:
+    def _revision_from_input(
+        self,
+        contents: dict[str, Any],
+        previous: dict[str, Any] | None,
+        *,
+        draft: bool,
+        user_id: str,
+    ) -> dict[str, Any]:
         original = contents["originalContents"]
-        return self._revision(original["type"], original["data"], previous=previous,
-                              update_type=contents.get("updateType"), draft=draft,
-                              user_id=user_id, commit_message=contents.get("commitMessage"))
+        return self._revision(
+            original["type"],
+            original["data"],
+            previous=previous,
+            update_type=contents.get("updateType"),
+            draft=draft,
+            user_id=user_id,
+            commit_message=contents.get("commitMessage"),
+        )
 
-    def _revision(self, content_type: str, data: Any, *, previous: dict[str, Any] | None,
-                  update_type: str | None, draft: bool, user_id: str,
-                  commit_message: str | None) -> dict[str, Any]:
+    def _revision(
+        self,
+        content_type: str,
+        data: Any,
+        *,
+        previous: dict[str, Any] | None,
+        update_type: str | None,
+        draft: bool,
+        user_id: str,
+        commit_message: str | None,
+    ) -> dict[str, Any]:
         """A Revision record: converted HTML, word count, footnote flag, next version."""
         markup = to_html(content_type, data)
         if previous is None:
@@ -798,8 +957,9 @@ class LessWrongServer(StandInServer):
 # Helpers shared by resolvers
 
 
-def _resolve_contents(doc: dict[str, Any], info: GraphQLResolveInfo,
-                      version: str | None = None) -> dict[str, Any] | None:
+def _resolve_contents(
+    doc: dict[str, Any], info: GraphQLResolveInfo, version: str | None = None
+) -> dict[str, Any] | None:
     """`contents` is the latest revision; `version: "draft"` is the newest by editedAt
     (the same thing here); any other version string picks that revision."""
     revisions = doc["revisions"]
@@ -825,8 +985,9 @@ def _selector_id(selector: dict[str, Any] | None) -> str | None:
     return selector.get("_id") or selector.get("documentId")
 
 
-def _page(found: list[dict[str, Any]], limit: int | None, offset: int | None,
-          enable_total: bool | None) -> dict[str, Any]:
+def _page(
+    found: list[dict[str, Any]], limit: int | None, offset: int | None, enable_total: bool | None
+) -> dict[str, Any]:
     start = offset or 0
     end = start + (limit if limit is not None else 20)
     return {"results": found[start:end], "totalCount": len(found) if enable_total else None}
@@ -849,10 +1010,14 @@ def _check_disallowed_on_update(data: dict[str, Any], disallowed: set[str]) -> N
     """On update the message is the JSON list of validation errors (reference 5.1)."""
     bad = sorted(disallowed & data.keys())
     if bad:
-        raise GraphQLError(json.dumps([
-            {"id": "errors.disallowed_property_detected", "properties": {"name": name}}
-            for name in bad
-        ]))
+        raise GraphQLError(
+            json.dumps(
+                [
+                    {"id": "errors.disallowed_property_detected", "properties": {"name": name}}
+                    for name in bad
+                ]
+            )
+        )
 
 
 def _next_version(previous: str, update_type: str, draft: bool) -> str:
@@ -872,8 +1037,10 @@ def _format(error: GraphQLError, code: str) -> dict[str, Any]:
     extensions.setdefault("code", code)
     if code == "INTERNAL_SERVER_ERROR":
         extensions.setdefault("noSentryCapture", False)
-    extensions.setdefault("stacktrace", [f"GraphQLError: {error.message}",
-                                         "    at LessWrongServer (tests/servers/lesswrong.py)"])
+    extensions.setdefault(
+        "stacktrace",
+        [f"GraphQLError: {error.message}", "    at LessWrongServer (tests/servers/lesswrong.py)"],
+    )
     out["extensions"] = extensions
     return out
 

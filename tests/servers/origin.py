@@ -77,8 +77,14 @@ class OriginServer(StandInServer):
 
     # -- registering routes ------------------------------------------------------------------
 
-    def page(self, path: str, body: bytes | str, mimetype: str = "text/html", status: int = 200,
-             headers: Mapping[str, str] | None = None) -> None:
+    def page(
+        self,
+        path: str,
+        body: bytes | str,
+        mimetype: str = "text/html",
+        status: int = 200,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         """Serve ``body``. A str body is sent as UTF-8 and says so in Content-Type.
 
         If ``headers`` carries an ETag or Last-Modified, a matching If-None-Match or
@@ -147,7 +153,8 @@ class OriginServer(StandInServer):
             return self._unknown()
         if request.method == "HEAD" and not route.head_allowed:
             answer: Response | None = Response(
-                405, b"Method Not Allowed", {"Allow": "GET", "Content-Type": "text/plain"})
+                405, b"Method Not Allowed", {"Allow": "GET", "Content-Type": "text/plain"}
+            )
         elif route.transient:
             answer = route.transient.popleft()
         else:
@@ -155,8 +162,9 @@ class OriginServer(StandInServer):
         if answer is None:
             answer = self._unknown()
         elif request.method in ("GET", "HEAD") and _not_modified(request, answer):
-            kept = {k: v for k, v in answer.headers.items()
-                    if k.lower() in ("etag", "last-modified")}
+            kept = {
+                k: v for k, v in answer.headers.items() if k.lower() in ("etag", "last-modified")
+            }
             answer = Response(304, b"", kept)
         return dataclasses.replace(answer, delay=route.delay)
 
@@ -191,8 +199,9 @@ def _not_modified(request: RecordedRequest, answer: Response) -> bool:
     etag, modified = answer.header("ETag"), answer.header("Last-Modified")
     if_none_match = request.headers.get("If-None-Match")
     if if_none_match is not None:
-        return etag is not None and (if_none_match.strip() == "*" or etag in
-                                     [t.strip() for t in if_none_match.split(",")])
+        return etag is not None and (
+            if_none_match.strip() == "*" or etag in [t.strip() for t in if_none_match.split(",")]
+        )
     if_modified_since = request.headers.get("If-Modified-Since")
     return modified is not None and if_modified_since == modified
 
@@ -215,7 +224,7 @@ def make_pdf(text: str, width: int = 80) -> bytes:
     lines: list[str] = []
     for paragraph in text.splitlines() or [""]:
         lines.extend(textwrap.wrap(paragraph, width) or [""])
-    pages = [lines[i:i + _PDF_LINES_PER_PAGE] for i in range(0, len(lines), _PDF_LINES_PER_PAGE)]
+    pages = [lines[i : i + _PDF_LINES_PER_PAGE] for i in range(0, len(lines), _PDF_LINES_PER_PAGE)]
 
     # Objects: 1 catalog, 2 page tree, 3 font, then a (page, content stream) pair per page.
     kids = " ".join(f"{4 + 2 * i} 0 R" for i in range(len(pages)))
@@ -227,9 +236,10 @@ def make_pdf(text: str, width: int = 80) -> bytes:
     for i, page_lines in enumerate(pages):
         shown = b"".join(b"(" + _pdf_string(line) + b") Tj T*\n" for line in page_lines)
         stream = b"BT\n/F1 11 Tf\n14 TL\n72 740 Td\n" + shown + b"ET"
-        objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
-                       f"/Resources << /Font << /F1 3 0 R >> >> /Contents {5 + 2 * i} 0 R >>"
-                       .encode())
+        objects.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] "
+            f"/Resources << /Font << /F1 3 0 R >> >> /Contents {5 + 2 * i} 0 R >>".encode()
+        )
         objects.append(b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream")
 
     out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
@@ -241,7 +251,9 @@ def make_pdf(text: str, width: int = 80) -> bytes:
     out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
     out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1, xref)
+        len(objects) + 1,
+        xref,
+    )
     return bytes(out)
 
 

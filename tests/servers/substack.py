@@ -32,22 +32,53 @@ LIST_NODES = {"bullet_list", "bulletList", "ordered_list", "orderedList"}
 LIST_ITEM_NODES = {"list_item", "listItem"}
 CODE_NODES = {"codeBlock", "code_block"}
 # Blocks allowed anywhere blocks go (list items, and the doc).
-NESTABLE_BLOCKS = {
-    "paragraph", "heading", "blockquote", "horizontal_rule", "captionedImage", "paywall",
-    "latex_block", "pullquote", "calloutBlock", "subscribeWidget", "youtube2",
-} | LIST_NODES | CODE_NODES
+NESTABLE_BLOCKS = (
+    {
+        "paragraph",
+        "heading",
+        "blockquote",
+        "horizontal_rule",
+        "captionedImage",
+        "paywall",
+        "latex_block",
+        "pullquote",
+        "calloutBlock",
+        "subscribeWidget",
+        "youtube2",
+    }
+    | LIST_NODES
+    | CODE_NODES
+)
 DOC_BLOCKS = NESTABLE_BLOCKS | {"footnote"}  # footnote: direct child of doc only (section 4.2)
 ONLY_INSIDE = {  # nodes that exist only inside one parent
-    "image2": "captionedImage", "caption": "captionedImage", "ctaCaption": "subscribeWidget",
+    "image2": "captionedImage",
+    "caption": "captionedImage",
+    "ctaCaption": "subscribeWidget",
 }
 KNOWN_NODES = INLINE_NODES | DOC_BLOCKS | LIST_ITEM_NODES | set(ONLY_INSIDE) | {"doc"}
 MARKS = {
-    "strong", "bold", "em", "italic", "code", "strikethrough", "strike", "superscript",
-    "subscript", "link",
+    "strong",
+    "bold",
+    "em",
+    "italic",
+    "code",
+    "strikethrough",
+    "strike",
+    "superscript",
+    "subscript",
+    "link",
 }
 LEAF_NODES = {
-    "text", "hard_break", "hardBreak", "footnoteAnchor", "latex", "horizontal_rule", "paywall",
-    "latex_block", "youtube2", "image2",
+    "text",
+    "hard_break",
+    "hardBreak",
+    "footnoteAnchor",
+    "latex",
+    "horizontal_rule",
+    "paywall",
+    "latex_block",
+    "youtube2",
+    "image2",
 }
 
 AUDIENCES = {"everyone", "only_paid", "founding", "only_free"}
@@ -110,8 +141,15 @@ class _DocChecker:
         for i, child in enumerate(content):
             self.walk_node(child, f"doc.content[{i}]", DOC_BLOCKS, "doc", in_footnote=False)
 
-    def walk_children(self, node: dict[str, Any], path: str, allowed: set[str], *,
-                       in_footnote: bool, minimum: int = 0) -> list[dict[str, Any]]:
+    def walk_children(
+        self,
+        node: dict[str, Any],
+        path: str,
+        allowed: set[str],
+        *,
+        in_footnote: bool,
+        minimum: int = 0,
+    ) -> list[dict[str, Any]]:
         """Check a node's content list; returns the children that are objects."""
         content = node.get("content", [])
         if not isinstance(content, list):
@@ -120,12 +158,14 @@ class _DocChecker:
         if len(content) < minimum:
             self.problem(path, f"'{node['type']}' needs at least {minimum} child node(s)")
         for i, child in enumerate(content):
-            self.walk_node(child, f"{path}.content[{i}]", allowed, node["type"],
-                            in_footnote=in_footnote)
+            self.walk_node(
+                child, f"{path}.content[{i}]", allowed, node["type"], in_footnote=in_footnote
+            )
         return [c for c in content if isinstance(c, dict)]
 
-    def walk_node(self, node: Any, path: str, allowed: set[str], parent: str, *,
-                   in_footnote: bool) -> None:
+    def walk_node(
+        self, node: Any, path: str, allowed: set[str], parent: str, *, in_footnote: bool
+    ) -> None:
         if not isinstance(node, dict) or not isinstance(node.get("type"), str):
             self.problem(path, 'a node must be an object with a string "type"')
             return
@@ -158,23 +198,27 @@ class _DocChecker:
 
     # Per-type checks (named check_<node type>; Tiptap aliases assigned below).
 
-    def check_plain(self, node: dict[str, Any], path: str, attrs: dict[str, Any],
-                    in_footnote: bool) -> None:
+    def check_plain(
+        self, node: dict[str, Any], path: str, attrs: dict[str, Any], in_footnote: bool
+    ) -> None:
         """Leaf nodes with no required attributes."""
 
-    def check_paragraph(self, node: dict[str, Any], path: str, attrs: dict[str, Any],
-                        in_footnote: bool) -> None:
+    def check_paragraph(
+        self, node: dict[str, Any], path: str, attrs: dict[str, Any], in_footnote: bool
+    ) -> None:
         self.walk_children(node, path, INLINE_NODES, in_footnote=in_footnote)
 
-    def check_heading(self, node: dict[str, Any], path: str, attrs: dict[str, Any],
-                      in_footnote: bool) -> None:
+    def check_heading(
+        self, node: dict[str, Any], path: str, attrs: dict[str, Any], in_footnote: bool
+    ) -> None:
         level = attrs.get("level")
         if not _is_int(level) or not 1 <= level <= 6:
             self.problem(path, "heading needs attrs.level, an integer 1..6")
         self.walk_children(node, path, INLINE_NODES, in_footnote=in_footnote)
 
-    def check_text(self, node: dict[str, Any], path: str, attrs: dict[str, Any],
-                   in_footnote: bool) -> None:
+    def check_text(
+        self, node: dict[str, Any], path: str, attrs: dict[str, Any], in_footnote: bool
+    ) -> None:
         text = node.get("text")
         if not isinstance(text, str) or not text:
             self.problem(path, 'text nodes need a non-empty string "text"')
@@ -197,8 +241,9 @@ class _DocChecker:
                 if not isinstance(href, str) or not href:
                     self.problem(where, "link marks need attrs.href, a non-empty string")
 
-    def check_footnoteAnchor(self, node: dict[str, Any], path: str,
-                             attrs: dict[str, Any], in_footnote: bool) -> None:
+    def check_footnoteAnchor(
+        self, node: dict[str, Any], path: str, attrs: dict[str, Any], in_footnote: bool
+    ) -> None:
         number = attrs.get("number")
         if not _is_int(number):
             self.problem(path, "footnoteAnchor needs attrs.number, an integer")
@@ -207,8 +252,9 @@ class _DocChecker:
             self.problem(path, "a footnote cannot reference another footnote")
         self.anchors.append((number, path))
 
-    def check_footnote(self, node: dict[str, Any], path: str, attrs: dict[str, Any],
-                       in_footnote: bool) -> None:
+    def check_footnote(
+        self, node: dict[str, Any], path: str, attrs: dict[str, Any], in_footnote: bool
+    ) -> None:
         number = attrs.get("number")
         if not _is_int(number):
             self.problem(path, "footnote needs attrs.number, an integer")
@@ -216,14 +262,16 @@ class _DocChecker:
         self.footnotes.append((number, path))
         self.walk_children(node, path, {"paragraph"}, in_footnote=True, minimum=1)
 
-    def check_blockquote(self, node: dict[str, Any], path: str, attrs: dict[str, Any],
-                         in_footnote: bool) -> None:
+    def check_blockquote(
+        self, node: dict[str, Any], path: str, attrs: dict[str, Any], in_footnote: bool
+    ) -> None:
         self.walk_children(node, path, {"paragraph"}, in_footnote=in_footnote, minimum=1)
 
     check_pullquote = check_calloutBlock = check_blockquote
 
-    def check_bullet_list(self, node: dict[str, Any], path: str, attrs: dict[str, Any],
-                          in_footnote: bool) -> None:
+    def check_bullet_list(
+        self, node: dict[str, Any], path: str, attrs: dict[str, Any], in_footnote: bool
+    ) -> None:
         for key in ("order", "start"):
             if key in attrs and attrs[key] is not None and not _is_int(attrs[key]):
                 self.problem(path, f"attrs.{key} must be an integer")
@@ -231,17 +279,20 @@ class _DocChecker:
 
     check_bulletList = check_ordered_list = check_orderedList = check_bullet_list
 
-    def check_list_item(self, node: dict[str, Any], path: str, attrs: dict[str, Any],
-                        in_footnote: bool) -> None:
-        children = self.walk_children(node, path, NESTABLE_BLOCKS, in_footnote=in_footnote,
-                                       minimum=1)
+    def check_list_item(
+        self, node: dict[str, Any], path: str, attrs: dict[str, Any], in_footnote: bool
+    ) -> None:
+        children = self.walk_children(
+            node, path, NESTABLE_BLOCKS, in_footnote=in_footnote, minimum=1
+        )
         if children and children[0].get("type") != "paragraph":
             self.problem(path, "a list item must start with a paragraph")
 
     check_listItem = check_list_item
 
-    def check_codeBlock(self, node: dict[str, Any], path: str,
-                        attrs: dict[str, Any], in_footnote: bool) -> None:
+    def check_codeBlock(
+        self, node: dict[str, Any], path: str, attrs: dict[str, Any], in_footnote: bool
+    ) -> None:
         children = self.walk_children(node, path, {"text"}, in_footnote=in_footnote)
         if len(children) > 1:
             self.problem(path, "a code block holds at most one text node")
@@ -253,42 +304,51 @@ class _DocChecker:
 
     check_code_block = check_codeBlock
 
-    def check_captionedImage(self, node: dict[str, Any], path: str,
-                             attrs: dict[str, Any], in_footnote: bool) -> None:
-        children = self.walk_children(node, path, {"image2", "caption"},
-                                       in_footnote=in_footnote)
+    def check_captionedImage(
+        self, node: dict[str, Any], path: str, attrs: dict[str, Any], in_footnote: bool
+    ) -> None:
+        children = self.walk_children(node, path, {"image2", "caption"}, in_footnote=in_footnote)
         kinds = [c.get("type") for c in children]
         if kinds not in (["image2"], ["image2", "caption"]):
-            self.problem(path, "captionedImage must hold image2, then optionally caption "
-                               "(a flat captionedImage crashes Substack's editor)")
+            self.problem(
+                path,
+                "captionedImage must hold image2, then optionally caption "
+                "(a flat captionedImage crashes Substack's editor)",
+            )
 
-    def check_image2(self, node: dict[str, Any], path: str, attrs: dict[str, Any],
-                     in_footnote: bool) -> None:
+    def check_image2(
+        self, node: dict[str, Any], path: str, attrs: dict[str, Any], in_footnote: bool
+    ) -> None:
         if not isinstance(attrs.get("src"), str) or not attrs["src"]:
             self.problem(path, "image2 needs attrs.src")
 
-    def check_caption(self, node: dict[str, Any], path: str, attrs: dict[str, Any],
-                      in_footnote: bool) -> None:
+    def check_caption(
+        self, node: dict[str, Any], path: str, attrs: dict[str, Any], in_footnote: bool
+    ) -> None:
         self.walk_children(node, path, {"text"}, in_footnote=in_footnote)
 
     check_ctaCaption = check_caption
 
-    def check_subscribeWidget(self, node: dict[str, Any], path: str,
-                              attrs: dict[str, Any], in_footnote: bool) -> None:
+    def check_subscribeWidget(
+        self, node: dict[str, Any], path: str, attrs: dict[str, Any], in_footnote: bool
+    ) -> None:
         self.walk_children(node, path, {"ctaCaption"}, in_footnote=in_footnote)
 
-    def check_latex(self, node: dict[str, Any], path: str, attrs: dict[str, Any],
-                    in_footnote: bool) -> None:
+    def check_latex(
+        self, node: dict[str, Any], path: str, attrs: dict[str, Any], in_footnote: bool
+    ) -> None:
         if not isinstance(attrs.get("expression"), str):
             self.problem(path, "latex needs attrs.expression")
 
-    def check_latex_block(self, node: dict[str, Any], path: str, attrs: dict[str, Any],
-                          in_footnote: bool) -> None:
+    def check_latex_block(
+        self, node: dict[str, Any], path: str, attrs: dict[str, Any], in_footnote: bool
+    ) -> None:
         if not isinstance(attrs.get("persistentExpression"), str):
             self.problem(path, "latex_block needs attrs.persistentExpression")
 
-    def check_youtube2(self, node: dict[str, Any], path: str, attrs: dict[str, Any],
-                       in_footnote: bool) -> None:
+    def check_youtube2(
+        self, node: dict[str, Any], path: str, attrs: dict[str, Any], in_footnote: bool
+    ) -> None:
         if not isinstance(attrs.get("videoId"), str):
             self.problem(path, "youtube2 needs attrs.videoId")
 
@@ -296,8 +356,11 @@ class _DocChecker:
         """Section 4 rules 3-4: numbers are positions, one block per anchor, same order."""
         for position, (number, path) in enumerate(self.anchors, start=1):
             if number is not None and number != position:
-                self.problem(path, f"footnote anchor numbered {number} is anchor {position} in "
-                                   "document order; anchors must be numbered 1..N in order")
+                self.problem(
+                    path,
+                    f"footnote anchor numbered {number} is anchor {position} in "
+                    "document order; anchors must be numbered 1..N in order",
+                )
         n = len(self.anchors)
         numbers = [num for num, _ in self.footnotes if num is not None]
         counts = Counter(numbers)
@@ -305,14 +368,20 @@ class _DocChecker:
             if counts[expected] == 0:
                 self.problem("doc", f"footnote anchor {expected} has no footnote block")
             elif counts[expected] > 1:
-                self.problem("doc", f"{counts[expected]} footnote blocks are numbered {expected}; "
-                                    "exactly one is allowed")
+                self.problem(
+                    "doc",
+                    f"{counts[expected]} footnote blocks are numbered {expected}; "
+                    "exactly one is allowed",
+                )
         for number, path in self.footnotes:
             if number is not None and not 1 <= number <= n:
                 self.problem(path, f"footnote block {number} has no matching anchor")
         if sorted(numbers) == list(range(1, n + 1)) and numbers != sorted(numbers):
-            self.problem("doc", f"footnote blocks appear in the order {numbers}; they must "
-                                "follow anchor order 1..N")
+            self.problem(
+                "doc",
+                f"footnote blocks appear in the order {numbers}; they must "
+                "follow anchor order 1..N",
+            )
 
 
 # ---------------------------------------------------------------------------------------
@@ -380,13 +449,15 @@ class SubstackServer(StandInServer):
             ("DELETE", re.compile(r"/api/v1/drafts/(\d+)"), self._delete, False),
             ("GET", re.compile(r"/api/v1/drafts/(\d+)/prepublish"), self._prepublish, False),
             ("GET", re.compile(r"/api/v1/post_management/drafts"), self._list_drafts, False),
-            ("GET", re.compile(r"/api/v1/post_management/published"), self._list_published,
-             False),
+            ("GET", re.compile(r"/api/v1/post_management/published"), self._list_published, False),
             ("POST", re.compile(r"/api/v1/drafts/(\d+)/publish"), self._publish, True),
-            ("POST", re.compile(r"/api/v1/drafts/(\d+)/scheduled_release"), self._schedule,
-             True),
-            ("DELETE", re.compile(r"/api/v1/drafts/(\d+)/scheduled_release"),
-             self._unschedule, True),
+            ("POST", re.compile(r"/api/v1/drafts/(\d+)/scheduled_release"), self._schedule, True),
+            (
+                "DELETE",
+                re.compile(r"/api/v1/drafts/(\d+)/scheduled_release"),
+                self._unschedule,
+                True,
+            ),
             ("POST", re.compile(r"/api/v1/drafts/(\d+)/unpublish"), self._unpublish, True),
             ("POST", re.compile(r"/api/v1/comment/feed/?"), self._note, True),
         ]
@@ -434,8 +505,9 @@ class SubstackServer(StandInServer):
 
     def handle(self, request: RecordedRequest) -> Response:
         if self.cloudflare_block:
-            return Response(CLOUDFLARE_1010["status"], CLOUDFLARE_1010["body"],
-                            dict(CLOUDFLARE_1010["headers"]))
+            return Response(
+                CLOUDFLARE_1010["status"], CLOUDFLARE_1010["body"], dict(CLOUDFLARE_1010["headers"])
+            )
         for method, pattern, handler, dangerous in self._routes:
             match = pattern.fullmatch(request.route)
             if match and method == request.method:
@@ -471,38 +543,44 @@ class SubstackServer(StandInServer):
     # -- account -----------------------------------------------------------------------
 
     def _profile(self, request: RecordedRequest) -> Response:
-        return json_response({
-            "id": self.user_id,
-            "name": self.user_name,
-            "handle": _slugify(self.user_name),
-            "publicationUsers": [{
-                "id": 1,
-                "user_id": self.user_id,
-                "publication_id": self.publication_id,
-                "role": "admin",
-                "is_primary": True,
-                "publication": {
-                    "id": self.publication_id,
-                    "name": f"{self.user_name}'s Newsletter",
-                    "subdomain": self.subdomain,
-                    "custom_domain": self.custom_domain,
-                    "custom_domain_optional": False,
-                },
-            }],
-        })
+        return json_response(
+            {
+                "id": self.user_id,
+                "name": self.user_name,
+                "handle": _slugify(self.user_name),
+                "publicationUsers": [
+                    {
+                        "id": 1,
+                        "user_id": self.user_id,
+                        "publication_id": self.publication_id,
+                        "role": "admin",
+                        "is_primary": True,
+                        "publication": {
+                            "id": self.publication_id,
+                            "name": f"{self.user_name}'s Newsletter",
+                            "subdomain": self.subdomain,
+                            "custom_domain": self.custom_domain,
+                            "custom_domain_optional": False,
+                        },
+                    }
+                ],
+            }
+        )
 
     def _user_self(self, request: RecordedRequest) -> Response:
         """[SCLI]: GET /user/self returns 403."""
         return json_response(_errors("Not authorized"), 403)
 
     def _subscription(self, request: RecordedRequest) -> Response:
-        return json_response({
-            "id": 987654,
-            "user_id": self.user_id,
-            "publication_id": self.publication_id,
-            "membership_state": "admin",
-            "type": None,
-        })
+        return json_response(
+            {
+                "id": 987654,
+                "user_id": self.user_id,
+                "publication_id": self.publication_id,
+                "membership_state": "admin",
+                "type": None,
+            }
+        )
 
     # -- drafts ------------------------------------------------------------------------
 
@@ -524,8 +602,13 @@ class SubstackServer(StandInServer):
                 if key not in body:
                     bad(key, f"{key} is required")
         fields: dict[str, Any] = {}
-        for key in ("draft_title", "draft_subtitle", "search_engine_title",
-                    "search_engine_description", "slug"):
+        for key in (
+            "draft_title",
+            "draft_subtitle",
+            "search_engine_title",
+            "search_engine_description",
+            "slug",
+        ):
             if key in body:
                 if isinstance(body[key], str) or (key != "draft_title" and body[key] is None):
                     fields[key] = body[key]
@@ -534,8 +617,11 @@ class SubstackServer(StandInServer):
         if "draft_body" in body:
             raw = body["draft_body"]
             if not isinstance(raw, str):
-                bad("draft_body", "draft_body must be a JSON string (json.dumps of the doc), "
-                                  f"not {type(raw).__name__}")
+                bad(
+                    "draft_body",
+                    "draft_body must be a JSON string (json.dumps of the doc), "
+                    f"not {type(raw).__name__}",
+                )
             else:
                 try:
                     doc = json.loads(raw)
@@ -555,11 +641,14 @@ class SubstackServer(StandInServer):
                 for b in bylines
             )
             if not ok:
-                bad("draft_bylines", 'draft_bylines must be a list of {"id": int, '
-                                     '"is_guest": bool}')
+                bad(
+                    "draft_bylines", 'draft_bylines must be a list of {"id": int, "is_guest": bool}'
+                )
             elif any(b["id"] != self.user_id for b in bylines):
-                bad("draft_bylines", "bylines must name a contributor of this publication "
-                                     f"(user {self.user_id})")
+                bad(
+                    "draft_bylines",
+                    f"bylines must name a contributor of this publication (user {self.user_id})",
+                )
             else:
                 fields["draft_bylines"] = bylines
         for key, allowed in (("audience", AUDIENCES), ("type", POST_TYPES)):
@@ -664,13 +753,15 @@ class SubstackServer(StandInServer):
             return json_response(_errors("Invalid listing parameters"), 400)
         posts = [d for d in self.drafts.values() if d["is_published"] == published]
         posts.sort(key=lambda d: (d.get(order_by) or "", d["id"]), reverse=direction == "desc")
-        return json_response({
-            "posts": posts[offset:offset + limit],
-            "offset": offset,
-            "limit": limit,
-            "total": len(posts),
-            "isCapped": False,
-        })
+        return json_response(
+            {
+                "posts": posts[offset : offset + limit],
+                "offset": offset,
+                "limit": limit,
+                "total": len(posts),
+                "isCapped": False,
+            }
+        )
 
     def _list_drafts(self, request: RecordedRequest) -> Response:
         return self._listing(request, published=False, order="draft_updated_at")
@@ -708,11 +799,13 @@ class SubstackServer(StandInServer):
 
     def _note(self, request: RecordedRequest) -> Response:
         body = request.json if isinstance(request.json, dict) else {}
-        return json_response({
-            "id": 880001 + len(self.dangerous_calls),
-            "date": self._now(),
-            "body": "",
-            "body_json": body.get("bodyJson"),
-            "user_id": self.user_id,
-            "attachments": [],
-        })
+        return json_response(
+            {
+                "id": 880001 + len(self.dangerous_calls),
+                "date": self._now(),
+                "body": "",
+                "body_json": body.get("bodyJson"),
+                "user_id": self.user_id,
+                "attachments": [],
+            }
+        )

@@ -49,22 +49,31 @@ LOGIN_REQUIRED = "You need to be logged in to use Save Page Now."
 
 _DEFAULT_MESSAGES = {
     "error:too-many-daily-captures": (
-        'This URL has been already captured 10 times today. Please try again tomorrow. '
-        'Please email us at "info@archive.org" if you would like to discuss this more.'),
+        "This URL has been already captured 10 times today. Please try again tomorrow. "
+        'Please email us at "info@archive.org" if you would like to discuss this more.'
+    ),
     "error:user-session-limit": (
         "You have already reached the limit of active sessions. "
-        "Please wait a few minutes and try again."),
+        "Please wait a few minutes and try again."
+    ),
     "error:invalid-host-resolution": "Couldn't resolve host for {url}.",
     "error:not-found": "The server cannot find the requested resource {url} (HTTP status=404).",
     "error:no-access": "Access to {url} is forbidden (HTTP status=403).",
 }
 
 # How SPN reports a target's own HTTP error when capture_all is off.
-_TARGET_ERRORS = {401: "error:unauthorized", 403: "error:no-access", 404: "error:not-found",
-                  405: "error:method-not-allowed", 410: "error:not-found",
-                  429: "error:too-many-requests", 501: "error:not-implemented",
-                  502: "error:bad-gateway", 503: "error:service-unavailable",
-                  504: "error:gateway-timeout"}
+_TARGET_ERRORS = {
+    401: "error:unauthorized",
+    403: "error:no-access",
+    404: "error:not-found",
+    405: "error:method-not-allowed",
+    410: "error:not-found",
+    429: "error:too-many-requests",
+    501: "error:not-implemented",
+    502: "error:bad-gateway",
+    503: "error:service-unavailable",
+    504: "error:gateway-timeout",
+}
 
 
 def digest_of(body: bytes) -> str:
@@ -114,7 +123,7 @@ def _pad(ts: str) -> str:
 
     ``2024`` means the end of 2024 and ``9999`` the latest capture.
     """
-    return ts + "29991231235959"[len(ts):]
+    return ts + "29991231235959"[len(ts) :]
 
 
 def _to_datetime(ts: str) -> dt.datetime:
@@ -123,8 +132,15 @@ def _to_datetime(ts: str) -> dt.datetime:
     year, month = max(1, int(ts[0:4])), min(max(1, int(ts[4:6])), 12)
     first_of_next = dt.date(year + month // 12, month % 12 + 1, 1) if year < 9999 else None
     last_day = (first_of_next - dt.timedelta(days=1)).day if first_of_next else 31
-    return dt.datetime(year, month, min(max(1, int(ts[6:8])), last_day), min(int(ts[8:10]), 23),
-                       min(int(ts[10:12]), 59), min(int(ts[12:14]), 59), tzinfo=dt.timezone.utc)
+    return dt.datetime(
+        year,
+        month,
+        min(max(1, int(ts[6:8])), last_day),
+        min(int(ts[8:10]), 23),
+        min(int(ts[10:12]), 59),
+        min(int(ts[12:14]), 59),
+        tzinfo=dt.timezone.utc,
+    )
 
 
 @dataclass
@@ -222,10 +238,17 @@ class WaybackServer(StandInServer):
 
     server_header = "nginx"
 
-    def __init__(self, *, keys: Iterable[tuple[str, str]] = (("test-access", "test-secret"),),
-                 pending_polls: int = 1, max_sessions: int = 5,
-                 daily_captures_limit: int = 100_000, per_url_daily_limit: int | None = None,
-                 clock: Callable[[], dt.datetime] | None = None, latency: float = 0.0) -> None:
+    def __init__(
+        self,
+        *,
+        keys: Iterable[tuple[str, str]] = (("test-access", "test-secret"),),
+        pending_polls: int = 1,
+        max_sessions: int = 5,
+        daily_captures_limit: int = 100_000,
+        per_url_daily_limit: int | None = None,
+        clock: Callable[[], dt.datetime] | None = None,
+        latency: float = 0.0,
+    ) -> None:
         super().__init__(latency=latency)
         self.keys = list(keys)
         self.pending_polls = pending_polls
@@ -252,9 +275,15 @@ class WaybackServer(StandInServer):
         access, secret = self.keys[0]
         return f"LOW {access}:{secret}"
 
-    def add_capture(self, original_url: str, timestamp14: str, body: bytes | str,
-                    mimetype: str = "text/html", status: int = 200,
-                    redirect_to: str | None = None) -> Capture:
+    def add_capture(
+        self,
+        original_url: str,
+        timestamp14: str,
+        body: bytes | str,
+        mimetype: str = "text/html",
+        status: int = 200,
+        redirect_to: str | None = None,
+    ) -> Capture:
         """Store a capture (replacing one of the same URL and timestamp) and return it."""
         if not re.fullmatch(r"\d{14}", timestamp14):
             raise ValueError(f"capture timestamps are 14 digits, not {timestamp14!r}")
@@ -262,8 +291,11 @@ class WaybackServer(StandInServer):
             body = body.encode("utf-8")
         capture = Capture(original_url, timestamp14, body, mimetype, status, redirect_to)
         with self.lock:
-            self._captures = [c for c in self._captures
-                              if (c.original, c.timestamp) != (original_url, timestamp14)]
+            self._captures = [
+                c
+                for c in self._captures
+                if (c.original, c.timestamp) != (original_url, timestamp14)
+            ]
             self._captures.append(capture)
         return capture
 
@@ -271,8 +303,11 @@ class WaybackServer(StandInServer):
         """Stored captures (of ``url``'s folded variants, if given), oldest first."""
         key = urlkey(url) if url is not None else None
         with self.lock:
-            found = [c for c in self._captures if (include_hidden or c.visible)
-                     and (key is None or c.urlkey == key)]
+            found = [
+                c
+                for c in self._captures
+                if (include_hidden or c.visible) and (key is None or c.urlkey == key)
+            ]
         return sorted(found, key=lambda c: (c.urlkey, c.timestamp))
 
     def flush_index(self) -> None:
@@ -281,17 +316,29 @@ class WaybackServer(StandInServer):
             for capture in self._captures:
                 capture.visible = True
 
-    def set_live(self, url: str, body: bytes | str, mimetype: str = "text/html",
-                 status: int = 200, final_url: str | None = None) -> None:
+    def set_live(
+        self,
+        url: str,
+        body: bytes | str,
+        mimetype: str = "text/html",
+        status: int = 200,
+        final_url: str | None = None,
+    ) -> None:
         """What SPN2 will capture when asked to save ``url`` (or a folded variant of it)."""
         if isinstance(body, str):
             body = body.encode("utf-8")
         with self.lock:
             self._live[urlkey(url)] = LivePage(body, mimetype, status, final_url)
 
-    def fail_next_save(self, status_ext: str | None = "error:too-many-daily-captures", *,
-                       http_status: int = 200, message: str | None = None,
-                       retry_after: int | None = None, times: int = 1) -> None:
+    def fail_next_save(
+        self,
+        status_ext: str | None = "error:too-many-daily-captures",
+        *,
+        http_status: int = 200,
+        message: str | None = None,
+        retry_after: int | None = None,
+        times: int = 1,
+    ) -> None:
         """Make the next ``times`` ``POST /save`` calls fail before a job exists.
 
         With a ``status_ext`` the answer is JSON ``{"status": "error", "status_ext", "message"}``
@@ -300,10 +347,16 @@ class WaybackServer(StandInServer):
         """
         with self.lock:
             self._save_failures.extend(
-                [_SaveFailure(status_ext, http_status, message, retry_after)] * times)
+                [_SaveFailure(status_ext, http_status, message, retry_after)] * times
+            )
 
-    def fail_next_job(self, status_ext: str = "error:invalid-host-resolution", *,
-                      message: str | None = None, times: int = 1) -> None:
+    def fail_next_job(
+        self,
+        status_ext: str = "error:invalid-host-resolution",
+        *,
+        message: str | None = None,
+        times: int = 1,
+    ) -> None:
         """Make the next ``times`` jobs created end in ``status: error`` at status-poll time."""
         with self.lock:
             self._job_failures.extend([(status_ext, message)] * times)
@@ -353,13 +406,17 @@ class WaybackServer(StandInServer):
             url, match_type = url[2:], "domain"
         fields = [f for f in first("fl").split(",") if f] or list(CDX_FIELDS)
         unknown = [f for f in fields if f not in CDX_FIELDS]
-        unknown += [f.lstrip("!").split(":")[0] for f in query.get("filter", [])
-                    if f.lstrip("!").split(":")[0] not in CDX_FIELDS]
+        unknown += [
+            f.lstrip("!").split(":")[0]
+            for f in query.get("filter", [])
+            if f.lstrip("!").split(":")[0] not in CDX_FIELDS
+        ]
         if unknown:
             return Response(400, f"Unknown field(s): {','.join(unknown)}")
         try:
-            filters = [(f.startswith("!"), *f.lstrip("!").split(":", 1))
-                       for f in query.get("filter", [])]
+            filters = [
+                (f.startswith("!"), *f.lstrip("!").split(":", 1)) for f in query.get("filter", [])
+            ]
             patterns = [(negate, name, re.compile(rx)) for negate, name, rx in filters]
         except (TypeError, ValueError, re.error) as exc:
             return Response(400, f"Bad filter: {exc}")
@@ -378,7 +435,7 @@ class WaybackServer(StandInServer):
         if closest and first("sort") == "closest":
             target = _to_datetime(closest)
             rows.sort(key=lambda c: abs((c.moment - target).total_seconds()))
-        rows = rows[int(first("offset", "0") or 0):]
+        rows = rows[int(first("offset", "0") or 0) :]
         limit = int(first("limit", "0") or 0)
         if limit > 0:
             rows = rows[:limit]
@@ -412,18 +469,24 @@ class WaybackServer(StandInServer):
         exact = [c for c in captures if c.timestamp == ts]
         if not exact:
             nearest = self._closest(captures, ts)
-            return _redirect(f"/web/{nearest.timestamp}{flag}/{nearest.original}",
-                             {"Vary": "accept-datetime"})
+            return _redirect(
+                f"/web/{nearest.timestamp}{flag}/{nearest.original}", {"Vary": "accept-datetime"}
+            )
         capture = next((c for c in exact if c.original == url), exact[0])
-        memento = {"Memento-Datetime": format_datetime(capture.moment, usegmt=True),
-                   "Link": f'<{capture.original}>; rel="original", '
-                           f'<{self.url}/web/{capture.original}>; rel="timegate"'}
+        memento = {
+            "Memento-Datetime": format_datetime(capture.moment, usegmt=True),
+            "Link": f'<{capture.original}>; rel="original", '
+            f'<{self.url}/web/{capture.original}>; rel="timegate"',
+        }
         if 300 <= capture.status < 400 and capture.redirect_to:
             target = urljoin(capture.original, capture.redirect_to)
             landing = self.captures(target)
-            where = (self._closest(landing, ts) if landing else None)
-            location = (f"/web/{where.timestamp}{flag}/{where.original}" if where
-                        else f"/web/{ts}{flag}/{target}")
+            where = self._closest(landing, ts) if landing else None
+            location = (
+                f"/web/{where.timestamp}{flag}/{where.original}"
+                if where
+                else f"/web/{ts}{flag}/{target}"
+            )
             return _redirect(location, memento)
         headers = {"Content-Type": capture.mimetype, **memento}
         if flag == "id_" or not capture.mimetype.startswith("text/html"):
@@ -433,18 +496,18 @@ class WaybackServer(StandInServer):
     @staticmethod
     def _closest(captures: list[Capture], ts: str) -> Capture:
         target = _to_datetime(ts)
-        return min(captures, key=lambda c: (abs((c.moment - target).total_seconds()),
-                                            c.timestamp))
+        return min(captures, key=lambda c: (abs((c.moment - target).total_seconds()), c.timestamp))
 
     def _with_toolbar(self, capture: Capture) -> bytes:
         """The capture as a browser sees it: links rewritten, a toolbar injected."""
         html = capture.body.decode("utf-8", "replace")
-        html = re.sub(r'((?:href|src)=["\'])(https?://)',
-                      rf"\1/web/{capture.timestamp}/\2", html)
-        toolbar = (f'<script src="/_static/js/wombat.js"></script>\n'
-                   f"<!-- BEGIN WAYBACK TOOLBAR INSERT -->\n"
-                   f'<div id="wm-ipp-base">Wayback Machine: captured {capture.timestamp} '
-                   f"from {capture.original}</div>\n<!-- END WAYBACK TOOLBAR INSERT -->\n")
+        html = re.sub(r'((?:href|src)=["\'])(https?://)', rf"\1/web/{capture.timestamp}/\2", html)
+        toolbar = (
+            f'<script src="/_static/js/wombat.js"></script>\n'
+            f"<!-- BEGIN WAYBACK TOOLBAR INSERT -->\n"
+            f'<div id="wm-ipp-base">Wayback Machine: captured {capture.timestamp} '
+            f"from {capture.original}</div>\n<!-- END WAYBACK TOOLBAR INSERT -->\n"
+        )
         body_tag = re.search(r"<body[^>]*>", html, re.IGNORECASE)
         at = body_tag.end() if body_tag else 0
         return (html[:at] + toolbar + html[at:]).encode("utf-8")
@@ -452,8 +515,9 @@ class WaybackServer(StandInServer):
     # -- Save Page Now 2 ---------------------------------------------------------------------
 
     def _authorised(self, request: RecordedRequest) -> bool:
-        match = re.fullmatch(r"LOW\s+([^:\s]+):(\S+)",
-                             (request.headers.get("Authorization") or "").strip())
+        match = re.fullmatch(
+            r"LOW\s+([^:\s]+):(\S+)", (request.headers.get("Authorization") or "").strip()
+        )
         return match is not None and (match[1], match[2]) in self.keys
 
     def _save(self, request: RecordedRequest) -> Response:
@@ -468,23 +532,30 @@ class WaybackServer(StandInServer):
         if "://" not in url:
             url = "http://" + url
         if self._processing() >= self.max_sessions:
-            return _error_json("error:user-session-limit",
-                               _DEFAULT_MESSAGES["error:user-session-limit"], 429)
+            return _error_json(
+                "error:user-session-limit", _DEFAULT_MESSAGES["error:user-session-limit"], 429
+            )
         now = self.clock()
         if self.per_url_daily_limit is not None:
             today = [c for c in self.captures(url) if c.moment.date() == now.date()]
             if len(today) >= self.per_url_daily_limit:
-                return _error_json("error:too-many-daily-captures",
-                                   _DEFAULT_MESSAGES["error:too-many-daily-captures"])
+                return _error_json(
+                    "error:too-many-daily-captures",
+                    _DEFAULT_MESSAGES["error:too-many-daily-captures"],
+                )
         job = self._job_for(url, form, now)
         payload: dict[str, object] = {"url": url, "job_id": job.job_id}
         if job.reuse is not None:
             minutes = int((now - job.reuse.moment).total_seconds() // 60)
-            payload["message"] = (f"The same snapshot had been made {minutes} minutes ago. "
-                                  "You can make new capture of this URL after 1 hour.")
+            payload["message"] = (
+                f"The same snapshot had been made {minutes} minutes ago. "
+                "You can make new capture of this URL after 1 hour."
+            )
         if "application/json" not in (request.headers.get("Accept") or ""):
-            page = (f'<html><body><p>Saving page {url}</p><script>spn.watchJob("{job.job_id}",'
-                    f' "/_static/",6000);</script></body></html>')
+            page = (
+                f'<html><body><p>Saving page {url}</p><script>spn.watchJob("{job.job_id}",'
+                f' "/_static/",6000);</script></body></html>'
+            )
             return html_response(page)
         return _json(payload)
 
@@ -492,8 +563,11 @@ class WaybackServer(StandInServer):
         """The job for a submission; the same URL within an hour gets the same job back."""
         key = urlkey(url)
         for job in self.jobs.values() if self.reuse_job_ids else ():
-            if (urlkey(job.url) == key and job.status != "error"
-                    and now - job.created < dt.timedelta(hours=1)):
+            if (
+                urlkey(job.url) == key
+                and job.status != "error"
+                and now - job.created < dt.timedelta(hours=1)
+            ):
                 return job
         self._job_counter += 1
         job_id = "spn2-" + hashlib.sha1(f"{url} {self._job_counter}".encode()).hexdigest()
@@ -501,8 +575,7 @@ class WaybackServer(StandInServer):
         if self._job_failures:
             job.scripted_error = self._job_failures.popleft()
         window = parse_timedelta(options.get("if_not_archived_within", "1h").split(",")[0])
-        recent = [c for c in self.captures(url, include_hidden=True)
-                  if now - c.moment < window]
+        recent = [c for c in self.captures(url, include_hidden=True) if now - c.moment < window]
         if recent:
             job.reuse = recent[-1]
         self.jobs[job_id] = job
@@ -515,8 +588,13 @@ class WaybackServer(StandInServer):
     def _poll(self, job_id: str) -> dict[str, object]:
         job = self.jobs.get(job_id)
         if job is None:
-            return {"status": "error", "status_ext": "error:job-not-found", "job_id": job_id,
-                    "message": f"Job {job_id} not found.", "resources": []}
+            return {
+                "status": "error",
+                "status_ext": "error:job-not-found",
+                "job_id": job_id,
+                "message": f"Job {job_id} not found.",
+                "resources": [],
+            }
         job.polls += 1
         if job.result is None and job.polls > job.pending_polls:
             job.result = self._finish(job)
@@ -531,14 +609,23 @@ class WaybackServer(StandInServer):
             status_ext, message = job.scripted_error
             return _error_payload(status_ext, message, job)
         if job.reuse is not None:
-            return {"status": "success", "job_id": job.job_id, "original_url": job.reuse.original,
-                    "timestamp": job.reuse.timestamp, "duration_sec": duration,
-                    "resources": [], "http_status": job.reuse.status}
-        live = self.live_fetcher(job.url) if self.live_fetcher else self._live.get(
-            urlkey(job.url))
+            return {
+                "status": "success",
+                "job_id": job.job_id,
+                "original_url": job.reuse.original,
+                "timestamp": job.reuse.timestamp,
+                "duration_sec": duration,
+                "resources": [],
+                "http_status": job.reuse.status,
+            }
+        live = self.live_fetcher(job.url) if self.live_fetcher else self._live.get(urlkey(job.url))
         if live is None:
-            return _error_payload("error:invalid-host-resolution", None, job,
-                                  exception="[Errno -2] Name or service not known")
+            return _error_payload(
+                "error:invalid-host-resolution",
+                None,
+                job,
+                exception="[Errno -2] Name or service not known",
+            )
         if live.status >= 400 and not job.flag("capture_all"):
             return _error_payload(_TARGET_ERRORS.get(live.status, "error:bad-gateway"), None, job)
         original = live.final_url or job.url
@@ -549,9 +636,15 @@ class WaybackServer(StandInServer):
         capture = self.add_capture(original, timestamp, live.body, live.mimetype, live.status)
         capture.visible = not (self.index_lag or job.flag("delay_wb_availability"))
         self.daily_captures += 1
-        return {"status": "success", "job_id": job.job_id, "original_url": original,
-                "timestamp": timestamp, "duration_sec": duration, "resources": [],
-                "http_status": live.status}
+        return {
+            "status": "success",
+            "job_id": job.job_id,
+            "original_url": original,
+            "timestamp": timestamp,
+            "duration_sec": duration,
+            "resources": [],
+            "http_status": live.status,
+        }
 
     def _processing(self) -> int:
         return sum(1 for job in self.jobs.values() if job.result is None)
@@ -560,10 +653,14 @@ class WaybackServer(StandInServer):
         if not self._authorised(request):
             return Response(401, LOGIN_REQUIRED)
         processing = self._processing()
-        return _json({"available": max(0, self.max_sessions - processing),
-                      "processing": processing,
-                      "daily_captures": self.daily_captures,
-                      "daily_captures_limit": self.daily_captures_limit})
+        return _json(
+            {
+                "available": max(0, self.max_sessions - processing),
+                "processing": processing,
+                "daily_captures": self.daily_captures,
+                "daily_captures_limit": self.daily_captures_limit,
+            }
+        )
 
 
 def _matches(capture: Capture, url: str, match_type: str) -> bool:
@@ -571,8 +668,7 @@ def _matches(capture: Capture, url: str, match_type: str) -> bool:
     if match_type == "exact":
         return capture.urlkey == urlkey(url)
     if match_type == "prefix":
-        return urlkey(capture.original, fold_slash=False).startswith(
-            urlkey(url, fold_slash=False))
+        return urlkey(capture.original, fold_slash=False).startswith(urlkey(url, fold_slash=False))
     host = urlkey(url).split(")")[0]
     captured_host = capture.urlkey.split(")")[0]
     if match_type == "host":
@@ -609,23 +705,32 @@ def _error_json(status_ext: str, message: str, http_status: int = 200) -> Respon
 
 def _failure_response(failure: _SaveFailure, url: str) -> Response:
     if failure.status_ext is None:
-        response = html_response(f"<html><body><h1>HTTP {failure.http_status}</h1></body></html>",
-                                 failure.http_status)
+        response = html_response(
+            f"<html><body><h1>HTTP {failure.http_status}</h1></body></html>", failure.http_status
+        )
     else:
         message = failure.message or _DEFAULT_MESSAGES.get(
-            failure.status_ext, f"Stand-in error {failure.status_ext}.").format(url=url)
+            failure.status_ext, f"Stand-in error {failure.status_ext}."
+        ).format(url=url)
         response = _error_json(failure.status_ext, message, failure.http_status)
     if failure.retry_after:
         response.headers["Retry-After"] = str(failure.retry_after)
     return response
 
 
-def _error_payload(status_ext: str, message: str | None, job: SaveJob,
-                   exception: str | None = None) -> dict[str, object]:
+def _error_payload(
+    status_ext: str, message: str | None, job: SaveJob, exception: str | None = None
+) -> dict[str, object]:
     text = message or _DEFAULT_MESSAGES.get(
-        status_ext, f"Stand-in error {status_ext} for {{url}}.").format(url=job.url)
-    payload: dict[str, object] = {"status": "error", "status_ext": status_ext,
-                                  "job_id": job.job_id, "message": text, "resources": []}
+        status_ext, f"Stand-in error {status_ext} for {{url}}."
+    ).format(url=job.url)
+    payload: dict[str, object] = {
+        "status": "error",
+        "status_ext": status_ext,
+        "job_id": job.job_id,
+        "message": text,
+        "resources": [],
+    }
     if exception or status_ext == "error:invalid-host-resolution":
         payload["exception"] = exception or "[Errno -2] Name or service not known"
     return payload

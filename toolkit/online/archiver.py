@@ -30,9 +30,11 @@ from .fetch import Fetcher, Limits
 from .wayback import ArchiveError, Capture, SavePageNow, Wayback
 
 ACCESS_ENV, SECRET_ENV = "WAYBACK_ACCESS_KEY", "WAYBACK_SECRET_KEY"
-ARCHIVES_HEADER = ("# yaml-language-server: $schema=schemas/archives.schema.json\n"
-                   "# Archived copies of links in posts: URL -> {archive: snapshot URL}.\n"
-                   "# Written by `toolkit archive`; edit freely.\n")
+ARCHIVES_HEADER = (
+    "# yaml-language-server: $schema=schemas/archives.schema.json\n"
+    "# Archived copies of links in posts: URL -> {archive: snapshot URL}.\n"
+    "# Written by `toolkit archive`; edit freely.\n"
+)
 
 
 @dataclass
@@ -91,16 +93,22 @@ def wants(checked: Checked) -> list[_Want]:
     return list(found.values())
 
 
-def archive(checked: Checked, root: Path, *, dry_run: bool, env: Mapping[str, str],
-            limits: Limits, poll_every: float = 5.0) -> Iterator[Outcome]:
+def archive(
+    checked: Checked,
+    root: Path,
+    *,
+    dry_run: bool,
+    env: Mapping[str, str],
+    limits: Limits,
+    poll_every: float = 5.0,
+) -> Iterator[Outcome]:
     """Find or request a capture for everything `wants` lists, writing each back as it comes."""
     project = checked.project
     base = project.config.wayback_url
     fetcher = Fetcher(limits, archive_hosts=urls.archive_netlocs(base))
     wayback = Wayback(base, fetcher)
     access, secret = env.get(ACCESS_ENV, "").strip(), env.get(SECRET_ENV, "").strip()
-    saver = (SavePageNow(base, access, secret, poll_every=poll_every)
-             if access and secret else None)
+    saver = SavePageNow(base, access, secret, poll_every=poll_every) if access and secret else None
     stopped = ""
     for want in wants(checked):
         shown = ", ".join([s.path for s in want.snippets] + want.in_posts)
@@ -109,8 +117,9 @@ def archive(checked: Checked, root: Path, *, dry_run: bool, env: Mapping[str, st
             continue
         page, hash_, fragment = want.url.partition("#")  # the archive keeps pages, not parts
         try:
-            capture = wayback.near(page, want.accessed.strftime("%Y%m%d")
-                                   if want.accessed else None)
+            capture = wayback.near(
+                page, want.accessed.strftime("%Y%m%d") if want.accessed else None
+            )
         except ArchiveError as e:  # the archive is down or limiting us: ask no more
             stopped = "not tried: the archive stopped the run (see above)"
             yield Outcome(want.url, shown, "stopped", None, str(e))
@@ -118,13 +127,18 @@ def archive(checked: Checked, root: Path, *, dry_run: bool, env: Mapping[str, st
         action, note = "found", ""
         if capture is None:
             if saver is None:
-                yield Outcome(want.url, shown, "not found", None,
-                              f"no capture yet; set ${ACCESS_ENV} and ${SECRET_ENV} "
-                              "to have one made")
+                yield Outcome(
+                    want.url,
+                    shown,
+                    "not found",
+                    None,
+                    f"no capture yet; set ${ACCESS_ENV} and ${SECRET_ENV} to have one made",
+                )
                 continue
             if dry_run:
-                yield Outcome(want.url, shown, "would save", None,
-                              "no capture yet; would ask Save Page Now")
+                yield Outcome(
+                    want.url, shown, "would save", None, "no capture yet; would ask Save Page Now"
+                )
                 continue
             capture, action, note = _save(saver, wayback, page)
             if capture is None:
@@ -139,10 +153,16 @@ def archive(checked: Checked, root: Path, *, dry_run: bool, env: Mapping[str, st
         for s in want.snippets:
             write_snippet_archive(root / s.path, snapshot)
         if want.in_posts and not write_archives_entry(
-                root / project.archives_path, want.url, snapshot, want.entry_line):
-            yield Outcome(want.url, shown, "failed", None,
-                          f"{project.archives_path}:{want.entry_line} lists it in a form "
-                          f"this cannot edit; add `archive: {snapshot}` there by hand")
+            root / project.archives_path, want.url, snapshot, want.entry_line
+        ):
+            yield Outcome(
+                want.url,
+                shown,
+                "failed",
+                None,
+                f"{project.archives_path}:{want.entry_line} lists it in a form "
+                f"this cannot edit; add `archive: {snapshot}` there by hand",
+            )
             continue
         yield Outcome(want.url, shown, action, snapshot, note)
 
@@ -224,8 +244,9 @@ def write_snippet_archive(path: Path, snapshot: str) -> None:
         for i in range(before, close):
             if re.match(r"^source:", lines[i]):
                 insert_at = i + 1
-                while insert_at < close and (lines[insert_at].startswith((" ", "\t"))
-                                             or not lines[insert_at].strip()):
+                while insert_at < close and (
+                    lines[insert_at].startswith((" ", "\t")) or not lines[insert_at].strip()
+                ):
                     insert_at += 1
                 break
         lines.insert(insert_at, f"archive: {value}")
@@ -253,7 +274,7 @@ def write_archives_entry(path: Path, url: str, snapshot: str, line: int | None) 
                 break
             end += 1
         else:
-            children = [x for x in lines[key + 1:end] if x.strip()]
+            children = [x for x in lines[key + 1 : end] if x.strip()]
             own = re.match(r"^([ \t]+)", children[0]).group(1) if children else indent
             lines.insert(key + 1, f"{own}archive: {value}")
         write_file(path, nl.join(lines).encode("utf-8"))

@@ -32,10 +32,18 @@ from .store import OnlineStore, key
 from .wayback import ArchiveError, Wayback
 
 _TITLE = re.compile(rb"<title[^>]*>(.*?)</title>", re.I | re.S)
-_NOT_FOUND = re.compile(r"\b(404|not found|page not found|page doesn.t exist|no longer "
-                        r"available|could not be found)\b", re.I)
-_BOT_WALL = (b"just a moment...", b"verifying you are human", b"attention required",
-             b"vercel security checkpoint", b"checking your browser")
+_NOT_FOUND = re.compile(
+    r"\b(404|not found|page not found|page doesn.t exist|no longer "
+    r"available|could not be found)\b",
+    re.I,
+)
+_BOT_WALL = (
+    b"just a moment...",
+    b"verifying you are human",
+    b"attention required",
+    b"vercel security checkpoint",
+    b"checking your browser",
+)
 
 
 # What we learn about URLs -------------------------------------------------------------
@@ -74,10 +82,14 @@ def classify(f: Fetched, original: str) -> Live:
     if f.error == "dns":
         return Live("gone", "no such host")
     if f.error:
-        return Live("unreachable", {"timeout": "timed out", "retry-after":
-                                    "asked us to wait longer than we will",
-                                    "deadline": "not reached before the run's deadline"}
-                    .get(f.error, "could not connect"))
+        return Live(
+            "unreachable",
+            {
+                "timeout": "timed out",
+                "retry-after": "asked us to wait longer than we will",
+                "deadline": "not reached before the run's deadline",
+            }.get(f.error, "could not connect"),
+        )
     head = f.body[:20000].lower()
     wall = bot_wall(f.header) or any(marker in head for marker in _BOT_WALL)
     if wall:
@@ -162,8 +174,9 @@ class OnlineCheck:
         fetched = self.fetcher.check(url, want_body=want_text)
         result = classify(fetched, url)
         if result.kind == "ok" and want_text:
-            result.text = textlib.visible_text(fetched.body, fetched.header("content-type"),
-                                               fetched.final_url or url)
+            result.text = textlib.visible_text(
+                fetched.body, fetched.header("content-type"), fetched.final_url or url
+            )
         if result.keepable:
             self.store.put_live(key("live", url, str(want_text)), result)
         return result
@@ -181,12 +194,19 @@ class OnlineCheck:
         if snapshot.service == "archive.today" or not snapshot.timestamp:
             fetched = self.fetcher.fetch(archive)
             if not fetched.ok:  # it turns away most automated readers
-                return CaptureResult("unchecked", f"archive.today did not let us read it "
-                                     f"({fetched.error or f'HTTP {fetched.status}'}); open it "
-                                     "in a browser to confirm the quote is there",
-                                     later=False)
-            return CaptureResult("ok", text=textlib.visible_text(
-                fetched.body, fetched.header("content-type")) if want_text else None)
+                return CaptureResult(
+                    "unchecked",
+                    f"archive.today did not let us read it "
+                    f"({fetched.error or f'HTTP {fetched.status}'}); open it "
+                    "in a browser to confirm the quote is there",
+                    later=False,
+                )
+            return CaptureResult(
+                "ok",
+                text=textlib.visible_text(fetched.body, fetched.header("content-type"))
+                if want_text
+                else None,
+            )
         try:
             capture = self.wayback.exact(snapshot)
         except ArchiveError as e:
@@ -201,12 +221,19 @@ class OnlineCheck:
             return CaptureResult("ok")
         raw = self.wayback.raw(snapshot)
         if not raw.ok:
-            return CaptureResult("unchecked", f"the capture's bytes could not be fetched "
-                                 f"({raw.error or raw.status})")
-        cut = (f"only its first {self.options.limits.max_bytes:,} bytes were read"
-               if raw.truncated else "")
-        return CaptureResult("ok", cut, textlib.visible_text(
-            raw.body, raw.header("content-type"), snapshot.original or ""))
+            return CaptureResult(
+                "unchecked", f"the capture's bytes could not be fetched ({raw.error or raw.status})"
+            )
+        cut = (
+            f"only its first {self.options.limits.max_bytes:,} bytes were read"
+            if raw.truncated
+            else ""
+        )
+        return CaptureResult(
+            "ok",
+            cut,
+            textlib.visible_text(raw.body, raw.header("content-type"), snapshot.original or ""),
+        )
 
     def _nearest(self, snapshot: urls.Snapshot) -> str:
         try:
@@ -229,11 +256,9 @@ class OnlineCheck:
         capture_wanted: dict[str, bool] = {}
         for s in self.project.snippets.values():
             if s.source_url:
-                live_wanted[s.source_url] = live_wanted.get(s.source_url, False) or bool(
-                    s.quote)
+                live_wanted[s.source_url] = live_wanted.get(s.source_url, False) or bool(s.quote)
             if s.archive:
-                capture_wanted[s.archive] = capture_wanted.get(s.archive, False) or bool(
-                    s.quote)
+                capture_wanted[s.archive] = capture_wanted.get(s.archive, False) or bool(s.quote)
         links = post_links(self.checked)
         for url in links:
             live_wanted.setdefault(url, False)
@@ -241,8 +266,9 @@ class OnlineCheck:
             if entry.archive:
                 capture_wanted.setdefault(entry.archive, False)
 
-        tasks = ([("capture", u, w) for u, w in capture_wanted.items()]
-                 + [("live", u, w) for u, w in live_wanted.items()])
+        tasks = [("capture", u, w) for u, w in capture_wanted.items()] + [
+            ("live", u, w) for u, w in live_wanted.items()
+        ]
         total, done = len(tasks), 0
         to_fetch = []
         for kind, url, want in tasks:  # what earlier runs learned needs no thread
@@ -262,8 +288,7 @@ class OnlineCheck:
             return kind, url, self.capture_result(url, want)
 
         with ThreadPoolExecutor(max_workers=self._workers(to_fetch)) as pool:
-            for future in as_completed([pool.submit(work, t)
-                                        for t in _interleave_hosts(to_fetch)]):
+            for future in as_completed([pool.submit(work, t) for t in _interleave_hosts(to_fetch)]):
                 kind, url, result = future.result()
                 (self.live if kind == "live" else self.captures)[url] = result
                 done += 1
@@ -283,8 +308,9 @@ class OnlineCheck:
         for task in tasks:
             per_host[urlsplit(task[1]).netloc.lower()] += 1
         limits = self.options.limits
-        busy = sum(min(n, max(limits.per_host, limits.archive_connections))
-                   for n in per_host.values())
+        busy = sum(
+            min(n, max(limits.per_host, limits.archive_connections)) for n in per_host.values()
+        )
         return max(1, min(limits.connections, busy))
 
     # diagnostics ----------------------------------------------------------------------
@@ -298,59 +324,99 @@ class OnlineCheck:
             line = s.loaded.line
             capture = self.captures.get(s.archive) if s.archive else None
             if capture is not None:
-                out += self.capture_diagnostics(capture, s.archive, s.path,
-                                                line(("archive",)))
+                out += self.capture_diagnostics(capture, s.archive, s.path, line(("archive",)))
                 if capture.kind == "ok" and s.quote and capture.text is not None:
                     out += self.quote_diagnostics(s, capture)
             if s.source_url and s.source_url in self.live:
                 live = self.live[s.source_url]
-                out += self.live_diagnostics(live, s.source_url, s.path, line(("source",)),
-                                             has_archive=bool(s.archive))
-                if (live.kind == "ok" and s.quote and live.text is not None
-                        and capture is not None and capture.kind == "ok"
-                        and capture.text is not None
-                        and self.archived_match(s, capture).found
-                        and not textlib.find_quote(s.quote, live.text).found):
+                out += self.live_diagnostics(
+                    live, s.source_url, s.path, line(("source",)), has_archive=bool(s.archive)
+                )
+                if (
+                    live.kind == "ok"
+                    and s.quote
+                    and live.text is not None
+                    and capture is not None
+                    and capture.kind == "ok"
+                    and capture.text is not None
+                    and self.archived_match(s, capture).found
+                    and not textlib.find_quote(s.quote, live.text).found
+                ):
                     snap = urls.try_snapshot(s.archive, self.project.config.wayback_url)
-                    when = (f" (the copy of {snap.time.day} {snap.time:%B %Y} has it)"
-                            if snap and snap.time else "")
-                    out.append(dg.make("L012", s.path, line(("quote",)),
-                                       f"the quote is no longer on the live page{when}; "
-                                       "the company may have changed its wording: check it, "
-                                       "and consider a new snippet"))
+                    when = (
+                        f" (the copy of {snap.time.day} {snap.time:%B %Y} has it)"
+                        if snap and snap.time
+                        else ""
+                    )
+                    out.append(
+                        dg.make(
+                            "L012",
+                            s.path,
+                            line(("quote",)),
+                            f"the quote is no longer on the live page{when}; "
+                            "the company may have changed its wording: check it, "
+                            "and consider a new snippet",
+                        )
+                    )
         for url, sites in links.items():
             live = self.live.get(url)
             entry = self.project.archive_index().get(url)
             for site in sites:
                 if live is not None:
-                    out += self.live_diagnostics(live, url, site.path, site.line,
-                                                 has_archive=bool(entry and entry.archive),
-                                                 column=site.column)
+                    out += self.live_diagnostics(
+                        live,
+                        url,
+                        site.path,
+                        site.line,
+                        has_archive=bool(entry and entry.archive),
+                        column=site.column,
+                    )
         for entry in self.project.archives.values():
             capture = self.captures.get(entry.archive) if entry.archive else None
             if capture is not None:
-                out += self.capture_diagnostics(capture, entry.archive,
-                                                self.project.archives_path, entry.line)
+                out += self.capture_diagnostics(
+                    capture, entry.archive, self.project.archives_path, entry.line
+                )
         return out
 
-    def capture_diagnostics(self, capture: CaptureResult, archive: str, path: str,
-                            line: int) -> list[Diagnostic]:
+    def capture_diagnostics(
+        self, capture: CaptureResult, archive: str, path: str, line: int
+    ) -> list[Diagnostic]:
         if capture.kind == "missing":
             near = f"; the nearest capture is {capture.detail}" if capture.detail else ""
-            return [dg.make("L001", path, line, f"the archive has no capture at {archive}"
-                            f"{near}; cite a capture that exists, or run `toolkit archive`")]
+            return [
+                dg.make(
+                    "L001",
+                    path,
+                    line,
+                    f"the archive has no capture at {archive}"
+                    f"{near}; cite a capture that exists, or run `toolkit archive`",
+                )
+            ]
         if capture.kind == "redirect":
-            instead = (f"; cite {capture.detail} instead" if capture.detail
-                       else "; cite the capture of the page it redirects to")
-            return [dg.make("L002", path, line,
-                            f"the capture {archive} is itself a redirect{instead}")]
+            instead = (
+                f"; cite {capture.detail} instead"
+                if capture.detail
+                else "; cite the capture of the page it redirects to"
+            )
+            return [
+                dg.make("L002", path, line, f"the capture {archive} is itself a redirect{instead}")
+            ]
         if capture.kind == "error":
-            return [dg.make("L003", path, line, f"the capture {archive} is of an error "
-                            f"page ({capture.detail}); cite a capture of the real page")]
+            return [
+                dg.make(
+                    "L003",
+                    path,
+                    line,
+                    f"the capture {archive} is of an error "
+                    f"page ({capture.detail}); cite a capture of the real page",
+                )
+            ]
         if capture.kind == "unchecked":
             advice = "; run the check again later" if capture.later else ""
-            return [dg.make("L006", path, line, f"could not check {archive}: "
-                            f"{capture.detail}{advice}")]
+            return [
+                dg.make("L006", path, line, f"could not check {archive}: {capture.detail}{advice}")
+            ]
         return []
 
     def archived_match(self, s, capture: CaptureResult):
@@ -369,38 +435,73 @@ class OnlineCheck:
         if match.exact:
             return []
         if match.found:
-            return [dg.make("L005", s.path, line,
-                            f"the quote is in the archived copy only approximately (score "
-                            f"{match.score:.0f}/100): \"{_cut(match.passage)}\"; copy the "
-                            "exact words")]
-        closest = (f"; the closest passage (score {match.score:.0f}/100) is "
-                   f"\"{_cut(match.passage)}\"" if match.passage else
-                   "; the copy has no text to search (an image or a script-built page?)")
+            return [
+                dg.make(
+                    "L005",
+                    s.path,
+                    line,
+                    f"the quote is in the archived copy only approximately (score "
+                    f'{match.score:.0f}/100): "{_cut(match.passage)}"; copy the '
+                    "exact words",
+                )
+            ]
+        closest = (
+            f'; the closest passage (score {match.score:.0f}/100) is "{_cut(match.passage)}"'
+            if match.passage
+            else "; the copy has no text to search (an image or a script-built page?)"
+        )
         cut = f" ({capture.detail})" if capture.detail else ""
-        return [dg.make("L004", s.path, line,
-                        f"the quote is not in the archived copy {s.archive}{cut}{closest}")]
+        return [
+            dg.make(
+                "L004",
+                s.path,
+                line,
+                f"the quote is not in the archived copy {s.archive}{cut}{closest}",
+            )
+        ]
 
-    def live_diagnostics(self, live: Live, url: str, path: str, line: int,
-                         has_archive: bool, column: int = 1) -> list[Diagnostic]:
+    def live_diagnostics(
+        self, live: Live, url: str, path: str, line: int, has_archive: bool, column: int = 1
+    ) -> list[Diagnostic]:
         record = "; the archived copy is now the citation of record" if has_archive else ""
         if live.kind == "moved":
-            return [dg.make("L007", path, line, f"{url} now redirects to {live.detail}"
-                            f"{record or '; archive it while you can (`toolkit archive`)'}",
-                            column)]
+            return [
+                dg.make(
+                    "L007",
+                    path,
+                    line,
+                    f"{url} now redirects to {live.detail}"
+                    f"{record or '; archive it while you can (`toolkit archive`)'}",
+                    column,
+                )
+            ]
         lost = record or "; look for an older capture (`toolkit archive`), or cite another source"
         if live.kind == "gone":
-            return [dg.make("L008", path, line, f"{url} is gone ({live.detail}){lost}",
-                            column)]
+            return [dg.make("L008", path, line, f"{url} is gone ({live.detail}){lost}", column)]
         if live.kind == "blocked":
-            return [dg.make("L009", path, line, f"{url} refused us ({live.detail}), so it could "
-                            "not be checked; it is not called dead"
-                            f"{record or ': open it in a browser'}", column)]
+            return [
+                dg.make(
+                    "L009",
+                    path,
+                    line,
+                    f"{url} refused us ({live.detail}), so it could "
+                    "not be checked; it is not called dead"
+                    f"{record or ': open it in a browser'}",
+                    column,
+                )
+            ]
         if live.kind == "soft404":
-            return [dg.make("L010", path, line, f"{url} looks gone: {live.detail}{lost}",
-                            column)]
+            return [dg.make("L010", path, line, f"{url} looks gone: {live.detail}{lost}", column)]
         if live.kind == "unreachable":
-            return [dg.make("L011", path, line, f"{url} {live.detail}; it will be checked "
-                            "again next time", column)]
+            return [
+                dg.make(
+                    "L011",
+                    path,
+                    line,
+                    f"{url} {live.detail}; it will be checked again next time",
+                    column,
+                )
+            ]
         return []
 
 
@@ -430,8 +531,7 @@ class Report:
 
 
 def check_online(checked: Checked, root: Path, options: Options) -> Report:
-    store = OnlineStore(root / ".toolkit" / "online.sqlite", options.live_days,
-                        options.refresh)
+    store = OnlineStore(root / ".toolkit" / "online.sqlite", options.live_days, options.refresh)
     try:
         check = OnlineCheck(checked, options, store)
         diagnostics = check.run()

@@ -27,8 +27,10 @@ import requests
 
 from .. import __version__
 
-USER_AGENT = (f"toolkit-citecheck/{__version__} (checks the sources a newsletter cites; "
-              "+https://pypi.org/project/toolkit/)")
+USER_AGENT = (
+    f"toolkit-citecheck/{__version__} (checks the sources a newsletter cites; "
+    "+https://pypi.org/project/toolkit/)"
+)
 ACCEPT = "text/html,application/xhtml+xml,application/pdf;q=0.9,*/*;q=0.8"
 TRANSIENT = {408, 429, 500, 502, 503, 504}
 HEAD_REFUSED = {400, 403, 404, 405, 406, 500, 501}
@@ -97,8 +99,12 @@ def retry_after(value: str | None) -> float | None:
 
 
 class Fetcher:
-    def __init__(self, limits: Limits | None = None, archive_hosts: set[str] = frozenset(),
-                 user_agent: str = USER_AGENT):
+    def __init__(
+        self,
+        limits: Limits | None = None,
+        archive_hosts: set[str] = frozenset(),
+        user_agent: str = USER_AGENT,
+    ):
         self.limits = limits or Limits()
         self.archive_hosts = {h.lower() for h in archive_hosts}
         self.user_agent = user_agent
@@ -116,8 +122,11 @@ class Fetcher:
     def _host_slot(self, host: str) -> threading.BoundedSemaphore:
         with self._lock:
             if host not in self._hosts:
-                size = (self.limits.archive_connections if host in self.archive_hosts
-                        else self.limits.per_host)
+                size = (
+                    self.limits.archive_connections
+                    if host in self.archive_hosts
+                    else self.limits.per_host
+                )
                 self._hosts[host] = threading.BoundedSemaphore(max(1, size))
             return self._hosts[host]
 
@@ -129,8 +138,9 @@ class Fetcher:
         session = requests.Session()
         session.headers.update({"User-Agent": self.user_agent, "Accept": ACCEPT})
         size = max(self.limits.per_host, self.limits.archive_connections)
-        adapter = requests.adapters.HTTPAdapter(pool_connections=256, pool_maxsize=size,
-                                                max_retries=0)
+        adapter = requests.adapters.HTTPAdapter(
+            pool_connections=256, pool_maxsize=size, max_retries=0
+        )
         session.mount("http://", adapter)
         session.mount("https://", adapter)
         # requests reads the environment (proxies, no_proxy, .netrc, CA bundle) again on
@@ -138,8 +148,9 @@ class Fetcher:
         # proxies per scheme and host (see _proxies), the CA bundle here, and no .netrc
         # (a checker has no business sending the user's passwords to the sites it visits).
         session.trust_env = False
-        session.verify = (os.environ.get("REQUESTS_CA_BUNDLE")
-                          or os.environ.get("CURL_CA_BUNDLE") or True)
+        session.verify = (
+            os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        )
         return session
 
     @functools.lru_cache(maxsize=4096)  # noqa: B019 - one Fetcher per run
@@ -152,8 +163,15 @@ class Fetcher:
 
     # requests --------------------------------------------------------------------------
 
-    def fetch(self, url: str, method: str = "GET", *, follow: bool = True,
-              want_body: bool = True, retries: int | None = None) -> Fetched:
+    def fetch(
+        self,
+        url: str,
+        method: str = "GET",
+        *,
+        follow: bool = True,
+        want_body: bool = True,
+        retries: int | None = None,
+    ) -> Fetched:
         """One URL, politely, with retries (`limits.retries` unless given) for transient
         failures only."""
         retries = self.limits.retries if retries is None else retries
@@ -177,8 +195,9 @@ class Fetcher:
                 delay = retry_after(result.header("retry-after"))
                 if delay is not None:
                     with self._lock:  # holds back every request to this host
-                        self._not_before[host] = max(self._not_before[host],
-                                                     time.monotonic() + delay)
+                        self._not_before[host] = max(
+                            self._not_before[host], time.monotonic() + delay
+                        )
             if not transient or attempt >= retries:
                 return result
             attempt += 1
@@ -186,8 +205,9 @@ class Fetcher:
                 backoff = self.limits.backoff * 2 ** (attempt - 1)
                 time.sleep(backoff * (0.5 + random.random()))  # jitter
 
-    def _once(self, url: str, method: str, follow: bool, want_body: bool,
-              proxies: dict[str, str]) -> Fetched:
+    def _once(
+        self, url: str, method: str, follow: bool, want_body: bool, proxies: dict[str, str]
+    ) -> Fetched:
         result = Fetched(url, method)
         with self._lock:
             self.requests_sent += 1
@@ -195,15 +215,25 @@ class Fetcher:
             # A streamed response that is not read to its end closes its connection, so
             # HEAD (no body to read) is not streamed: its connection goes back to the pool.
             response = self._session.request(
-                method, url, allow_redirects=follow, stream=method != "HEAD", proxies=proxies,
-                timeout=min(self.limits.timeout, max(0.1, self.remaining())))
+                method,
+                url,
+                allow_redirects=follow,
+                stream=method != "HEAD",
+                proxies=proxies,
+                timeout=min(self.limits.timeout, max(0.1, self.remaining())),
+            )
         except requests.exceptions.Timeout:
             result.error = "timeout"
             return result
         except requests.exceptions.ConnectionError as e:
             text = repr(e)
-            result.error = ("dns" if "NameResolution" in text or "Name or service not known"
-                            in text or "getaddrinfo" in text else "connection")
+            result.error = (
+                "dns"
+                if "NameResolution" in text
+                or "Name or service not known" in text
+                or "getaddrinfo" in text
+                else "connection"
+            )
             return result
         except requests.exceptions.RequestException:
             result.error = "connection"

@@ -39,8 +39,10 @@ class OnlineStore:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 self._db = sqlite3.connect(path, timeout=30, check_same_thread=False)
                 self._db.execute("PRAGMA journal_mode=WAL")
-                self._db.execute("CREATE TABLE IF NOT EXISTS kept (key TEXT PRIMARY KEY, "
-                                 "value BLOB NOT NULL, expires REAL)")
+                self._db.execute(
+                    "CREATE TABLE IF NOT EXISTS kept (key TEXT PRIMARY KEY, "
+                    "value BLOB NOT NULL, expires REAL)"
+                )
                 self._db.execute("DELETE FROM kept WHERE expires < ?", (time.time(),))
                 self._db.commit()
             except (OSError, sqlite3.Error):  # a broken cache only costs requests
@@ -52,9 +54,13 @@ class OnlineStore:
         with self._lock:
             pending = next((p for p in reversed(self._pending) if p[0] == k), None)
             try:
-                row = (pending[1:] if pending else
-                       self._db.execute("SELECT value, expires FROM kept WHERE key = ?",
-                                        (k,)).fetchone())
+                row = (
+                    pending[1:]
+                    if pending
+                    else self._db.execute(
+                        "SELECT value, expires FROM kept WHERE key = ?", (k,)
+                    ).fetchone()
+                )
             except sqlite3.Error:
                 return None
         if row is None or (row[1] is not None and row[1] < time.time()):

@@ -17,15 +17,35 @@ from dataclasses import dataclass
 FOUND = 100.0
 CLOSE_ENOUGH = 90.0  # a fuzzy match at or above this counts as found (with a warning)
 
-_TRANSLATE = str.maketrans({
-    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
-    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
-    "\u00ab": '"', "\u00bb": '"',
-    "\u2010": "-", "\u2011": "-", "\u2012": "-", "\u2013": "-", "\u2014": "-",
-    "\u2015": "-", "\u2212": "-",
-    "\u00ad": None, "\u200b": None, "\u200c": None, "\u200d": None, "\u2060": None,
-    "\ufeff": None,
-})
+_TRANSLATE = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u201f": '"',
+        "\u2033": '"',
+        "\u00ab": '"',
+        "\u00bb": '"',
+        "\u2010": "-",
+        "\u2011": "-",
+        "\u2012": "-",
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2015": "-",
+        "\u2212": "-",
+        "\u00ad": None,
+        "\u200b": None,
+        "\u200c": None,
+        "\u200d": None,
+        "\u2060": None,
+        "\ufeff": None,
+    }
+)
 _SPACE = re.compile(r"\s+")
 _HYPHEN_BREAK = re.compile(r"(\w)-\s*\n\s*(\w)")  # "commit-\nment" in PDFs
 
@@ -41,8 +61,9 @@ def html_text(data: bytes, encoding: str | None = None) -> str:
     import lxml.html
 
     try:
-        root = lxml.html.fromstring(data, parser=lxml.html.HTMLParser(
-            encoding=encoding, remove_comments=True))
+        root = lxml.html.fromstring(
+            data, parser=lxml.html.HTMLParser(encoding=encoding, remove_comments=True)
+        )
     except (ValueError, lxml.etree.ParserError):
         return ""
     for bad in root.xpath("//script|//style|//template|//noscript|//*[@hidden]"):
@@ -96,7 +117,7 @@ def find_quote(quote: str, page_text: str) -> Match:
         return Match(FOUND, "")
     at = haystack.find(needle)
     if at >= 0:
-        return Match(FOUND, haystack[at: at + len(needle)])
+        return Match(FOUND, haystack[at : at + len(needle)])
     if not haystack:
         return Match(0.0, "")
     from rapidfuzz import fuzz

@@ -51,9 +51,14 @@ def _rows(data: bytes) -> list[Capture]:
             continue
         values = dict(zip(header, row, strict=False))
         status = values.get("statuscode", "")
-        out.append(Capture(values.get("timestamp", ""), values.get("original", ""),
-                           int(status) if str(status).isdigit() else None,
-                           values.get("mimetype", "")))
+        out.append(
+            Capture(
+                values.get("timestamp", ""),
+                values.get("original", ""),
+                int(status) if str(status).isdigit() else None,
+                values.get("mimetype", ""),
+            )
+        )
     return out
 
 
@@ -66,18 +71,22 @@ class Wayback:
         query = urlencode({"url": url, "output": "json", "fl": CDX_FIELDS, **params})
         result = self.fetcher.fetch(f"{self.base}/cdx/search/cdx?{query}")
         if result.error or not result.ok:
-            why = {"dns": "no such host; no network?", "connection": "could not connect",
-                   "timeout": "timed out", "retry-after": "it asks us to wait",
-                   "deadline": "the run's time ran out"}.get(result.error or "",
-                                                             f"HTTP {result.status}")
+            why = {
+                "dns": "no such host; no network?",
+                "connection": "could not connect",
+                "timeout": "timed out",
+                "retry-after": "it asks us to wait",
+                "deadline": "the run's time ran out",
+            }.get(result.error or "", f"HTTP {result.status}")
             raise ArchiveError(f"the archive's CDX server did not answer ({why})")
         return _rows(result.body)
 
     def exact(self, snapshot: urls.Snapshot) -> Capture | None:
         """The capture a snapshot URL names, if the archive has it."""
         assert snapshot.timestamp and snapshot.original
-        for capture in self.cdx(snapshot.original, **{"from": snapshot.timestamp,
-                                                      "to": snapshot.timestamp}):
+        for capture in self.cdx(
+            snapshot.original, **{"from": snapshot.timestamp, "to": snapshot.timestamp}
+        ):
             if capture.timestamp == snapshot.timestamp:
                 return capture
         return None
@@ -105,13 +114,31 @@ class Wayback:
 
 # Save Page Now 2 ------------------------------------------------------------------------
 
-TRANSIENT = {"bad-gateway", "gateway-timeout", "service-unavailable", "read-timeout",
-             "protocol-error", "invalid-server-response", "too-many-requests",
-             "browsing-timeout", "soft-time-limit-exceeded", "cannot-fetch", "celery",
-             "job-failed", "no-browsers-available", "proxy-error", "capture-location-error",
-             "internal-server-error"}
-STOP = {"user-session-limit", "max-daily-bandwidth", "max-daily-bandwidth-from-ip",
-        "max-daily-bandwidth-host", "blocked-client-ip"}
+TRANSIENT = {
+    "bad-gateway",
+    "gateway-timeout",
+    "service-unavailable",
+    "read-timeout",
+    "protocol-error",
+    "invalid-server-response",
+    "too-many-requests",
+    "browsing-timeout",
+    "soft-time-limit-exceeded",
+    "cannot-fetch",
+    "celery",
+    "job-failed",
+    "no-browsers-available",
+    "proxy-error",
+    "capture-location-error",
+    "internal-server-error",
+}
+STOP = {
+    "user-session-limit",
+    "max-daily-bandwidth",
+    "max-daily-bandwidth-from-ip",
+    "max-daily-bandwidth-host",
+    "blocked-client-ip",
+}
 
 
 @dataclass
@@ -125,24 +152,36 @@ class SaveResult:
 class SavePageNow:
     """Requests new captures. Sends keys only to the configured archive."""
 
-    def __init__(self, base: str, access: str, secret: str, *, poll_every: float = 5.0,
-                 poll_for: float = 180.0, timeout: float = 30.0):
+    def __init__(
+        self,
+        base: str,
+        access: str,
+        secret: str,
+        *,
+        poll_every: float = 5.0,
+        poll_for: float = 180.0,
+        timeout: float = 30.0,
+    ):
         self.base = base.rstrip("/")
         self.session = requests.Session()
-        self.session.headers.update({"Authorization": f"LOW {access}:{secret}",
-                                     "Accept": "application/json"})
+        self.session.headers.update(
+            {"Authorization": f"LOW {access}:{secret}", "Accept": "application/json"}
+        )
         self.poll_every, self.poll_for, self.timeout = poll_every, poll_for, timeout
 
     def _json(self, method: str, path: str, **kwargs) -> dict:
         try:
-            response = self.session.request(method, f"{self.base}{path}",
-                                            timeout=self.timeout, **kwargs)
+            response = self.session.request(
+                method, f"{self.base}{path}", timeout=self.timeout, **kwargs
+            )
         except requests.RequestException as e:
             raise ArchiveError(f"Save Page Now did not answer ({type(e).__name__})") from None
         if response.status_code == 401:
-            raise ArchiveError("Save Page Now refused the keys (401): check "
-                               "$WAYBACK_ACCESS_KEY and $WAYBACK_SECRET_KEY "
-                               "(https://archive.org/account/s3.php)")
+            raise ArchiveError(
+                "Save Page Now refused the keys (401): check "
+                "$WAYBACK_ACCESS_KEY and $WAYBACK_SECRET_KEY "
+                "(https://archive.org/account/s3.php)"
+            )
         try:
             data = response.json()
         except ValueError:
@@ -153,11 +192,11 @@ class SavePageNow:
             if isinstance(data, dict) and data.get("status_ext"):
                 code = str(data["status_ext"]).removeprefix("error:")
                 said = f" ({code}: {data.get('message') or code})"
-            raise ArchiveError(f"Save Page Now answered HTTP {response.status_code}{said}; "
-                               "try later")
+            raise ArchiveError(
+                f"Save Page Now answered HTTP {response.status_code}{said}; try later"
+            )
         if not isinstance(data, dict):
-            raise ArchiveError("Save Page Now answered with something that is not a JSON "
-                               "object")
+            raise ArchiveError("Save Page Now answered with something that is not a JSON object")
         return data
 
     def available(self) -> int | None:
@@ -179,14 +218,18 @@ class SavePageNow:
         while time.monotonic() < deadline:
             status = self._json("GET", f"/save/status/{job}")
             if status.get("status") == "success":
-                return SaveResult("saved", str(status.get("timestamp")),
-                                  status.get("original_url") or url)
+                return SaveResult(
+                    "saved", str(status.get("timestamp")), status.get("original_url") or url
+                )
             failure = _failure(status)
             if failure:
                 return failure
             time.sleep(self.poll_every)
-        return SaveResult("failed", message=f"the capture was still pending after "
-                          f"{self.poll_for:.0f} s; run `toolkit archive` again later")
+        return SaveResult(
+            "failed",
+            message=f"the capture was still pending after "
+            f"{self.poll_for:.0f} s; run `toolkit archive` again later",
+        )
 
 
 def _failure(data: dict) -> SaveResult | None:

@@ -24,8 +24,7 @@ from ..online.fetch import bot_wall, retry_after
 
 USER_AGENT = f"toolkit/{__version__} (newsletter publishing; +https://pypi.org/project/toolkit/)"
 MAX_WAIT = 60.0  # the longest Retry-After we sit out; beyond it we stop and say when to retry
-PASTE_READY = {"Substack": "drafts/substack/<slug>.html",
-               "LessWrong": "drafts/lesswrong/<slug>.md"}
+PASTE_READY = {"Substack": "drafts/substack/<slug>.html", "LessWrong": "drafts/lesswrong/<slug>.md"}
 
 
 class ServiceError(Exception):
@@ -38,8 +37,11 @@ class ServiceError(Exception):
 
 def bot_wall_error(service: str) -> ServiceError:
     paste = PASTE_READY.get(service, "the file under drafts/")
-    return ServiceError(f"{service}'s edge is challenging scripts right now (bot protection); "
-                        f"try later, or paste {paste} into the editor", fatal=True)
+    return ServiceError(
+        f"{service}'s edge is challenging scripts right now (bot protection); "
+        f"try later, or paste {paste} into the editor",
+        fatal=True,
+    )
 
 
 def default_timeout() -> float:
@@ -77,11 +79,14 @@ class Http:
                 raise ServiceError(
                     f"{self.service} ({host}) did not answer within {self.timeout:.0f} s; "
                     + ("nothing was sent twice; " if not retry else "")
-                    + "try again later") from None
+                    + "try again later"
+                ) from None
             except requests.ConnectionError:
-                raise ServiceError(f"cannot reach {self.service} ({host}): no network, or the "
-                                   "host is down; check your connection and run publish again",
-                                   fatal=True) from None
+                raise ServiceError(
+                    f"cannot reach {self.service} ({host}): no network, or the "
+                    "host is down; check your connection and run publish again",
+                    fatal=True,
+                ) from None
             # Before the 429 rules: waiting and retrying cannot pass a bot wall.
             if bot_wall(response.headers.get):
                 raise bot_wall_error(self.service)
@@ -92,13 +97,16 @@ class Http:
                     time.sleep(wait)
                     continue
                 when = f"wait {wait:.0f} s" if wait is not None else "wait a while"
-                raise ServiceError(f"{self.service} is limiting requests (429); {when} and run "
-                                   "publish again", fatal=True)
+                raise ServiceError(
+                    f"{self.service} is limiting requests (429); {when} and run publish again",
+                    fatal=True,
+                )
             if response.status_code >= 500:
                 if retry and attempt < self.retries:
                     attempt += 1
                     time.sleep(self.backoff * 2 ** (attempt - 1))
                     continue
-                raise ServiceError(f"{self.service} had a server error ({response.status_code});"
-                                   " try again later")
+                raise ServiceError(
+                    f"{self.service} had a server error ({response.status_code}); try again later"
+                )
             return response

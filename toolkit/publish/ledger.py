@@ -29,8 +29,10 @@ from ruamel.yaml.comments import CommentedMap
 
 from ..output import write_file
 
-HEADER = ("Where each post was pushed: written by `toolkit publish`. Commit it; editing it by\n"
-          "hand is safe (a missing entry means the next publish creates a new draft).\n")
+HEADER = (
+    "Where each post was pushed: written by `toolkit publish`. Commit it; editing it by\n"
+    "hand is safe (a missing entry means the next publish creates a new draft).\n"
+)
 
 
 def _yaml() -> YAML:
@@ -57,8 +59,10 @@ def _parse_problem(name: str, error: Exception) -> str:
     mark = getattr(error, "problem_mark", None)
     where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark is not None else name
     problem = getattr(error, "problem", None) or (str(error).splitlines() or [""])[0]
-    return (f"{where}: does not parse ({problem}); fix it by hand: it is how publish finds "
-            "the drafts it already made")
+    return (
+        f"{where}: does not parse ({problem}); fix it by hand: it is how publish finds "
+        "the drafts it already made"
+    )
 
 
 class Ledger:

@@ -15,16 +15,24 @@ from .http import Http, ServiceError, bot_wall_error
 ENV = "LESSWRONG_TOKEN"
 
 CURRENT_USER = "query CurrentUser { currentUser { _id username displayName slug shortformFeedId } }"
-GET_POST = ("query GetDraft($id: String) { post(selector: {_id: $id}) { result { _id title "
-            "draft pageUrl modifiedAt contents { version markdown } } } }")
-GET_COMMENT = ("query GetQuickTake($id: String) { comment(selector: {_id: $id}) { result { "
-               "_id draft pageUrl contents { version markdown } } } }")
-DRAFT_POSTS = ("query DraftPosts($userId: String) { posts(selector: {drafts: {userId: $userId}},"
-               " limit: 50) { results { _id title draft pageUrl modifiedAt createdAt contents "
-               "{ version markdown } } } }")
-DRAFT_COMMENTS = ("query DraftQuickTakes($postId: String) { comments(selector: {draftComments: "
-                  "{postId: $postId}}, limit: 50) { results { _id draft pageUrl createdAt "
-                  "contents { version markdown } } } }")
+GET_POST = (
+    "query GetDraft($id: String) { post(selector: {_id: $id}) { result { _id title "
+    "draft pageUrl modifiedAt contents { version markdown } } } }"
+)
+GET_COMMENT = (
+    "query GetQuickTake($id: String) { comment(selector: {_id: $id}) { result { "
+    "_id draft pageUrl contents { version markdown } } } }"
+)
+DRAFT_POSTS = (
+    "query DraftPosts($userId: String) { posts(selector: {drafts: {userId: $userId}},"
+    " limit: 50) { results { _id title draft pageUrl modifiedAt createdAt contents "
+    "{ version markdown } } } }"
+)
+DRAFT_COMMENTS = (
+    "query DraftQuickTakes($postId: String) { comments(selector: {draftComments: "
+    "{postId: $postId}}, limit: 50) { results { _id draft pageUrl createdAt "
+    "contents { version markdown } } } }"
+)
 
 
 def content_hash(markdown: str | None, title: str | None = None) -> str:
@@ -40,34 +48,48 @@ class LessWrong:
 
     def call(self, request: dict, *, retry: bool) -> dict[str, Any]:
         """Send one GraphQL request; its `data`, or a ServiceError naming the server's error."""
-        response = self.http.send("POST", self.url, retry=retry, json=request,
-                                  cookies=self.cookies,
-                                  headers={"Accept": "application/json"})
+        response = self.http.send(
+            "POST",
+            self.url,
+            retry=retry,
+            json=request,
+            cookies=self.cookies,
+            headers={"Accept": "application/json"},
+        )
         try:
             payload = response.json()
         except ValueError:
             if response.status_code == 403:  # an HTML refusal: the edge, not the API
                 raise bot_wall_error("LessWrong") from None
-            raise ServiceError(f"LessWrong answered with something that is not JSON "
-                               f"({response.status_code}); try again later") from None
+            raise ServiceError(
+                f"LessWrong answered with something that is not JSON "
+                f"({response.status_code}); try again later"
+            ) from None
         errors = payload.get("errors") if isinstance(payload, dict) else None
         if errors:
             message = "; ".join(str(e.get("message", e)) for e in errors)[:300]
             if "operation_not_allowed" in message:
-                raise ServiceError("LessWrong refused: not allowed with this login token "
-                                   f"(app.operation_not_allowed); check ${ENV}", fatal=True)
+                raise ServiceError(
+                    "LessWrong refused: not allowed with this login token "
+                    f"(app.operation_not_allowed); check ${ENV}",
+                    fatal=True,
+                )
             raise ServiceError(f"LessWrong: {message}")
         if response.status_code >= 400:
             raise ServiceError(f"LessWrong rejected the request ({response.status_code})")
         return payload.get("data") or {}
 
     def current_user(self) -> dict[str, Any]:
-        user = self.call({"operationName": "CurrentUser", "query": CURRENT_USER,
-                          "variables": {}}, retry=True).get("currentUser")
+        user = self.call(
+            {"operationName": "CurrentUser", "query": CURRENT_USER, "variables": {}}, retry=True
+        ).get("currentUser")
         if not user:
-            raise ServiceError(f"LessWrong does not recognise ${ENV} (logged out, or not a "
-                               "loginToken); copy the loginToken cookie from a signed-in "
-                               "browser", fatal=True)
+            raise ServiceError(
+                f"LessWrong does not recognise ${ENV} (logged out, or not a "
+                "loginToken); copy the loginToken cookie from a signed-in "
+                "browser",
+                fatal=True,
+            )
         return user
 
     def mutate(self, request: dict, *, creates: bool) -> dict[str, Any]:
@@ -80,23 +102,39 @@ class LessWrong:
         return document
 
     def get_post(self, post_id: str) -> dict | None:
-        data = self.call({"operationName": "GetDraft", "query": GET_POST,
-                          "variables": {"id": post_id}}, retry=True)
+        data = self.call(
+            {"operationName": "GetDraft", "query": GET_POST, "variables": {"id": post_id}},
+            retry=True,
+        )
         return (data.get("post") or {}).get("result")
 
     def get_quick_take(self, comment_id: str) -> dict | None:
-        data = self.call({"operationName": "GetQuickTake", "query": GET_COMMENT,
-                          "variables": {"id": comment_id}}, retry=True)
+        data = self.call(
+            {
+                "operationName": "GetQuickTake",
+                "query": GET_COMMENT,
+                "variables": {"id": comment_id},
+            },
+            retry=True,
+        )
         return (data.get("comment") or {}).get("result")
 
     def draft_posts(self, user_id: str) -> list[dict]:
-        data = self.call({"operationName": "DraftPosts", "query": DRAFT_POSTS,
-                          "variables": {"userId": user_id}}, retry=True)
+        data = self.call(
+            {"operationName": "DraftPosts", "query": DRAFT_POSTS, "variables": {"userId": user_id}},
+            retry=True,
+        )
         return list((data.get("posts") or {}).get("results") or [])
 
     def draft_quick_takes(self, feed_id: str | None) -> list[dict]:
         if not feed_id:
             return []
-        data = self.call({"operationName": "DraftQuickTakes", "query": DRAFT_COMMENTS,
-                          "variables": {"postId": feed_id}}, retry=True)
+        data = self.call(
+            {
+                "operationName": "DraftQuickTakes",
+                "query": DRAFT_COMMENTS,
+                "variables": {"postId": feed_id},
+            },
+            retry=True,
+        )
         return list((data.get("comments") or {}).get("results") or [])

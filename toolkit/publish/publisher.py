@@ -89,8 +89,11 @@ def select(checked: pipeline.Checked, service: str, selectors: tuple[str, ...]) 
         rel = Path(name).as_posix().removeprefix("./")
         post = by_slug.get(name) or by_path.get(rel) or by_path.get(f"posts/{rel}")
         if post is None:
-            raise PublishError(f"no post `{name}`{dg.did_you_mean(name, by_slug)}; give a slug "
-                               "or a path under posts/", usage=True)
+            raise PublishError(
+                f"no post `{name}`{dg.did_you_mean(name, by_slug)}; give a slug "
+                "or a path under posts/",
+                usage=True,
+            )
         chosen.append(post)
     return chosen
 
@@ -119,32 +122,45 @@ class Parts:
 
 
 def render_parts(doc: Document, project) -> Parts:
-    return Parts(doc.post.slug, doc.post.title, doc.post.subtitle, doc.post.kind,
-                 ssrender.render(doc), lwrender.render(doc),
-                 paste_html(doc, project.config.site_url))
+    return Parts(
+        doc.post.slug,
+        doc.post.title,
+        doc.post.subtitle,
+        doc.post.kind,
+        ssrender.render(doc),
+        lwrender.render(doc),
+        paste_html(doc, project.config.site_url),
+    )
 
 
 def paste_html(doc: Document, site_url: str) -> str:
     rendered = htmlrender.render(doc, site_url)
     page = htmlrender.absolute_fragments(rendered.full(), site_url + doc.path)
     subtitle = f"<h3>{htmlrender.escape(doc.post.subtitle)}</h3>\n" if doc.post.subtitle else ""
-    return (f'<!doctype html>\n<html><head><meta charset="utf-8">'
-            f"<title>{htmlrender.escape(doc.post.title)}</title></head><body>\n"
-            f"<h1>{htmlrender.escape(doc.post.title)}</h1>\n{subtitle}{page}</body></html>\n")
+    return (
+        f'<!doctype html>\n<html><head><meta charset="utf-8">'
+        f"<title>{htmlrender.escape(doc.post.title)}</title></head><body>\n"
+        f"<h1>{htmlrender.escape(doc.post.title)}</h1>\n{subtitle}{page}</body></html>\n"
+    )
 
 
 def exports(parts: Parts, ledger: Ledger, services: tuple[str, ...]) -> dict[str, bytes]:
     """Paste-ready files and the exact requests publish would send, under drafts/."""
     slug, files = parts.slug, {}
     if "substack" in services:
-        body = ssrender.draft_body(parts.title, parts.subtitle, parts.prosemirror,
-                                   ledger.meta("substack").get("user_id"))
+        body = ssrender.draft_body(
+            parts.title, parts.subtitle, parts.prosemirror, ledger.meta("substack").get("user_id")
+        )
         files[f"substack/{slug}.json"] = _json(body)
         files[f"substack/{slug}.html"] = parts.paste_html.encode()
     if "lesswrong" in services:
-        request = lwrender.request_for(parts.kind, parts.title, parts.markdown,
-                                       ledger.entry(slug, "lesswrong").get("id"),
-                                       ledger.meta("lesswrong").get("feed_id"))
+        request = lwrender.request_for(
+            parts.kind,
+            parts.title,
+            parts.markdown,
+            ledger.entry(slug, "lesswrong").get("id"),
+            ledger.meta("lesswrong").get("feed_id"),
+        )
         files[f"lesswrong/{slug}.json"] = _json(request)
         files[f"lesswrong/{slug}.md"] = parts.markdown.encode()
     return files
@@ -171,10 +187,20 @@ class SubstackPusher:
 
     def record(self, slug: str, draft: dict, sent_hash: str) -> str:
         url = self.client.editor_url(draft["id"])
-        self.ledger.set(slug, "substack", {
-            "id": draft["id"], "url": url, "sent_hash": sent_hash, "sent_at": _now(),
-            "remote": {"updated_at": draft.get("draft_updated_at"),
-                       "content_hash": ssclient.content_hash(draft)}})
+        self.ledger.set(
+            slug,
+            "substack",
+            {
+                "id": draft["id"],
+                "url": url,
+                "sent_hash": sent_hash,
+                "sent_at": _now(),
+                "remote": {
+                    "updated_at": draft.get("draft_updated_at"),
+                    "content_hash": ssclient.content_hash(draft),
+                },
+            },
+        )
         return url
 
     def push(self, doc: Document) -> Outcome:
@@ -182,11 +208,11 @@ class SubstackPusher:
         entry = self.ledger.entry(slug, "substack")
         prosemirror = ssrender.render(doc)
         sent_hash = ssclient.content_hash(
-            ssrender.draft_body(doc.post.title, doc.post.subtitle, prosemirror, None))
+            ssrender.draft_body(doc.post.title, doc.post.subtitle, prosemirror, None)
+        )
         if entry.get("id") and entry.get("sent_hash") == sent_hash and not self.force:
             return Outcome(slug, "substack", "unchanged", entry.get("url"))
-        body = ssrender.draft_body(doc.post.title, doc.post.subtitle, prosemirror,
-                                   self.user_id())
+        body = ssrender.draft_body(doc.post.title, doc.post.subtitle, prosemirror, self.user_id())
         if not entry.get("id") and entry.get("pending"):
             adopted = self.find(entry["pending"])
             if adopted is not None:  # made by a run that stopped before recording it
@@ -194,8 +220,9 @@ class SubstackPusher:
                 entry = self.ledger.entry(slug, "substack")
         if entry.get("id"):
             return self.update(slug, entry, body, sent_hash)
-        self.ledger.set(slug, "substack", {"pending": {"since": _now(), "title": body[
-            "draft_title"]}})
+        self.ledger.set(
+            slug, "substack", {"pending": {"since": _now(), "title": body["draft_title"]}}
+        )
         draft = self.client.create(body)
         return Outcome(slug, "substack", "created", self.record(slug, draft, sent_hash))
 
@@ -215,19 +242,33 @@ class SubstackPusher:
             return Outcome(slug, "substack", "unchanged", url)
         remote = self.client.get(entry["id"])
         if remote is None:
-            return Outcome(slug, "substack", "refused", url,
-                           "the draft is gone from Substack; delete its `substack` entry in "
-                           "published.yaml to make a new one")
+            return Outcome(
+                slug,
+                "substack",
+                "refused",
+                url,
+                "the draft is gone from Substack; delete its `substack` entry in "
+                "published.yaml to make a new one",
+            )
         if remote.get("is_published"):
-            return Outcome(slug, "substack", "refused", url,
-                           "it was published on Substack; edit it there")
+            return Outcome(
+                slug, "substack", "refused", url, "it was published on Substack; edit it there"
+            )
         recorded = (entry.get("remote") or {}).get("content_hash")
         if recorded and ssclient.content_hash(remote) != recorded and not self.force:
-            return Outcome(slug, "substack", "refused", url,
-                           "edited on Substack since the last push; copy those edits into the "
-                           "post, or publish --force to overwrite them")
-        update = {k: body[k] for k in ("draft_title", "draft_subtitle", "draft_body",
-                                       "draft_bylines") if k in body}
+            return Outcome(
+                slug,
+                "substack",
+                "refused",
+                url,
+                "edited on Substack since the last push; copy those edits into the "
+                "post, or publish --force to overwrite them",
+            )
+        update = {
+            k: body[k]
+            for k in ("draft_title", "draft_subtitle", "draft_body", "draft_bylines")
+            if k in body
+        }
         draft = self.client.update(entry["id"], update)
         return Outcome(slug, "substack", "updated", self.record(slug, draft, sent_hash))
 
@@ -248,14 +289,23 @@ class LessWrongPusher:
                 self.ledger.set_meta("lesswrong", {"feed_id": feed})
         return self._user
 
-    def record(self, slug: str, kind: str, document: dict, sent_hash: str, title: str | None
-               ) -> str:
+    def record(
+        self, slug: str, kind: str, document: dict, sent_hash: str, title: str | None
+    ) -> str:
         url = document.get("pageUrl") or ""
         markdown = (document.get("contents") or {}).get("markdown")
-        self.ledger.set(slug, "lesswrong", {
-            "id": document["_id"], "kind": kind, "url": url, "sent_hash": sent_hash,
-            "sent_at": _now(),
-            "remote": {"content_hash": lwclient.content_hash(markdown, title)}})
+        self.ledger.set(
+            slug,
+            "lesswrong",
+            {
+                "id": document["_id"],
+                "kind": kind,
+                "url": url,
+                "sent_hash": sent_hash,
+                "sent_at": _now(),
+                "remote": {"content_hash": lwclient.content_hash(markdown, title)},
+            },
+        )
         return url
 
     def push(self, doc: Document) -> Outcome:
@@ -273,15 +323,16 @@ class LessWrongPusher:
                 entry = self.ledger.entry(slug, "lesswrong")
         if entry.get("id"):
             return self.update(doc, entry, kind, title, sent_hash)
-        self.ledger.set(slug, "lesswrong", {"pending": {"since": _now(), "kind": kind,
-                                                        "title": doc.post.title}})
+        self.ledger.set(
+            slug, "lesswrong", {"pending": {"since": _now(), "kind": kind, "title": doc.post.title}}
+        )
         request = lwrender.request(doc, None, user.get("shortformFeedId"))
         document = self.client.mutate(request, creates=True)
-        return Outcome(slug, "lesswrong", "created",
-                       self.record(slug, kind, document, sent_hash, title))
+        return Outcome(
+            slug, "lesswrong", "created", self.record(slug, kind, document, sent_hash, title)
+        )
 
-    def find(self, quick_take: bool, markdown: str, title: str | None, user: dict
-             ) -> dict | None:
+    def find(self, quick_take: bool, markdown: str, title: str | None, user: dict) -> dict | None:
         if quick_take:
             for comment in self.client.draft_quick_takes(user.get("shortformFeedId")):
                 stored = ((comment.get("contents") or {}).get("markdown") or "").strip()
@@ -293,31 +344,46 @@ class LessWrongPusher:
                 return post
         return None
 
-    def update(self, doc: Document, entry: dict, kind: str, title: str | None,
-               sent_hash: str) -> Outcome:
+    def update(
+        self, doc: Document, entry: dict, kind: str, title: str | None, sent_hash: str
+    ) -> Outcome:
         slug, url = doc.post.slug, entry.get("url")
         if entry.get("sent_hash") == sent_hash and not self.force:
             return Outcome(slug, "lesswrong", "unchanged", url)
         get = self.client.get_quick_take if kind == "quick take" else self.client.get_post
         remote = get(entry["id"])
         if remote is None:
-            return Outcome(slug, "lesswrong", "refused", url,
-                           "the draft is gone from LessWrong; delete its `lesswrong` entry in "
-                           "published.yaml to make a new one")
+            return Outcome(
+                slug,
+                "lesswrong",
+                "refused",
+                url,
+                "the draft is gone from LessWrong; delete its `lesswrong` entry in "
+                "published.yaml to make a new one",
+            )
         if remote.get("draft") is False:
-            return Outcome(slug, "lesswrong", "refused", url,
-                           "it was published on LessWrong; edit it there")
+            return Outcome(
+                slug, "lesswrong", "refused", url, "it was published on LessWrong; edit it there"
+            )
         recorded = (entry.get("remote") or {}).get("content_hash")
-        now = lwclient.content_hash((remote.get("contents") or {}).get("markdown"),
-                                    remote.get("title") if title is not None else None)
+        now = lwclient.content_hash(
+            (remote.get("contents") or {}).get("markdown"),
+            remote.get("title") if title is not None else None,
+        )
         if recorded and now != recorded and not self.force:
-            return Outcome(slug, "lesswrong", "refused", url,
-                           "edited on LessWrong since the last push; copy those edits into the "
-                           "post, or publish --force to overwrite them")
+            return Outcome(
+                slug,
+                "lesswrong",
+                "refused",
+                url,
+                "edited on LessWrong since the last push; copy those edits into the "
+                "post, or publish --force to overwrite them",
+            )
         request = lwrender.request(doc, entry["id"])
         document = self.client.mutate(request, creates=False)
-        return Outcome(slug, "lesswrong", "updated",
-                       self.record(slug, kind, document, sent_hash, title))
+        return Outcome(
+            slug, "lesswrong", "updated", self.record(slug, kind, document, sent_hash, title)
+        )
 
 
 # The run ---------------------------------------------------------------------------------
@@ -327,11 +393,15 @@ def credentials(service: str, env: dict[str, str]) -> str:
     name = ssclient.ENV if service == "substack" else lwclient.ENV
     value = env.get(name, "").strip()
     if not value:
-        where = ("the `connect.sid` or `substack.sid` cookie of a signed-in browser session"
-                 if service == "substack" else
-                 "the `loginToken` cookie of a signed-in browser session")
-        raise PublishError(f"set ${name} to {where}; or use --dry-run and paste the files "
-                           "under drafts/", usage=True)
+        where = (
+            "the `connect.sid` or `substack.sid` cookie of a signed-in browser session"
+            if service == "substack"
+            else "the `loginToken` cookie of a signed-in browser session"
+        )
+        raise PublishError(
+            f"set ${name} to {where}; or use --dry-run and paste the files under drafts/",
+            usage=True,
+        )
     return value
 
 
@@ -341,13 +411,20 @@ def make_pusher(service: str, root_config, ledger: Ledger, force: bool, env: dic
         if not root_config.substack_url:
             raise PublishError("set [substack] publication_url in toolkit.toml", usage=True)
         return SubstackPusher(ssclient.Substack(root_config.substack_url, secret), ledger, force)
-    return LessWrongPusher(lwclient.LessWrong(root_config.lesswrong_graphql_url, secret),
-                           ledger, force)
+    return LessWrongPusher(
+        lwclient.LessWrong(root_config.lesswrong_graphql_url, secret), ledger, force
+    )
 
 
-def publish(root: Path, service: str, selectors: tuple[str, ...] = (), dry_run: bool = False,
-            force: bool = False, env: dict[str, str] | None = None,
-            show: Callable[[str], None] = print) -> list[Outcome]:
+def publish(
+    root: Path,
+    service: str,
+    selectors: tuple[str, ...] = (),
+    dry_run: bool = False,
+    force: bool = False,
+    env: dict[str, str] | None = None,
+    show: Callable[[str], None] = print,
+) -> list[Outcome]:
     """Push the chosen posts to `service` (as drafts); what happened to each."""
     env = dict(os.environ) if env is None else env
     checked = pipeline.run(root)
@@ -364,9 +441,16 @@ def publish(root: Path, service: str, selectors: tuple[str, ...] = (), dry_run: 
         errors = blocking(checked, post, doc)
         if errors:
             # The first is named, so the writer knows where to look without a rerun.
-            outcomes.append(Outcome(post.slug, service, "refused", None,
-                                    f"{len(errors)} error(s) in it or its snippets, first "
-                                    f"{errors[0].format()}; run `toolkit check`"))
+            outcomes.append(
+                Outcome(
+                    post.slug,
+                    service,
+                    "refused",
+                    None,
+                    f"{len(errors)} error(s) in it or its snippets, first "
+                    f"{errors[0].format()}; run `toolkit check`",
+                )
+            )
             continue
         if dry_run:
             outcomes.append(dry_run_one(root, doc, service, ledger, checked.project, env, show))
@@ -380,8 +464,15 @@ def publish(root: Path, service: str, selectors: tuple[str, ...] = (), dry_run: 
     return outcomes
 
 
-def dry_run_one(root: Path, doc: Document, service: str, ledger: Ledger, checked_project,
-                env: dict[str, str], show: Callable[[str], None]) -> Outcome:
+def dry_run_one(
+    root: Path,
+    doc: Document,
+    service: str,
+    ledger: Ledger,
+    checked_project,
+    env: dict[str, str],
+    show: Callable[[str], None],
+) -> Outcome:
     """Write the exports and show the request that would be sent, secrets as ***."""
     from ..output import write_file
 
@@ -393,8 +484,11 @@ def dry_run_one(root: Path, doc: Document, service: str, ledger: Ledger, checked
     action = "would update" if entry.get("id") else "would create"
     if service == "substack":
         base = (config.substack_url or "https://<publication>").rstrip("/")
-        target = (f"PUT {base}/api/v1/drafts/{entry['id']}" if entry.get("id")
-                  else f"POST {base}/api/v1/drafts")
+        target = (
+            f"PUT {base}/api/v1/drafts/{entry['id']}"
+            if entry.get("id")
+            else f"POST {base}/api/v1/drafts"
+        )
         auth = f"Cookie: {ssclient.cookie_name(base)}=***"
         body = files[f"substack/{doc.post.slug}.json"]
     else:
@@ -406,8 +500,13 @@ def dry_run_one(root: Path, doc: Document, service: str, ledger: Ledger, checked
     if secret:
         text = text.replace(secret, "***")
     show(text)
-    return Outcome(doc.post.slug, service, action, entry.get("url"),
-                   "wrote drafts/" + ", drafts/".join(sorted(files)))
+    return Outcome(
+        doc.post.slug,
+        service,
+        action,
+        entry.get("url"),
+        "wrote drafts/" + ", drafts/".join(sorted(files)),
+    )
 
 
 def table(outcomes: list[Outcome]) -> str:
@@ -419,5 +518,7 @@ def table(outcomes: list[Outcome]) -> str:
             detail = f"{detail} ({o.note})" if detail else o.note
         rows.append((o.post, o.service, o.action, detail))
     widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    return "\n".join(f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}"
-                     .rstrip() for r in rows)
+    return "\n".join(
+        f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:<{widths[2]}}  {r[3]}".rstrip()
+        for r in rows
+    )

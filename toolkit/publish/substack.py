@@ -21,8 +21,11 @@ ENV = "SUBSTACK_SID"
 
 def cookie_name(publication_url: str) -> str:
     host = urlsplit(publication_url).hostname or ""
-    return "substack.sid" if host == "substack.com" or host.endswith(".substack.com") \
+    return (
+        "substack.sid"
+        if host == "substack.com" or host.endswith(".substack.com")
         else "connect.sid"
+    )
 
 
 def content_hash(draft: dict[str, Any]) -> str:
@@ -31,8 +34,11 @@ def content_hash(draft: dict[str, Any]) -> str:
     if isinstance(body, str):
         with contextlib.suppress(ValueError):
             body = json.loads(body)
-    canonical = json.dumps([draft.get("draft_title") or "", draft.get("draft_subtitle") or "",
-                            body], sort_keys=True, ensure_ascii=False)
+    canonical = json.dumps(
+        [draft.get("draft_title") or "", draft.get("draft_subtitle") or "", body],
+        sort_keys=True,
+        ensure_ascii=False,
+    )
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -47,31 +53,52 @@ class Substack:
             "Accept": "application/json",
         }
 
-    def _call(self, method: str, path: str, *, retry: bool, body: dict | None = None,
-              missing_ok: bool = False) -> Any:
+    def _call(
+        self,
+        method: str,
+        path: str,
+        *,
+        retry: bool,
+        body: dict | None = None,
+        missing_ok: bool = False,
+    ) -> Any:
         headers = dict(self.headers)
         if body is not None:
             headers["Content-Type"] = "application/json"
-        response = self.http.send(method, f"{self.base}/api/v1{path}", retry=retry,
-                                  headers=headers,
-                                  data=None if body is None else json.dumps(body))
+        response = self.http.send(
+            method,
+            f"{self.base}/api/v1{path}",
+            retry=retry,
+            headers=headers,
+            data=None if body is None else json.dumps(body),
+        )
         if response.status_code == 401:
-            raise ServiceError("Substack says the session is not signed in (401): copy a fresh "
-                               f"session cookie into ${ENV} and run publish again", fatal=True)
+            raise ServiceError(
+                "Substack says the session is not signed in (401): copy a fresh "
+                f"session cookie into ${ENV} and run publish again",
+                fatal=True,
+            )
         if response.status_code == 403:
-            raise ServiceError("Substack refused the request (403): the session cookie may be "
-                               f"for another publication, or a bot wall blocked it; check ${ENV} "
-                               "and [substack] publication_url", fatal=True)
+            raise ServiceError(
+                "Substack refused the request (403): the session cookie may be "
+                f"for another publication, or a bot wall blocked it; check ${ENV} "
+                "and [substack] publication_url",
+                fatal=True,
+            )
         if response.status_code == 404 and missing_ok:
             return None
         if response.status_code >= 400:
-            raise ServiceError(f"Substack rejected {method} {path} ({response.status_code}): "
-                               f"{_error_text(response)}")
+            raise ServiceError(
+                f"Substack rejected {method} {path} ({response.status_code}): "
+                f"{_error_text(response)}"
+            )
         try:
             return response.json()
         except ValueError:
-            raise ServiceError(f"Substack answered {method} {path} with something that is not "
-                               "JSON (a bot wall?); try again later") from None
+            raise ServiceError(
+                f"Substack answered {method} {path} with something that is not "
+                "JSON (a bot wall?); try again later"
+            ) from None
 
     def user_id(self) -> int:
         """The signed-in user's id, for the draft's byline."""
@@ -81,8 +108,9 @@ class Substack:
         data = self._call("GET", "/user/profile/self", retry=True)
         if isinstance(data, dict) and isinstance(data.get("id"), int):
             return data["id"]
-        raise ServiceError("Substack did not say who is signed in; check the session cookie",
-                           fatal=True)
+        raise ServiceError(
+            "Substack did not say who is signed in; check the session cookie", fatal=True
+        )
 
     def create(self, body: dict) -> dict:
         return self._call("POST", "/drafts", retry=False, body=body)
@@ -94,8 +122,12 @@ class Substack:
         return self._call("PUT", f"/drafts/{draft_id}", retry=True, body=body)
 
     def drafts(self) -> list[dict]:
-        data = self._call("GET", "/post_management/drafts?offset=0&limit=50"
-                          "&order_by=draft_updated_at&order_direction=desc", retry=True)
+        data = self._call(
+            "GET",
+            "/post_management/drafts?offset=0&limit=50"
+            "&order_by=draft_updated_at&order_direction=desc",
+            retry=True,
+        )
         return list(data.get("posts", [])) if isinstance(data, dict) else []
 
     def editor_url(self, draft_id: int) -> str:
@@ -110,8 +142,9 @@ def _error_text(response) -> str:
     if isinstance(data, dict):
         errors = data.get("errors")
         if isinstance(errors, list) and errors:
-            return "; ".join(str(e.get("msg", e)) if isinstance(e, dict) else str(e)
-                             for e in errors)[:300]
+            return "; ".join(
+                str(e.get("msg", e)) if isinstance(e, dict) else str(e) for e in errors
+            )[:300]
         if data.get("error"):
             return str(data["error"])[:300]
     return str(data)[:300]

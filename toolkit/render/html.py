@@ -30,8 +30,9 @@ _SAFE_SCHEMES = ("http:", "https:", "mailto:")
 
 def escape(text: str) -> str:
     # Chained replace beats str.translate and html.escape for short strings.
-    return (text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-            .replace('"', "&quot;"))
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    )
 
 
 class HtmlRenderer:
@@ -101,8 +102,10 @@ class HtmlRenderer:
 
     def note_ref(self, tok: Token) -> str:
         number = tok["attrs"]["number"]
-        return (f'<sup class="note-ref" id="{self.ref_id(number, tok["attrs"]["occurrence"])}">'
-                f'<a href="#{self.note_id(number)}" role="doc-noteref">{number}</a></sup>')
+        return (
+            f'<sup class="note-ref" id="{self.ref_id(number, tok["attrs"]["occurrence"])}">'
+            f'<a href="#{self.note_id(number)}" role="doc-noteref">{number}</a></sup>'
+        )
 
     def link(self, tok: Token) -> str:
         attrs = tok["attrs"]
@@ -180,9 +183,11 @@ class HtmlRenderer:
 
     def claim(self, tok: Token) -> str:
         attrs = tok["attrs"]
-        return (f'<figure class="claim" data-snippet="{escape(attrs["snippet"])}">\n'
-                f"<blockquote>\n{self.blocks(tok['children'])}</blockquote>\n"
-                f"<figcaption>{self.inline(attrs['attribution'])}</figcaption>\n</figure>\n")
+        return (
+            f'<figure class="claim" data-snippet="{escape(attrs["snippet"])}">\n'
+            f"<blockquote>\n{self.blocks(tok['children'])}</blockquote>\n"
+            f"<figcaption>{self.inline(attrs['attribution'])}</figcaption>\n</figure>\n"
+        )
 
     def table(self, tok: Token) -> str:
         out = ["<table>\n"]
@@ -194,7 +199,8 @@ class HtmlRenderer:
                 cell_tag = "th" if tag == "thead" else "td"
                 cells = "".join(
                     f"<{cell_tag}{_align(cell)}>{self.inline(cell['children'])}</{cell_tag}>"
-                    for cell in row["children"])
+                    for cell in row["children"]
+                )
                 out.append(f"<tr>{cells}</tr>\n")
             out.append(f"</{tag}>\n")
         return "".join(out) + "</table>\n"
@@ -205,38 +211,54 @@ class HtmlRenderer:
         if not notes:
             return ""
         items = "".join(self.note_item(n) for n in notes)
-        return (f'<section class="notes" role="doc-endnotes" aria-label="Notes">\n'
-                f"<ol>\n{items}</ol>\n</section>\n")
+        return (
+            f'<section class="notes" role="doc-endnotes" aria-label="Notes">\n'
+            f"<ol>\n{items}</ol>\n</section>\n"
+        )
 
     def note_item(self, note: Note) -> str:
         text = self.blocks(note.children).rstrip()
         backs = " ".join(
             f'<a href="#{self.ref_id(note.number, k)}" class="backref" role="doc-backlink" '
             f'aria-label="Back to reference {note.number}{"" if k == 1 else f" ({k})"}">'
-            f'↩{"" if k == 1 else f"<sup>{k}</sup>"}</a>'
-            for k in range(1, max(note.refs, 1) + 1))
+            f"↩{'' if k == 1 else f'<sup>{k}</sup>'}</a>"
+            for k in range(1, max(note.refs, 1) + 1)
+        )
         if text.endswith("</p>"):
             text = text[:-4] + " " + backs + "</p>"
         else:
             text += "\n" + backs
-        return (f'<li id="{self.note_id(note.number)}" class="note note-{note.kind}" '
-                f'value="{note.number}">{text}</li>\n')
+        return (
+            f'<li id="{self.note_id(note.number)}" class="note note-{note.kind}" '
+            f'value="{note.number}">{text}</li>\n'
+        )
 
 
 HtmlRenderer._block = {
-    "paragraph": HtmlRenderer.paragraph, "heading": HtmlRenderer.heading,
-    "block_quote": HtmlRenderer.block_quote, "list": HtmlRenderer.list,
-    "list_item": HtmlRenderer.list_item, "block_text": HtmlRenderer.block_text,
-    "block_code": HtmlRenderer.block_code, "thematic_break": HtmlRenderer.thematic_break,
-    "block_html": HtmlRenderer.block_html, "block_error": HtmlRenderer.block_html,
-    "claim": HtmlRenderer.claim, "table": HtmlRenderer.table,
+    "paragraph": HtmlRenderer.paragraph,
+    "heading": HtmlRenderer.heading,
+    "block_quote": HtmlRenderer.block_quote,
+    "list": HtmlRenderer.list,
+    "list_item": HtmlRenderer.list_item,
+    "block_text": HtmlRenderer.block_text,
+    "block_code": HtmlRenderer.block_code,
+    "thematic_break": HtmlRenderer.thematic_break,
+    "block_html": HtmlRenderer.block_html,
+    "block_error": HtmlRenderer.block_html,
+    "claim": HtmlRenderer.claim,
+    "table": HtmlRenderer.table,
 }
 HtmlRenderer._inline = {
-    "text": HtmlRenderer.text, "emphasis": HtmlRenderer.emphasis,
-    "strong": HtmlRenderer.strong, "codespan": HtmlRenderer.codespan,
-    "link": HtmlRenderer.link, "image": HtmlRenderer.image,
-    "linebreak": HtmlRenderer.linebreak, "softbreak": HtmlRenderer.softbreak,
-    "inline_html": HtmlRenderer.text, "strikethrough": HtmlRenderer.strikethrough,
+    "text": HtmlRenderer.text,
+    "emphasis": HtmlRenderer.emphasis,
+    "strong": HtmlRenderer.strong,
+    "codespan": HtmlRenderer.codespan,
+    "link": HtmlRenderer.link,
+    "image": HtmlRenderer.image,
+    "linebreak": HtmlRenderer.linebreak,
+    "softbreak": HtmlRenderer.softbreak,
+    "inline_html": HtmlRenderer.text,
+    "strikethrough": HtmlRenderer.strikethrough,
     "note_ref": HtmlRenderer.note_ref,
 }
 

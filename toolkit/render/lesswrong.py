@@ -55,10 +55,13 @@ class LessWrongMarkdown(MarkdownRenderer):
     def table(self, token: Token, state: BlockState) -> str:
         rows: list[list[str]] = []
         for section in token["children"]:
-            for row in (section["children"] if section["type"] == "table_body"
-                        else [section]):
-                rows.append([self.render_children(cell, state).replace("\n", " ")
-                             for cell in row["children"]])
+            for row in section["children"] if section["type"] == "table_body" else [section]:
+                rows.append(
+                    [
+                        self.render_children(cell, state).replace("\n", " ")
+                        for cell in row["children"]
+                    ]
+                )
         if not rows:
             return ""
         width = len(rows[0])
@@ -90,19 +93,23 @@ def render(doc: Document) -> str:
 CREATE_POST = (
     "mutation CreateDraft($data: CreatePostDataInput!) { createPost(data: $data) { data { "
     "_id slug title draft pageUrl modifiedAt contents { _id version hasFootnotes markdown "
-    "} } } }")
+    "} } } }"
+)
 UPDATE_POST = (
     "mutation UpdateDraft($id: String!, $data: UpdatePostDataInput!) { "
     "updatePost(selector: {_id: $id}, data: $data) { data { _id slug title draft pageUrl "
-    "modifiedAt contents { _id version hasFootnotes markdown } } } }")
+    "modifiedAt contents { _id version hasFootnotes markdown } } } }"
+)
 CREATE_QUICK_TAKE = (
     "mutation CreateQuickTake($data: CreateCommentDataInput!) { createComment(data: $data) "
     "{ data { _id postId shortform draft pageUrl contents { _id version hasFootnotes "
-    "markdown } } } }")
+    "markdown } } } }"
+)
 UPDATE_QUICK_TAKE = (
     "mutation UpdateQuickTake($id: String!, $data: UpdateCommentDataInput!) { "
     "updateComment(selector: {_id: $id}, data: $data) { data { _id postId shortform draft "
-    "pageUrl contents { _id version hasFootnotes markdown } } } }")
+    "pageUrl contents { _id version hasFootnotes markdown } } } }"
+)
 
 
 def contents(markdown: str) -> dict[str, Any]:
@@ -113,25 +120,43 @@ def request(doc: Document, remote_id: str | None = None, feed_id: str | None = N
     return request_for(doc.post.kind, doc.post.title, render(doc), remote_id, feed_id)
 
 
-def request_for(kind: str, title: str, markdown: str, remote_id: str | None = None,
-                feed_id: str | None = None) -> dict:
+def request_for(
+    kind: str, title: str, markdown: str, remote_id: str | None = None, feed_id: str | None = None
+) -> dict:
     """The exact GraphQL request `toolkit publish` sends next for a post: a create (always
     `draft: true`: leaving it out publishes) or an update of the draft `remote_id` (which
     never sends `draft`, so it stays a draft). Shortform becomes a quick take."""
     if kind == "shortform":
         if remote_id:
-            return {"operationName": "UpdateQuickTake", "query": UPDATE_QUICK_TAKE,
-                    "variables": {"id": remote_id, "data": {"contents": contents(markdown)}}}
-        data: dict[str, Any] = {"shortform": True, "shortformFrontpage": True, "draft": True,
-                                "contents": contents(markdown)}
+            return {
+                "operationName": "UpdateQuickTake",
+                "query": UPDATE_QUICK_TAKE,
+                "variables": {"id": remote_id, "data": {"contents": contents(markdown)}},
+            }
+        data: dict[str, Any] = {
+            "shortform": True,
+            "shortformFrontpage": True,
+            "draft": True,
+            "contents": contents(markdown),
+        }
         if feed_id:
             data["postId"] = feed_id
-        return {"operationName": "CreateQuickTake", "query": CREATE_QUICK_TAKE,
-                "variables": {"data": data}}
+        return {
+            "operationName": "CreateQuickTake",
+            "query": CREATE_QUICK_TAKE,
+            "variables": {"data": data},
+        }
     if remote_id:
-        return {"operationName": "UpdateDraft", "query": UPDATE_POST,
-                "variables": {"id": remote_id,
-                              "data": {"title": title, "contents": contents(markdown)}}}
-    return {"operationName": "CreateDraft", "query": CREATE_POST,
-            "variables": {"data": {"title": title, "draft": True,
-                                   "contents": contents(markdown)}}}
+        return {
+            "operationName": "UpdateDraft",
+            "query": UPDATE_POST,
+            "variables": {
+                "id": remote_id,
+                "data": {"title": title, "contents": contents(markdown)},
+            },
+        }
+    return {
+        "operationName": "CreateDraft",
+        "query": CREATE_POST,
+        "variables": {"data": {"title": title, "draft": True, "contents": contents(markdown)}},
+    }

@@ -60,15 +60,18 @@ class ProseMirror:
                 out += _text(tok["raw"], marks + [{"type": "code"}])
             elif kind == "link":
                 href = tok["attrs"]["url"]
-                out += self.inline(tok["children"], marks + [{"type": "link",
-                                                              "attrs": {"href": href}}])
+                out += self.inline(
+                    tok["children"], marks + [{"type": "link", "attrs": {"href": href}}]
+                )
             elif kind == "image":
                 alt = plain_text(tok.get("children", [])) or tok["attrs"]["url"]
-                out += _text(alt, marks + [{"type": "link",
-                                            "attrs": {"href": tok["attrs"]["url"]}}])
+                out += _text(
+                    alt, marks + [{"type": "link", "attrs": {"href": tok["attrs"]["url"]}}]
+                )
             elif kind == "note_ref":
-                out += self.note_ref(tok["attrs"]["number"], tok["attrs"].get("occurrence", 1),
-                                     marks)
+                out += self.note_ref(
+                    tok["attrs"]["number"], tok["attrs"].get("occurrence", 1), marks
+                )
             elif "children" in tok:
                 out += self.inline(tok["children"], marks)
             elif "raw" in tok:
@@ -94,8 +97,13 @@ class ProseMirror:
             content = self.inline(tok.get("children", []))
             return [{"type": "paragraph", "content": content}] if content else []
         if kind == "heading":
-            return [{"type": "heading", "attrs": {"level": tok["attrs"]["level"]},
-                     "content": self.inline(tok["children"])}]
+            return [
+                {
+                    "type": "heading",
+                    "attrs": {"level": tok["attrs"]["level"]},
+                    "content": self.inline(tok["children"]),
+                }
+            ]
         if kind == "block_quote":
             content = self.blocks(tok["children"]) or [{"type": "paragraph"}]
             return [{"type": "blockquote", "content": content}]
@@ -115,12 +123,17 @@ class ProseMirror:
             # paragraph: anchors inside blockquotes are not verified in Substack's editor.
             quote = self.blocks(tok["children"])
             attribution = self.inline(tok["attrs"]["attribution"])
-            return [{"type": "blockquote", "content": quote},
-                    {"type": "paragraph", "content": attribution}]
+            return [
+                {"type": "blockquote", "content": quote},
+                {"type": "paragraph", "content": attribution},
+            ]
         if kind == "table":
-            return [{"type": "paragraph", "content": self.inline(row["children"])}
-                    for section in tok["children"] for row in section.get("children", [])
-                    if row.get("children")]
+            return [
+                {"type": "paragraph", "content": self.inline(row["children"])}
+                for section in tok["children"]
+                for row in section.get("children", [])
+                if row.get("children")
+            ]
         if kind == "table_row":
             return [{"type": "paragraph", "content": self.inline(tok["children"])}]
         if kind in ("block_html", "block_error"):
@@ -137,8 +150,11 @@ class ProseMirror:
                 content.insert(0, {"type": "paragraph"})  # a list item starts with a paragraph
             items.append({"type": "list_item", "content": content})
         if tok["attrs"].get("ordered"):
-            return {"type": "ordered_list", "attrs": {"order": tok["attrs"].get("start") or 1},
-                    "content": items}
+            return {
+                "type": "ordered_list",
+                "attrs": {"order": tok["attrs"].get("start") or 1},
+                "content": items,
+            }
         return {"type": "bullet_list", "content": items}
 
     # the document ---------------------------------------------------------------------
@@ -148,8 +164,11 @@ class ProseMirror:
         others = [b for b in self.blocks(note.children) if b["type"] != "paragraph"]
         for other in others:  # a footnote holds paragraphs only: keep the words of the rest
             paragraphs.append({"type": "paragraph", "content": _text(_words(other), [])})
-        return {"type": "footnote", "attrs": {"number": note.number},
-                "content": paragraphs or [{"type": "paragraph"}]}
+        return {
+            "type": "footnote",
+            "attrs": {"number": note.number},
+            "content": paragraphs or [{"type": "paragraph"}],
+        }
 
     def render(self) -> Node:
         content = self.blocks(self.doc.body)
@@ -168,8 +187,12 @@ def _merge(nodes: list[Node]) -> list[Node]:
     out: list[Node] = []
     for node in nodes:
         last = out[-1] if out else None
-        if (last and node["type"] == "text" and last["type"] == "text"
-                and last.get("marks") == node.get("marks")):
+        if (
+            last
+            and node["type"] == "text"
+            and last["type"] == "text"
+            and last.get("marks") == node.get("marks")
+        ):
             out[-1] = dict(last, text=last["text"] + node["text"])
         else:
             out.append(node)
