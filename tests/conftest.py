@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 import textwrap
 from pathlib import Path
 
@@ -138,6 +139,16 @@ class Project:
 @pytest.fixture
 def project(tmp_path: Path) -> Project:
     return Project(tmp_path)
+
+
+@pytest.fixture
+def examples(tmp_path: Path) -> Path:
+    """A copy of the bundled example content."""
+    for name in ("toolkit.toml", "archives.yaml"):
+        shutil.copy(REPO / name, tmp_path / name)
+    for name in ("posts", "snippets"):
+        shutil.copytree(REPO / name, tmp_path / name)
+    return tmp_path
 
 
 def post(front: str, body: str) -> str:

@@ -11,7 +11,7 @@ import feedparser
 import html5lib
 import pytest
 from click.testing import CliRunner
-from conftest import REPO, SNIPPET, post
+from conftest import SNIPPET, post
 from lxml import etree
 
 from toolkit import build as buildlib
@@ -21,16 +21,6 @@ from toolkit.cli import cli
 ATOM = "{http://www.w3.org/2005/Atom}"
 XHTML = "{http://www.w3.org/1999/xhtml}"
 SITE = "https://promises-checked.example.org/"
-
-
-@pytest.fixture
-def examples(tmp_path: Path) -> Path:
-    """A copy of the bundled example content."""
-    for name in ("toolkit.toml", "archives.yaml"):
-        shutil.copy(REPO / name, tmp_path / name)
-    for name in ("posts", "snippets"):
-        shutil.copytree(REPO / name, tmp_path / name)
-    return tmp_path
 
 
 def tree(root: Path) -> dict[str, bytes]:

@@ -53,6 +53,7 @@ def test_serve_rebuilds_on_save_and_shows_problems_on_the_page(project):
         page = wait_for(lambda: requests.get(base + "posts/a-post/", timeout=2))
         assert page.status_code == 200 and "A post" in page.text
         assert "in your files</h2>" not in page.text
+        assert page.headers["X-Robots-Tag"] == "noindex"  # drafts: never to be indexed
 
         # A save with a problem: the preview is rebuilt and says what is wrong.
         project.write(
@@ -96,6 +97,7 @@ def test_serve_rebuilds_on_save_and_shows_problems_on_the_page(project):
         out, err = proc.communicate(timeout=10)
     assert "P003" in out  # the problem was also printed in the terminal
     assert "Traceback" not in err
+    assert not (project.root / "site").exists()  # the preview is not the site a deploy takes
 
 
 def test_serve_refuses_a_busy_port_with_a_clear_message(project):

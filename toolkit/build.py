@@ -108,6 +108,12 @@ def _build_with_retries(
 
 
 OUTPUT_DIRS = ("site", "feeds", "drafts")
+PREVIEW = "preview"  # the tree `toolkit serve` shows: .toolkit/preview, never site/
+
+
+def destination(root: Path, directory: str) -> Path:
+    """Where an output tree lives: the preview under .toolkit/, where no deploy looks."""
+    return root / ".toolkit" / PREVIEW if directory == PREVIEW else root / directory
 
 
 def _fingerprint(root: Path, drafts: bool, inputs: content.Inputs, cache: cachelib.Cache) -> str:
@@ -183,7 +189,8 @@ def _build(
     store = cachelib.ObjectStore(root / ".toolkit" / "objects" if cache.enabled else None, verify)
     # site/'s staging tree is chosen now: when it is a new one, workers write the pages
     # they render straight into it.
-    site_staging = _staging(root, "site", cache)
+    site_name = PREVIEW if preview else "site"
+    site_staging = _staging(root, site_name, cache)
     checked = pipeline.run(
         root,
         at,
@@ -247,7 +254,7 @@ def _build(
     site_files.update({f"feeds/{rel}": e for rel, e in feed_files.items()})
 
     outputs = (
-        {"site": site_files}
+        {PREVIEW: site_files}
         if preview
         else {"site": site_files, "feeds": feed_files, "drafts": _drafts(checked, root)}
     )
@@ -260,7 +267,7 @@ def _build(
         for d in value.objects()
     }
     for directory, entries in outputs.items():
-        staging = site_staging if directory == "site" else _staging(root, directory, cache)
+        staging = site_staging if directory == site_name else _staging(root, directory, cache)
         _write_tree(root, directory, entries, cache, files, staging)
         report.written[directory] = sorted(entries)
         kept.update(e.digest for e in entries.values())
@@ -312,12 +319,13 @@ def _write_tree(
     touched, so a build stopped half-way leaves a tree that is discarded, never reused.
     Without a cache, a new tree is made beside the old one and the old one removed.
     """
-    dest = root / directory
+    dest = destination(root, directory)
     live = cache.tree(directory)
     if staging is None:
         import tempfile
 
-        fresh = Path(tempfile.mkdtemp(dir=root, prefix=f".{directory}.new-"))
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        fresh = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{directory}.new-"))
         tree = output.stage_tree(entries, dest, fresh, live, None, files.load, files.source)
         if output.swap_in(fresh, dest):
             output.discard(fresh)

@@ -229,7 +229,8 @@ def serve(obj: Context, port: int, drafts: bool) -> None:
     watcher = threading.Thread(target=servelib.watch, args=(root, rebuild, stop), daemon=True)
     watcher.start()
     click.echo(
-        f"Serving {root / 'site'} at http://127.0.0.1:{server.server_port}/ (Ctrl-C to stop)",
+        f"Previewing at http://127.0.0.1:{server.server_port}/ (Ctrl-C to stop); "
+        "site/ is left to `toolkit build`",
         err=True,
     )
     try:

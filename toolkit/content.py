@@ -237,6 +237,15 @@ def load_labs(root: Path, path: Path) -> tuple[dict[str, Lab], list[dg.Diagnosti
         return {}, diags + v.diagnostics
     labs = {}
     for key, entry in loaded.value.items():
+        if not fields.is_safe_name(key):
+            # A lab key names the folder of its claims page: it must never climb out.
+            v.report(
+                "F008",
+                (key,),
+                f"lab key `{key}` is not a valid name; use lowercase letters, digits, "
+                "`.`, `_` and `-`, starting with a letter or digit (like `openai`)",
+            )
+            continue
         values = v.mapping(entry, fields.LAB, (key,))
         labs[key] = Lab(key, values["name"] or key, values["url"], loaded.line((key,)))
     return labs, diags + v.diagnostics

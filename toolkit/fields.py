@@ -17,6 +17,19 @@ from . import diagnostics as dg
 from .yamlfile import INVALID, Loaded, Path
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+NAME_MAX = 200  # bytes: a file name is at most 255, and a name may gain a suffix
+
+
+def is_safe_name(value: object) -> bool:
+    """Whether `value` may name a folder or file in an output tree: a slug (no `/`, `\\`,
+    `..`, NUL, leading dot or upper case) short enough for any filesystem."""
+    return (
+        isinstance(value, str)
+        and SLUG_RE.fullmatch(value) is not None
+        and len(value.encode()) <= NAME_MAX
+    )
+
+
 DATETIME_PATTERN = (
     r"^\d{4}-\d{2}-\d{2}"
     r"([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$"
@@ -368,7 +381,7 @@ class Validator:
                 f"{name} is `{value}`, not an absolute http(s) URL; write it as https://host/path",
             )
             return None
-        if f.kind == "slug" and not SLUG_RE.match(value):
+        if f.kind == "slug" and not is_safe_name(value):
             self.report(
                 "F008",
                 at,

@@ -33,6 +33,22 @@ _AT_FDCWD = -100
 Manifest = dict[str, tuple[str, int, int, int]]
 
 
+class UnsafePath(ValueError):
+    """An output path that would leave its tree: a bug or hostile input, never written."""
+
+
+def is_inside(rel: str) -> bool:
+    """Whether `rel` names a path strictly inside a tree: relative, in `/`-separated parts
+    none of which is empty, `.` or `..`, with no backslash or NUL. Lexical on purpose: it
+    needs no file system, so a record or an entry can be judged before anything is done."""
+    return (
+        bool(rel)
+        and "\\" not in rel
+        and "\0" not in rel
+        and all(part not in ("", ".", "..") for part in rel.split("/"))
+    )
+
+
 @dataclass
 class Entry:
     """A file to write: its digest, and its bytes unless they can be fetched by digest.
@@ -151,6 +167,12 @@ def stage_tree(
     (a stored copy), or written (its bytes, or `load(digest)`). Files are only ever
     unlinked and created, never written into: they share inodes with `dest`.
     """
+    unsafe = [rel for rel in entries if not is_inside(rel)]
+    if unsafe:
+        raise UnsafePath(
+            f"refusing to write {unsafe[0]!r}: not a path inside {dest.name}/ "
+            "(a name in the content that should have been refused by the check)"
+        )
     previous = previous or Tree()
     # Plain strings and os calls: this loop runs once per file of the site, and pathlib's
     # objects cost more than the system calls they wrap.
@@ -180,10 +202,7 @@ def stage_tree(
                     folder = os.path.dirname(folder)
                 continue
             if folder not in made:
-                os.makedirs(os.path.join(top, folder), exist_ok=True)
-                while folder not in made:
-                    made.add(folder)
-                    folder = os.path.dirname(folder)
+                _make_folders(top, folder, made)
             kept = have.get(rel)
             if kept is not None:
                 if kept[0] == entry.digest and _same_file(target, kept):
@@ -207,7 +226,11 @@ def stage_tree(
                     tree.files[rel] = (entry.digest, st.st_size, st.st_mtime_ns, st.st_ino)
                     continue
             data = entry.data if entry.data is not None else _load(load, entry.digest)
-            with open(target, "wb") as f:
+            if reuse is not None:  # whatever an old tree holds here is replaced, not followed
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(target)
+            fd = os.open(target, _NEW_FILE, 0o666)
+            with os.fdopen(fd, "wb") as f:
                 f.write(data)
                 f.flush()  # the mtime we record must be the file's last
                 st = os.fstat(f.fileno())
@@ -219,19 +242,45 @@ def stage_tree(
     return tree
 
 
+# A file is always created, never written through: not into an existing file (which may
+# be hard-linked to the live tree), nor through a symlink.
+_NEW_FILE = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0)
+
+
+def _make_folders(top: str, folder: str, made: set[str]) -> None:
+    """Make `folder` and those above it that are not in `made` (which has ""), each a real
+    folder: anything else in the way (a file, a symlink) is removed, never followed."""
+    missing = []
+    while folder not in made:
+        missing.append(folder)
+        folder = os.path.dirname(folder)
+    for name in reversed(missing):
+        path = os.path.join(top, name)
+        try:
+            os.mkdir(path)
+        except FileExistsError:
+            if not stat.S_ISDIR(os.lstat(path).st_mode):
+                _remove(path)
+                os.mkdir(path)
+        made.add(name)
+
+
 def _tidy(
     top: str, record: Tree, entries: dict[str, Entry], wanted: set[str]
 ) -> tuple[Manifest, set[str]]:
     """Remove from an old tree every file `entries` does not hold, every folder not in
-    `wanted`, and anything the record does not name; what remains, and its folders."""
-    have = dict(record.files)
-    for rel in [rel for rel in have if rel not in entries]:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(os.path.join(top, rel))
-        del have[rel]
-    made = set()
-    named: dict[str, set[str]] | None = None
+    `wanted`, and anything the record does not name; what remains, and its folders.
+
+    The record is only believed inside the tree: a folder counts only if it and every
+    folder above it are real folders (not symlinks) named by the record, and a file only
+    if its folder counts, so no record, however damaged, makes us touch anything outside.
+    """
+    made: set[str] = set()
+    changed: list[str] = []
+    # Sorted, a folder comes after the folders above it.
     for folder, mtime in sorted(record.dirs.items()):
+        if folder and (not is_inside(folder) or os.path.dirname(folder) not in made):
+            continue
         try:
             st = os.lstat(os.path.join(top, folder))
         except OSError:
@@ -239,12 +288,24 @@ def _tidy(
         if not stat.S_ISDIR(st.st_mode):
             continue
         made.add(folder)
-        if st.st_mtime_ns == mtime:
-            continue
-        # Something was added or removed here since: keep only what the record names.
+        if st.st_mtime_ns != mtime:
+            changed.append(folder)
+    have = {
+        rel: kept
+        for rel, kept in record.files.items()
+        if is_inside(rel) and os.path.dirname(rel) in made
+    }
+    for rel in [rel for rel in have if rel not in entries]:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(top, rel))
+        del have[rel]
+    named: dict[str, set[str]] | None = None
+    for folder in changed:
+        # Something was added or removed here since: keep only what the record names
+        # (and what we believe of it).
         if named is None:
             named = {}
-            for rel in (*record.files, *record.dirs):
+            for rel in (*have, *made):
                 if rel:
                     named.setdefault(os.path.dirname(rel), set()).add(os.path.basename(rel))
         for item in os.scandir(os.path.join(top, folder)):

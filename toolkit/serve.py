@@ -1,4 +1,7 @@
-"""`toolkit serve`: preview site/ on 127.0.0.1 and rebuild whenever a file is saved.
+"""`toolkit serve`: preview the site on 127.0.0.1 and rebuild whenever a file is saved.
+
+The preview is built into `.toolkit/preview/`, never into `site/`: it shows drafts, and
+site/ is what a deploy publishes. Every answer says `X-Robots-Tag: noindex`.
 
 The preview is built even when the check finds problems: they are printed in the
 terminal and shown in a banner on every page, so a typo never stops the preview.
@@ -40,8 +43,13 @@ def snapshot(root: Path) -> dict[str, tuple[int, int]]:
     return state
 
 
+def preview_dir(root: Path) -> Path:
+    """The tree the preview server shows."""
+    return build.destination(root, build.PREVIEW)
+
+
 def preview(root: Path, drafts: bool = True, banner: Banner | None = None) -> list[Diagnostic]:
-    """Build site/ for previewing, even with problems; the check's diagnostics. The
+    """Build the preview, even with problems; the check's diagnostics. The
     banner changes before the pages do, so a new page never shows an old banner."""
     return build.build(
         root, drafts=drafts, preview=True, on_checked=banner.show if banner else None
@@ -66,6 +74,11 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args) -> None:  # noqa: A002 - the base's name
         pass  # the terminal is for the writer's problems, not request logs
 
+    def end_headers(self) -> None:
+        # The preview holds drafts: no search engine may keep it, even if it is reachable.
+        self.send_header("X-Robots-Tag", "noindex")
+        super().end_headers()
+
     def send_head(self):
         """HTML pages get the banner right after <body>; everything else as it is. The
         files on disk stay exactly what `toolkit build` writes."""
@@ -88,7 +101,7 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
 
 def make_server(root: Path, port: int, banner: Banner) -> http.server.ThreadingHTTPServer:
     handler_class = type("Handler", (_Handler,), {"banner": banner})
-    handler = functools.partial(handler_class, directory=str(root / "site"))
+    handler = functools.partial(handler_class, directory=str(preview_dir(root)))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", port), handler)
     server.daemon_threads = True
     return server

@@ -417,20 +417,16 @@ def claims_pages(items: list[Item], project: Project) -> dict[str, bytes]:
             cited_by[snippet_id].append(item)
     by_lab: dict[str, list[Snippet]] = defaultdict(list)
     for s in sorted(project.snippets.values(), key=lambda s: (s.title.lower(), s.id)):
-        by_lab[s.lab or ""].append(s)
-    labs = []
-    for key in sorted(
-        by_lab, key=lambda k: project.labs[k].name.lower() if k in project.labs else k
-    ):
-        lab = project.labs.get(key)
-        labs.append(
-            {
-                "key": key,
-                "name": lab.name if lab else key,
-                "url": lab.url if lab else None,
-                "snippets": by_lab[key],
-            }
+        # Only a key of labs.yaml (checked to be a safe name) becomes a folder; a snippet
+        # with an unknown lab is an error the preview's banner shows.
+        if s.lab is not None and s.lab in project.labs:
+            by_lab[s.lab].append(s)
+    labs = [
+        {"key": lab.key, "name": lab.name, "url": lab.url, "snippets": by_lab[lab.key]}
+        for lab in sorted(
+            (project.labs[key] for key in by_lab), key=lambda lab: (lab.name.lower(), lab.key)
         )
+    ]
     later = successors(project)
     files = {
         "claims/index.html": page("claims.html", "claims/", project, labs=labs, successors=later)
