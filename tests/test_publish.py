@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -14,52 +13,14 @@ from pathlib import Path
 import pytest
 import yaml
 from click.testing import CliRunner
-from conftest import REPO
-from servers.lesswrong import VERCEL_CHALLENGE, LessWrongServer
-from servers.substack import CLOUDFLARE_1010, SubstackServer, validate_prosemirror
+from conftest import SID, TOKEN
+from servers.lesswrong import VERCEL_CHALLENGE
+from servers.substack import CLOUDFLARE_1010, validate_prosemirror
 
 from toolkit.cli import cli
 
-SID = "s%3Asecret-session-id.Zm9vYmFyYmF6"
-TOKEN = "7f3c9a1e5b2d4f6a8c0e1b3d5f7a9c2e4b6d8f0a1c3e5b7d9f2a4c6e8b0d2f4a"
 PAPER = "paris-frameworks-compared"
 NOTE = "preparedness-page-redirects"
-
-
-@pytest.fixture
-def substack():
-    with SubstackServer(secret=SID) as server:
-        yield server
-        assert server.handler_errors == []
-        assert server.dangerous_calls == []  # nothing was ever published, scheduled or sent
-
-
-@pytest.fixture
-def lesswrong():
-    with LessWrongServer(token=TOKEN, shortform_feed_id="shortformFeed1234") as server:
-        yield server
-        assert server.handler_errors == []
-        assert not server.anything_published
-
-
-@pytest.fixture
-def site(tmp_path: Path, substack, lesswrong) -> Path:
-    """The example content, pointed at the stand-in servers."""
-    for name in ("toolkit.toml", "archives.yaml"):
-        shutil.copy(REPO / name, tmp_path / name)
-    for name in ("posts", "snippets"):
-        shutil.copytree(REPO / name, tmp_path / name)
-    config = (tmp_path / "toolkit.toml").read_text()
-    config = config.replace(
-        'publication_url = "https://promises-checked.substack.com"',
-        f'publication_url = "{substack.url}"',
-    )
-    config = config.replace(
-        'graphql_url = "https://www.lesswrong.com/graphql"',
-        f'graphql_url = "{lesswrong.graphql_url}"',
-    )
-    (tmp_path / "toolkit.toml").write_text(config)
-    return tmp_path
 
 
 def publish(root: Path, *args: str, env: dict | None = None):

@@ -24,19 +24,11 @@ from . import cache as cachelib
 from . import content, feeds, output, pipeline, site
 from . import diagnostics as dg
 from .diagnostics import Diagnostic
+from .ledger import LEDGER, Ledger
 from .output import Entry
+from .render import drafts
 
-
-def _draft_parts(doc, project):
-    """Substack and LessWrong renderings, for posts that name a target."""
-    if not doc.post.targets:
-        return None
-    from .publish import publisher
-
-    return publisher.render_parts(doc, project)
-
-
-RENDERERS = {"site": site.render_post, "drafts": _draft_parts}
+RENDERERS = {"site": site.render_post, "drafts": drafts.render_parts}
 
 
 class CacheMiss(Exception):
@@ -349,13 +341,11 @@ def _drafts(checked: pipeline.Checked, root: Path) -> dict[str, Entry]:
     ]
     if not with_targets:
         return {}
-    from .publish import publisher
-
-    ledger = publisher.Ledger(root / publisher.LEDGER)
+    ledger = Ledger(root / LEDGER)
     files: dict[str, Entry] = {}
     for post in with_targets:
         parts = checked.outputs[post.path]["drafts"]
-        for name, data in publisher.exports(parts, ledger, post.targets).items():
+        for name, data in drafts.exports(parts, ledger, post.targets).items():
             files[name] = Entry.of(data)
     return files
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from . import build as buildlib
-from . import checks, content, fields, output, pipeline, scaffold, schemas
+from . import checks, content, fields, output, pipeline, scaffold, schemas, targets
 from . import claims as claimslib
 from . import diagnostics as dg
 
@@ -440,14 +440,39 @@ def _complete_posts(ctx: click.Context, param: click.Parameter, incomplete: str)
     )
 
 
+class TargetName(click.ParamType):
+    """A name in the publish-target registry, read when the command runs (so a target
+    registered after import is a valid choice, and completion lists it)."""
+
+    name = "target"
+
+    def get_metavar(self, param: click.Parameter, *args: object) -> str:
+        return "[" + "|".join(targets.names()) + "]"
+
+    def convert(self, value, param, ctx) -> str:
+        if value not in targets.TARGETS:
+            self.fail(
+                f"`{value}` is not a publish target{dg.did_you_mean(value, targets.TARGETS)}; "
+                "one of: " + ", ".join(targets.names()),
+                param,
+                ctx,
+            )
+        return value
+
+    def shell_complete(self, ctx, param, incomplete):
+        from click.shell_completion import CompletionItem
+
+        return [CompletionItem(n) for n in targets.names() if n.startswith(incomplete)]
+
+
 @cli.command()
 @click.argument("posts", nargs=-1, shell_complete=_complete_posts, metavar="[SLUG|PATH]...")
 @click.option(
     "--to",
     "service",
-    type=click.Choice(["substack", "lesswrong"]),
+    type=TargetName(),
     required=True,
-    help="Where to push the drafts.",
+    help="Where to push the drafts: a target in the registry (substack, lesswrong, eaforum).",
 )
 @click.option(
     "--dry-run",
@@ -461,13 +486,14 @@ def _complete_posts(ctx: click.Context, param: click.Parameter, incomplete: str)
 )
 @pass_ctx
 def publish(obj: Context, posts: tuple[str, ...], service: str, dry_run: bool, force: bool) -> None:
-    """Push posts as DRAFTS to Substack or LessWrong; nothing is ever made public.
+    """Push posts as DRAFTS to Substack, LessWrong or the EA Forum; nothing is ever made
+    public.
 
-    With no SLUG, every published post whose `targets` names the service. The first
+    With no SLUG, every published post whose `targets` names the target. The first
     push creates a draft; later pushes update that same draft (recorded in
     published.yaml), and refuse if it was edited on the site since (unless --force).
-    Credentials come from the environment: $SUBSTACK_SID (the session cookie) or
-    $LESSWRONG_TOKEN (the loginToken cookie).
+    Credentials come from the environment: $SUBSTACK_SID (the session cookie),
+    $LESSWRONG_TOKEN or $EAFORUM_TOKEN (the forum's loginToken cookie).
     """
     from .publish import publisher
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from . import cache as cachelib
 from . import diagnostics as dg
-from . import fields, parallel, yamlfile
+from . import fields, parallel, targets, yamlfile
 from .model import ArchiveEntry, Config, Lab, Post, Project, Snippet
 from .yamlfile import Loaded
 
@@ -311,7 +311,7 @@ def load_config(root: Path) -> tuple[Config, list[dg.Diagnostic]]:
         return config, [dg.make("F002", CONFIG_FILE, line, f"TOML does not parse: {problem}", col)]
     loaded = Loaded(data, toml_positions(text))
     v = fields.Validator(loaded, CONFIG_FILE, "toolkit.toml")
-    values = v.mapping(data, fields.CONFIG)
+    values = v.mapping(data, fields.config_fields())
     site, check = values["site"], values["check"]
     config = Config(
         root=root,
@@ -323,9 +323,7 @@ def load_config(root: Path) -> tuple[Config, list[dg.Diagnostic]]:
         no_archive_needed=check["no_archive_needed"],
         ignore=check["ignore"],
         max_items=values["feeds"]["max_items"] or 20,
-        substack_url=values["substack"]["publication_url"],
-        lesswrong_graphql_url=values["lesswrong"]["graphql_url"]
-        or "https://www.lesswrong.com/graphql",
+        target_urls={t.name: values[t.name][t.url_key] for t in targets.TARGETS.values()},
         wayback_url=values["archive"]["wayback_url"] or "https://web.archive.org",
         online=values["online"],
         loaded=loaded,

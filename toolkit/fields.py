@@ -45,7 +45,9 @@ class Field:
     choices: tuple[str, ...] = ()
     default: Any = None
     fields: tuple[Field, ...] = ()  # for kind="table"
-    items: str = "text"  # for kind="list": "text" or "choice" (then `choices` applies)
+    # For kind="list": "text"; "choice" (then `choices` applies); "target" (a name in the
+    # publish-target registry, read when a file is checked).
+    items: str = "text"
     example: Any = None
 
 
@@ -79,9 +81,8 @@ POST = (
     Field(
         "targets",
         "list",
-        "Where `toolkit publish` may push this post.",
-        items="choice",
-        choices=("substack", "lesswrong"),
+        "Where `toolkit publish` may push this post: names in the target registry.",
+        items="target",
         default=(),
     ),
     Field("updated", "datetime", "When the post was last substantively changed."),
@@ -127,7 +128,7 @@ ARCHIVE_ENTRY = (
     Field("accessed", "date", "When the link was read."),
 )
 
-CONFIG = (
+_CONFIG = (
     Field(
         "site",
         "table",
@@ -159,27 +160,6 @@ CONFIG = (
         fields=(Field("max_items", "int", "Entries per feed, newest first.", default=20),),
     ),
     Field(
-        "substack",
-        "table",
-        "Substack drafts.",
-        fields=(
-            Field("publication_url", "url", "Your publication, e.g. https://name.substack.com."),
-        ),
-    ),
-    Field(
-        "lesswrong",
-        "table",
-        "LessWrong drafts.",
-        fields=(
-            Field(
-                "graphql_url",
-                "url",
-                "The GraphQL endpoint.",
-                default="https://www.lesswrong.com/graphql",
-            ),
-        ),
-    ),
-    Field(
         "archive",
         "table",
         "The web archive used for snapshots.",
@@ -206,6 +186,31 @@ CONFIG = (
         ),
     ),
 )
+
+
+def config_fields() -> tuple[Field, ...]:
+    """toolkit.toml: the fixed tables, and one per publish target for its base URL (read
+    from the registry when asked, so a target registered later has its table too)."""
+    from . import targets
+
+    return _CONFIG + tuple(
+        Field(
+            t.name,
+            "table",
+            f"{t.label} drafts (credential from ${t.credential}).",
+            fields=(Field(t.url_key, "url", f"{t.label}'s API base URL.", default=t.url),),
+        )
+        for t in targets.TARGETS.values()
+    )
+
+
+def choices(f: Field) -> tuple[str, ...]:
+    """The values a choice field, or a list of choices, takes."""
+    if f.items == "target":
+        from . import targets
+
+        return targets.names()
+    return f.choices
 
 
 _HTTP_URL = re.compile(r"https?://[^\s/?#@]+(?:[/?#]\S*)?", re.IGNORECASE)
@@ -326,12 +331,13 @@ class Validator:
                 if not isinstance(item, str):
                     self.report("F004", at + (i,), f"each item of {name} must be text")
                     continue
-                if f.items == "choice" and item not in f.choices:
+                allowed = choices(f)
+                if f.items != "text" and item not in allowed:
                     self.report(
                         "F008",
                         at + (i,),
                         f"`{item}` is not a valid {f.name} item"
-                        f"{dg.did_you_mean(item, f.choices)}; use one of: " + ", ".join(f.choices),
+                        f"{dg.did_you_mean(item, allowed)}; use one of: " + ", ".join(allowed),
                     )
                     continue
                 items.append(item)
@@ -419,8 +425,8 @@ def _field_schema(f: Field) -> dict:
         s = _object_schema(f.fields)
     elif f.kind == "list":
         item: dict[str, Any] = {"type": "string"}
-        if f.items == "choice":
-            item["enum"] = list(f.choices)
+        if f.items != "text":
+            item["enum"] = list(choices(f))
         s = {"type": "array", "items": item, "uniqueItems": True}
     elif f.kind == "choice":
         s = {"type": "string", "enum": list(f.choices)}

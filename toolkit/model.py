@@ -27,11 +27,16 @@ class Config:
     no_archive_needed: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     max_items: int = 20
-    substack_url: str | None = None
-    lesswrong_graphql_url: str = "https://www.lesswrong.com/graphql"
+    target_urls: dict[str, str | None] = field(default_factory=dict)  # [<target>] base URLs
     wayback_url: str = "https://web.archive.org"
     online: dict = field(default_factory=dict)  # [online]: per_host, connections, ...
     loaded: Loaded = field(default_factory=lambda: Loaded({}))
+
+    def url_of(self, target: str) -> str | None:
+        """A publish target's base URL: toolkit.toml's [<target>] table, else the registry's."""
+        from . import targets
+
+        return self.target_urls.get(target) or targets.get(target).url
 
     @property
     def site_url(self) -> str:

@@ -39,5 +39,7 @@ def all_schemas() -> dict[str, dict]:
             "propertyNames": {"pattern": "^https?://"},
             "additionalProperties": entry,
         },
-        "toolkit.schema.json": fields.json_schema(fields.CONFIG, "toolkit.toml", "Site settings."),
+        "toolkit.schema.json": fields.json_schema(
+            fields.config_fields(), "toolkit.toml", "Site settings."
+        ),
     }

@@ -1,4 +1,6 @@
-"""LessWrong's GraphQL API (ForumMagnum): draft posts and draft quick takes. Nothing else.
+"""A ForumMagnum forum's GraphQL API (LessWrong, the EA Forum...): draft posts and draft
+quick takes. Nothing else. Every such forum runs the same software; `label` and
+`credential` only change what messages say.
 
 The login token goes in the `loginToken` cookie, the only credential `/graphql` reads.
 GraphQL errors arrive with HTTP 200, so every answer's `errors` is read. Creates always
@@ -40,10 +42,18 @@ def content_hash(markdown: str | None, title: str | None = None) -> str:
     return hashlib.sha256(f"{title or ''}\0{markdown or ''}".encode()).hexdigest()
 
 
-class LessWrong:
-    def __init__(self, graphql_url: str, token: str, http: Http | None = None):
+class Forum:
+    def __init__(
+        self,
+        graphql_url: str,
+        token: str,
+        http: Http | None = None,
+        label: str = "LessWrong",
+        credential: str = ENV,
+    ):
         self.url = graphql_url
-        self.http = http or Http("LessWrong")
+        self.label, self.credential = label, credential
+        self.http = http or Http(label)
         self.cookies = {"loginToken": token}
 
     def call(self, request: dict, *, retry: bool) -> dict[str, Any]:
@@ -60,9 +70,9 @@ class LessWrong:
             payload = response.json()
         except ValueError:
             if response.status_code == 403:  # an HTML refusal: the edge, not the API
-                raise bot_wall_error("LessWrong") from None
+                raise bot_wall_error(self.label) from None
             raise ServiceError(
-                f"LessWrong answered with something that is not JSON "
+                f"{self.label} answered with something that is not JSON "
                 f"({response.status_code}); try again later"
             ) from None
         errors = payload.get("errors") if isinstance(payload, dict) else None
@@ -70,13 +80,13 @@ class LessWrong:
             message = "; ".join(str(e.get("message", e)) for e in errors)[:300]
             if "operation_not_allowed" in message:
                 raise ServiceError(
-                    "LessWrong refused: not allowed with this login token "
-                    f"(app.operation_not_allowed); check ${ENV}",
+                    f"{self.label} refused: not allowed with this login token "
+                    f"(app.operation_not_allowed); check ${self.credential}",
                     fatal=True,
                 )
-            raise ServiceError(f"LessWrong: {message}")
+            raise ServiceError(f"{self.label}: {message}")
         if response.status_code >= 400:
-            raise ServiceError(f"LessWrong rejected the request ({response.status_code})")
+            raise ServiceError(f"{self.label} rejected the request ({response.status_code})")
         return payload.get("data") or {}
 
     def current_user(self) -> dict[str, Any]:
@@ -85,7 +95,7 @@ class LessWrong:
         ).get("currentUser")
         if not user:
             raise ServiceError(
-                f"LessWrong does not recognise ${ENV} (logged out, or not a "
+                f"{self.label} does not recognise ${self.credential} (logged out, or not a "
                 "loginToken); copy the loginToken cookie from a signed-in "
                 "browser",
                 fatal=True,
@@ -98,7 +108,7 @@ class LessWrong:
         (result,) = data.values() if data else (None,)
         document = (result or {}).get("data")
         if not document:
-            raise ServiceError("LessWrong answered without the draft; check the site")
+            raise ServiceError(f"{self.label} answered without the draft; check the site")
         return document
 
     def get_post(self, post_id: str) -> dict | None:

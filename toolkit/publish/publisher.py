@@ -1,4 +1,7 @@
-"""`toolkit publish`: push posts as drafts to Substack or LessWrong. Never anything public.
+"""`toolkit publish`: push posts as drafts to a publish target. Never anything public.
+
+Targets come from the registry (`toolkit.targets`); a target's kind picks its client and
+pusher here: `substack` or `forummagnum` (LessWrong, the EA Forum, any other forum).
 
 For each post and service, published.yaml (the ledger) decides what happens:
 - never pushed: record the intent, create the draft (never retried), record the result.
@@ -13,26 +16,23 @@ For each post and service, published.yaml (the ledger) decides what happens:
 from __future__ import annotations
 
 import datetime as dt
-import json
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import checks, pipeline
+from .. import checks, pipeline, targets
 from .. import diagnostics as dg
 from ..document import Document
+from ..ledger import LEDGER, Ledger, LedgerError  # noqa: F401 - re-exported for the CLI
 from ..model import Post
-from ..render import html as htmlrender
+from ..render import drafts
 from ..render import lesswrong as lwrender
 from ..render import substack as ssrender
+from ..targets import Target
 from . import lesswrong as lwclient
 from . import substack as ssclient
-from .http import ServiceError
-from .ledger import Ledger, LedgerError  # noqa: F401 - re-exported for the CLI
-
-SERVICES = ("substack", "lesswrong")
-LEDGER = "published.yaml"
+from .http import Http, ServiceError
 
 
 @dataclass
@@ -104,92 +104,27 @@ def blocking(checked: pipeline.Checked, post: Post, doc: Document) -> list[dg.Di
     return [d for d in checked.diagnostics if d.severity == dg.ERROR and d.path in files]
 
 
-# Exports (drafts/) -----------------------------------------------------------------------
-
-
-@dataclass
-class Parts:
-    """A post rendered for Substack and LessWrong (the per-post renderer's output, which
-    `toolkit build` gets from the same parse as the site, and may keep in its cache)."""
-
-    slug: str
-    title: str
-    subtitle: str | None
-    kind: str
-    prosemirror: dict
-    markdown: str
-    paste_html: str
-
-
-def render_parts(doc: Document, project) -> Parts:
-    return Parts(
-        doc.post.slug,
-        doc.post.title,
-        doc.post.subtitle,
-        doc.post.kind,
-        ssrender.render(doc),
-        lwrender.render(doc),
-        paste_html(doc, project.config.site_url),
-    )
-
-
-def paste_html(doc: Document, site_url: str) -> str:
-    rendered = htmlrender.render(doc, site_url)
-    page = htmlrender.absolute_fragments(rendered.full(), site_url + doc.path)
-    subtitle = f"<h3>{htmlrender.escape(doc.post.subtitle)}</h3>\n" if doc.post.subtitle else ""
-    return (
-        f'<!doctype html>\n<html><head><meta charset="utf-8">'
-        f"<title>{htmlrender.escape(doc.post.title)}</title></head><body>\n"
-        f"<h1>{htmlrender.escape(doc.post.title)}</h1>\n{subtitle}{page}</body></html>\n"
-    )
-
-
-def exports(parts: Parts, ledger: Ledger, services: tuple[str, ...]) -> dict[str, bytes]:
-    """Paste-ready files and the exact requests publish would send, under drafts/."""
-    slug, files = parts.slug, {}
-    if "substack" in services:
-        body = ssrender.draft_body(
-            parts.title, parts.subtitle, parts.prosemirror, ledger.meta("substack").get("user_id")
-        )
-        files[f"substack/{slug}.json"] = _json(body)
-        files[f"substack/{slug}.html"] = parts.paste_html.encode()
-    if "lesswrong" in services:
-        request = lwrender.request_for(
-            parts.kind,
-            parts.title,
-            parts.markdown,
-            ledger.entry(slug, "lesswrong").get("id"),
-            ledger.meta("lesswrong").get("feed_id"),
-        )
-        files[f"lesswrong/{slug}.json"] = _json(request)
-        files[f"lesswrong/{slug}.md"] = parts.markdown.encode()
-    return files
-
-
-def _json(data: dict) -> bytes:
-    return (json.dumps(data, indent=2, ensure_ascii=False) + "\n").encode()
-
-
 # Substack --------------------------------------------------------------------------------
 
 
 class SubstackPusher:
-    def __init__(self, client: ssclient.Substack, ledger: Ledger, force: bool):
-        self.client, self.ledger, self.force = client, ledger, force
+    def __init__(self, target: Target, client: ssclient.Substack, ledger: Ledger, force: bool):
+        self.target, self.client, self.ledger, self.force = target, client, ledger, force
+        self.name = target.name
         self._user: int | None = None
 
     def user_id(self) -> int:
         if self._user is None:  # looked up once per run, remembered for exports
             self._user = self.client.user_id()
-            if self.ledger.meta("substack").get("user_id") != self._user:
-                self.ledger.set_meta("substack", {"user_id": self._user})
+            if self.ledger.meta(self.name).get("user_id") != self._user:
+                self.ledger.set_meta(self.name, {"user_id": self._user})
         return self._user
 
     def record(self, slug: str, draft: dict, sent_hash: str) -> str:
         url = self.client.editor_url(draft["id"])
         self.ledger.set(
             slug,
-            "substack",
+            self.name,
             {
                 "id": draft["id"],
                 "url": url,
@@ -205,26 +140,26 @@ class SubstackPusher:
 
     def push(self, doc: Document) -> Outcome:
         slug = doc.post.slug
-        entry = self.ledger.entry(slug, "substack")
+        entry = self.ledger.entry(slug, self.name)
         prosemirror = ssrender.render(doc)
         sent_hash = ssclient.content_hash(
             ssrender.draft_body(doc.post.title, doc.post.subtitle, prosemirror, None)
         )
         if entry.get("id") and entry.get("sent_hash") == sent_hash and not self.force:
-            return Outcome(slug, "substack", "unchanged", entry.get("url"))
+            return Outcome(slug, self.name, "unchanged", entry.get("url"))
         body = ssrender.draft_body(doc.post.title, doc.post.subtitle, prosemirror, self.user_id())
         if not entry.get("id") and entry.get("pending"):
             adopted = self.find(entry["pending"])
             if adopted is not None:  # made by a run that stopped before recording it
                 self.record(slug, adopted, "")
-                entry = self.ledger.entry(slug, "substack")
+                entry = self.ledger.entry(slug, self.name)
         if entry.get("id"):
             return self.update(slug, entry, body, sent_hash)
         self.ledger.set(
-            slug, "substack", {"pending": {"since": _now(), "title": body["draft_title"]}}
+            slug, self.name, {"pending": {"since": _now(), "title": body["draft_title"]}}
         )
         draft = self.client.create(body)
-        return Outcome(slug, "substack", "created", self.record(slug, draft, sent_hash))
+        return Outcome(slug, self.name, "created", self.record(slug, draft, sent_hash))
 
     def find(self, pending: dict) -> dict | None:
         """The draft an interrupted run made: same title, created after the intent."""
@@ -239,29 +174,33 @@ class SubstackPusher:
     def update(self, slug: str, entry: dict, body: dict, sent_hash: str) -> Outcome:
         url = entry.get("url")
         if entry.get("sent_hash") == sent_hash and not self.force:
-            return Outcome(slug, "substack", "unchanged", url)
+            return Outcome(slug, self.name, "unchanged", url)
         remote = self.client.get(entry["id"])
         if remote is None:
             return Outcome(
                 slug,
-                "substack",
+                self.name,
                 "refused",
                 url,
-                "the draft is gone from Substack; delete its `substack` entry in "
+                f"the draft is gone from {self.target.label}; delete its `{self.name}` entry in "
                 "published.yaml to make a new one",
             )
         if remote.get("is_published"):
             return Outcome(
-                slug, "substack", "refused", url, "it was published on Substack; edit it there"
+                slug,
+                self.name,
+                "refused",
+                url,
+                f"it was published on {self.target.label}; edit it there",
             )
         recorded = (entry.get("remote") or {}).get("content_hash")
         if recorded and ssclient.content_hash(remote) != recorded and not self.force:
             return Outcome(
                 slug,
-                "substack",
+                self.name,
                 "refused",
                 url,
-                "edited on Substack since the last push; copy those edits into the "
+                f"edited on {self.target.label} since the last push; copy those edits into the "
                 "post, or publish --force to overwrite them",
             )
         update = {
@@ -270,23 +209,24 @@ class SubstackPusher:
             if k in body
         }
         draft = self.client.update(entry["id"], update)
-        return Outcome(slug, "substack", "updated", self.record(slug, draft, sent_hash))
+        return Outcome(slug, self.name, "updated", self.record(slug, draft, sent_hash))
 
 
-# LessWrong -------------------------------------------------------------------------------
+# ForumMagnum forums (LessWrong, the EA Forum...) -------------------------------------
 
 
-class LessWrongPusher:
-    def __init__(self, client: lwclient.LessWrong, ledger: Ledger, force: bool):
-        self.client, self.ledger, self.force = client, ledger, force
+class ForumPusher:
+    def __init__(self, target: Target, client: lwclient.Forum, ledger: Ledger, force: bool):
+        self.target, self.client, self.ledger, self.force = target, client, ledger, force
+        self.name = target.name
         self._user: dict | None = None
 
     def user(self) -> dict:
         if self._user is None:  # checks the token before anything is sent
             self._user = self.client.current_user()
             feed = self._user.get("shortformFeedId")
-            if feed and self.ledger.meta("lesswrong").get("feed_id") != feed:
-                self.ledger.set_meta("lesswrong", {"feed_id": feed})
+            if feed and self.ledger.meta(self.name).get("feed_id") != feed:
+                self.ledger.set_meta(self.name, {"feed_id": feed})
         return self._user
 
     def record(
@@ -296,7 +236,7 @@ class LessWrongPusher:
         markdown = (document.get("contents") or {}).get("markdown")
         self.ledger.set(
             slug,
-            "lesswrong",
+            self.name,
             {
                 "id": document["_id"],
                 "kind": kind,
@@ -315,21 +255,21 @@ class LessWrongPusher:
         title = None if quick_take else doc.post.title
         markdown = lwrender.render(doc)
         sent_hash = lwclient.content_hash(markdown, title)
-        entry = self.ledger.entry(slug, "lesswrong")
+        entry = self.ledger.entry(slug, self.name)
         if not entry.get("id") and entry.get("pending"):
             adopted = self.find(quick_take, markdown, title, user)
             if adopted is not None:
                 self.record(slug, kind, adopted, "", title)
-                entry = self.ledger.entry(slug, "lesswrong")
+                entry = self.ledger.entry(slug, self.name)
         if entry.get("id"):
             return self.update(doc, entry, kind, title, sent_hash)
         self.ledger.set(
-            slug, "lesswrong", {"pending": {"since": _now(), "kind": kind, "title": doc.post.title}}
+            slug, self.name, {"pending": {"since": _now(), "kind": kind, "title": doc.post.title}}
         )
         request = lwrender.request(doc, None, user.get("shortformFeedId"))
         document = self.client.mutate(request, creates=True)
         return Outcome(
-            slug, "lesswrong", "created", self.record(slug, kind, document, sent_hash, title)
+            slug, self.name, "created", self.record(slug, kind, document, sent_hash, title)
         )
 
     def find(self, quick_take: bool, markdown: str, title: str | None, user: dict) -> dict | None:
@@ -349,21 +289,25 @@ class LessWrongPusher:
     ) -> Outcome:
         slug, url = doc.post.slug, entry.get("url")
         if entry.get("sent_hash") == sent_hash and not self.force:
-            return Outcome(slug, "lesswrong", "unchanged", url)
+            return Outcome(slug, self.name, "unchanged", url)
         get = self.client.get_quick_take if kind == "quick take" else self.client.get_post
         remote = get(entry["id"])
         if remote is None:
             return Outcome(
                 slug,
-                "lesswrong",
+                self.name,
                 "refused",
                 url,
-                "the draft is gone from LessWrong; delete its `lesswrong` entry in "
+                f"the draft is gone from {self.target.label}; delete its `{self.name}` entry in "
                 "published.yaml to make a new one",
             )
         if remote.get("draft") is False:
             return Outcome(
-                slug, "lesswrong", "refused", url, "it was published on LessWrong; edit it there"
+                slug,
+                self.name,
+                "refused",
+                url,
+                f"it was published on {self.target.label}; edit it there",
             )
         recorded = (entry.get("remote") or {}).get("content_hash")
         now = lwclient.content_hash(
@@ -373,47 +317,56 @@ class LessWrongPusher:
         if recorded and now != recorded and not self.force:
             return Outcome(
                 slug,
-                "lesswrong",
+                self.name,
                 "refused",
                 url,
-                "edited on LessWrong since the last push; copy those edits into the "
+                f"edited on {self.target.label} since the last push; copy those edits into the "
                 "post, or publish --force to overwrite them",
             )
         request = lwrender.request(doc, entry["id"])
         document = self.client.mutate(request, creates=False)
         return Outcome(
-            slug, "lesswrong", "updated", self.record(slug, kind, document, sent_hash, title)
+            slug, self.name, "updated", self.record(slug, kind, document, sent_hash, title)
         )
 
 
 # The run ---------------------------------------------------------------------------------
 
 
-def credentials(service: str, env: dict[str, str]) -> str:
-    name = ssclient.ENV if service == "substack" else lwclient.ENV
-    value = env.get(name, "").strip()
+def credentials(target: Target, env: dict[str, str]) -> str:
+    value = env.get(target.credential, "").strip()
     if not value:
-        where = (
-            "the `connect.sid` or `substack.sid` cookie of a signed-in browser session"
-            if service == "substack"
-            else "the `loginToken` cookie of a signed-in browser session"
-        )
         raise PublishError(
-            f"set ${name} to {where}; or use --dry-run and paste the files under drafts/",
+            f"set ${target.credential} to {target.credential_doc}; or use --dry-run and "
+            "paste the files under drafts/",
             usage=True,
         )
     return value
 
 
-def make_pusher(service: str, root_config, ledger: Ledger, force: bool, env: dict[str, str]):
-    secret = credentials(service, env)
-    if service == "substack":
-        if not root_config.substack_url:
-            raise PublishError("set [substack] publication_url in toolkit.toml", usage=True)
-        return SubstackPusher(ssclient.Substack(root_config.substack_url, secret), ledger, force)
-    return LessWrongPusher(
-        lwclient.LessWrong(root_config.lesswrong_graphql_url, secret), ledger, force
-    )
+def base_url(target: Target, config) -> str:
+    url = config.url_of(target.name)
+    if not url:
+        raise PublishError(f"set [{target.name}] {target.url_key} in toolkit.toml", usage=True)
+    return url
+
+
+def _substack(target: Target, url: str, secret: str, ledger: Ledger, force: bool):
+    return SubstackPusher(target, ssclient.Substack(url, secret, Http(target.label)), ledger, force)
+
+
+def _forum(target: Target, url: str, secret: str, ledger: Ledger, force: bool):
+    client = lwclient.Forum(url, secret, Http(target.label), target.label, target.credential)
+    return ForumPusher(target, client, ledger, force)
+
+
+# A target's kind picks the pusher that speaks its service's API.
+PUSHERS = {"substack": _substack, "forummagnum": _forum}
+
+
+def make_pusher(target: Target, config, ledger: Ledger, force: bool, env: dict[str, str]):
+    secret = credentials(target, env)
+    return PUSHERS[target.kind](target, base_url(target, config), secret, ledger, force)
 
 
 def publish(
@@ -425,8 +378,15 @@ def publish(
     env: dict[str, str] | None = None,
     show: Callable[[str], None] = print,
 ) -> list[Outcome]:
-    """Push the chosen posts to `service` (as drafts); what happened to each."""
+    """Push the chosen posts to the target named `service` (as drafts); what happened."""
     env = dict(os.environ) if env is None else env
+    target = targets.TARGETS.get(service)
+    if target is None:
+        raise PublishError(
+            f"no publish target `{service}`{dg.did_you_mean(service, targets.TARGETS)}; "
+            "one of: " + ", ".join(targets.names()),
+            usage=True,
+        )
     checked = pipeline.run(root)
     broken = checks.config_errors(checked.diagnostics)
     if broken:
@@ -434,7 +394,7 @@ def publish(
     ledger = Ledger(root / LEDGER)
     posts = select(checked, service, selectors)
     config = checked.project.config
-    pusher = None if dry_run else make_pusher(service, config, ledger, force, env)
+    pusher = None if dry_run else make_pusher(target, config, ledger, force, env)
     outcomes = []
     for post in posts:
         doc = checked.document(post)
@@ -453,8 +413,9 @@ def publish(
             )
             continue
         if dry_run:
-            outcomes.append(dry_run_one(root, doc, service, ledger, checked.project, env, show))
+            outcomes.append(dry_run_one(root, doc, target, ledger, checked.project, env, show))
             continue
+        assert pusher is not None
         try:
             outcomes.append(pusher.push(doc))
         except ServiceError as e:
@@ -467,42 +428,43 @@ def publish(
 def dry_run_one(
     root: Path,
     doc: Document,
-    service: str,
+    target: Target,
     ledger: Ledger,
-    checked_project,
+    project,
     env: dict[str, str],
     show: Callable[[str], None],
 ) -> Outcome:
     """Write the exports and show the request that would be sent, secrets as ***."""
     from ..output import write_file
 
-    files = exports(render_parts(doc, checked_project), ledger, (service,))
+    parts = drafts.render_parts(doc, project)
+    assert parts is not None  # a target was asked for, so one is named
+    files = drafts.exports(parts, ledger, (target.name,))
     for name, data in files.items():
         write_file(root / "drafts" / name, data)
-    config = checked_project.config
-    entry = ledger.entry(doc.post.slug, service)
+    entry = ledger.entry(doc.post.slug, target.name)
     action = "would update" if entry.get("id") else "would create"
-    if service == "substack":
-        base = (config.substack_url or "https://<publication>").rstrip("/")
-        target = (
+    url = project.config.url_of(target.name)
+    if target.kind == "substack":
+        base = (url or "https://<publication>").rstrip("/")
+        line = (
             f"PUT {base}/api/v1/drafts/{entry['id']}"
             if entry.get("id")
             else f"POST {base}/api/v1/drafts"
         )
         auth = f"Cookie: {ssclient.cookie_name(base)}=***"
-        body = files[f"substack/{doc.post.slug}.json"]
     else:
-        target = f"POST {config.lesswrong_graphql_url}"
+        line = f"POST {url}"
         auth = "Cookie: loginToken=***"
-        body = files[f"lesswrong/{doc.post.slug}.json"]
-    secret = env.get(ssclient.ENV if service == "substack" else lwclient.ENV)
-    text = f"{target}\n{auth}\n{body.decode()}"
+    body = files[f"{target.name}/{doc.post.slug}.json"]
+    secret = env.get(target.credential)
+    text = f"{line}\n{auth}\n{body.decode()}"
     if secret:
         text = text.replace(secret, "***")
     show(text)
     return Outcome(
         doc.post.slug,
-        service,
+        target.name,
         action,
         entry.get("url"),
         "wrote drafts/" + ", drafts/".join(sorted(files)),

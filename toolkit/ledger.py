@@ -27,7 +27,9 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 
-from ..output import write_file
+from .output import write_file
+
+LEDGER = "published.yaml"
 
 HEADER = (
     "Where each post was pushed: written by `toolkit publish`. Commit it; editing it by\n"

@@ -1,0 +1,133 @@
+"""The publish-target registry: one entry makes a target everywhere (issue 10, item 3)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+from conftest import NOW, TOKEN
+from servers.lesswrong import LessWrongServer
+from test_publish import PAPER, graphql_calls, ledger
+
+from toolkit import build as buildlib
+from toolkit import schemas, targets
+from toolkit.cli import cli
+
+OTHER_TOKEN = "0a1b2c3d4e5f60718293a4b5c6d7e8f90a1b2c3d4e5f60718293a4b5c6d7e8f9"
+
+
+@pytest.fixture
+def forum():
+    with LessWrongServer(token=OTHER_TOKEN, shortform_feed_id="feedOnTheOtherForum") as server:
+        yield server
+        assert server.handler_errors == []
+        assert not server.anything_published
+
+
+@pytest.fixture
+def third_forum(forum):
+    """A forum nobody wrote code for: one registry entry, and its URL in the registry."""
+    entry = targets.register(
+        targets.Target(
+            name="alignmentforum",
+            kind="forummagnum",
+            label="Alignment Forum",
+            url_key="graphql_url",
+            url=forum.graphql_url,
+            credential="AF_TOKEN",
+            credential_doc="the `loginToken` cookie of a signed-in browser session",
+            shows=targets.Shows(tables=True, math=True),
+        )
+    )
+    yield entry
+    del targets.TARGETS[entry.name]
+
+
+def _target_post(root, name: str) -> None:
+    path = root / "posts" / f"{PAPER}.md"
+    text = path.read_text()
+    assert "targets: [substack, lesswrong]" in text
+    path.write_text(text.replace("targets: [substack, lesswrong]", f"targets: [{name}]"))
+
+
+def test_a_third_forum_is_one_registry_entry(site, third_forum, forum, lesswrong):
+    _target_post(site, "alignmentforum")
+    runner = CliRunner()
+    # check accepts it in `targets`, and the build exports drafts for it.
+    assert runner.invoke(cli, ["--root", str(site), "check"]).exit_code == 0
+    assert buildlib.build(site, at=NOW).ok
+    request = json.loads((site / "drafts" / "alignmentforum" / f"{PAPER}.json").read_text())
+    assert request["operationName"] == "CreateDraft"
+    assert (site / "drafts" / "alignmentforum" / f"{PAPER}.md").is_file()
+
+    # publish --to takes it, with its own credential, and sends to its own server only.
+    result = runner.invoke(
+        cli,
+        ["--root", str(site), "publish", "--to", "alignmentforum"],
+        env={"AF_TOKEN": OTHER_TOKEN, "LESSWRONG_TOKEN": TOKEN},
+    )
+    assert result.exit_code == 0, result.output
+    (row,) = result.stdout.splitlines()[1:]
+    assert row.split()[:3] == [PAPER, "alignmentforum", "created"]
+    (create,) = graphql_calls(forum, "CreateDraft")
+    assert f"loginToken={OTHER_TOKEN}" in create.headers["Cookie"]
+    assert create.json["variables"]["data"]["draft"] is True
+    assert lesswrong.requests == []
+    assert ledger(site)[PAPER]["alignmentforum"]["id"] in forum.posts
+
+    # A missing credential names the entry's own variable.
+    result = runner.invoke(
+        cli, ["--root", str(site), "publish", "--to", "alignmentforum"], env={"AF_TOKEN": ""}
+    )
+    assert result.exit_code == 2 and "set $AF_TOKEN" in result.output
+
+
+def test_the_ea_forum_reads_its_url_from_its_own_table(site, forum, lesswrong):
+    config = site / "toolkit.toml"
+    config.write_text(config.read_text() + f'\n[eaforum]\ngraphql_url = "{forum.graphql_url}"\n')
+    _target_post(site, "eaforum")
+    result = CliRunner().invoke(
+        cli,
+        ["--root", str(site), "publish", PAPER, "--to", "eaforum"],
+        env={"EAFORUM_TOKEN": OTHER_TOKEN},
+    )
+    assert result.exit_code == 0, result.output
+    assert len(graphql_calls(forum, "CreateDraft")) == 1
+    assert lesswrong.requests == []
+    assert "eaforum" in ledger(site)[PAPER]
+    text = (site / "published.yaml").read_text()
+    assert OTHER_TOKEN not in text and OTHER_TOKEN not in result.output
+
+
+def test_the_ea_forum_defaults_to_its_real_endpoint(site):
+    result = CliRunner().invoke(
+        cli, ["--root", str(site), "publish", PAPER, "--to", "eaforum", "--dry-run"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "POST https://forum.effectivealtruism.org/graphql" in result.output
+    assert (site / "drafts" / "eaforum" / f"{PAPER}.md").is_file()
+
+
+def test_an_unknown_target_is_refused_everywhere_with_a_suggestion(site):
+    runner = CliRunner()
+    result = runner.invoke(cli, ["--root", str(site), "publish", "--to", "eaforun"])
+    assert result.exit_code == 2
+    assert "did you mean `eaforum`" in result.output
+    _target_post(site, "eaforun")
+    result = runner.invoke(cli, ["--root", str(site), "check"])
+    assert result.exit_code == 1
+    assert f"posts/{PAPER}.md:" in result.output and "F008" in result.output
+    assert "did you mean `eaforum`" in result.output
+
+
+def test_schema_lists_every_registered_target(tmp_path, third_forum):
+    post = schemas.all_schemas()["post.schema.json"]
+    assert set(post["properties"]["targets"]["items"]["enum"]) == {
+        "substack",
+        "lesswrong",
+        "eaforum",
+        "alignmentforum",
+    }
+    config = schemas.all_schemas()["toolkit.schema.json"]
+    assert "graphql_url" in config["properties"]["alignmentforum"]["properties"]
