@@ -131,3 +131,47 @@ def test_schema_lists_every_registered_target(tmp_path, third_forum):
     }
     config = schemas.all_schemas()["toolkit.schema.json"]
     assert "graphql_url" in config["properties"]["alignmentforum"]["properties"]
+
+
+def test_check_warns_per_target_where_a_post_uses_what_it_cannot_show(project):
+    from conftest import post
+
+    body = (
+        "Intro.\n"
+        "\n"
+        "| Lab | Year |\n"
+        "|-----|------|\n"
+        "| Meta | 2025 |\n"
+        "\n"
+        "- a point[^n]\n"
+        "\n"
+        "![A chart](https://example.org/chart.png)\n"
+        "\n"
+        "| Again | x |\n"
+        "| --- | --- |\n"
+        "\n"
+        "[^n]: The note.\n"
+    )
+    path = project.write(
+        "posts/fits.md",
+        post(
+            "title: Fits\nstatus: published\ndate: 2025-02-14\ntargets: [substack, lesswrong]\n",
+            body,
+        ),
+    )
+    lines = path.read_text().splitlines()
+    table = lines.index("| Lab | Year |") + 1
+    note = lines.index("- a point[^n]") + 1
+    image = lines.index("![A chart](https://example.org/chart.png)") + 1
+    found = [d for d in project.diagnostics() if d.code == "P015"]
+    by_line = {(d.line, d.column): d.message for d in found}
+    assert set(by_line) == {(table, 1), (note, 10), (image, 1)}, by_line
+    assert all(m.startswith("Substack cannot show") for m in by_line.values())
+    assert (
+        "a table (1 more in this post): its readers get one paragraph per row"
+        in (by_line[(table, 1)])
+    )
+    assert "a link to the image" in by_line[(image, 1)]
+    # LessWrong shows all three: nothing for it, and nothing once substack is gone.
+    path.write_text(path.read_text().replace("[substack, lesswrong]", "[lesswrong]"))
+    assert [d for d in project.diagnostics() if d.code == "P015"] == []

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from . import diagnostics as dg
-from . import urls
+from . import target_check, urls
 from .content import CONFIG_FILE
 from .diagnostics import Diagnostic
 from .markdown import Locator, Parsed
@@ -296,6 +296,7 @@ def check_post(
                 )
             )
     out += _check_body(post, parsed, project, archives or project.archive_index())
+    out += target_check.check_targets(post, parsed)
     return out
 
 

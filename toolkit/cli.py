@@ -446,7 +446,7 @@ class TargetName(click.ParamType):
 
     name = "target"
 
-    def get_metavar(self, param: click.Parameter, *args: object) -> str:
+    def get_metavar(self, param: click.Parameter, *args: object, **kwargs: object) -> str:
         return "[" + "|".join(targets.names()) + "]"
 
     def convert(self, value, param, ctx) -> str:

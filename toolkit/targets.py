@@ -68,8 +68,10 @@ _FORUM_TOKEN = (
     "tools, under the site's cookies)"
 )
 # What ForumMagnum's Markdown shows (see the reference on its editor): tables, MathJax,
-# images, `>!` spoilers; raw HTML is escaped; a note inside a list item is unverified.
-_FORUM_SHOWS = Shows(tables=True, math=True, images=True, spoilers=True)
+# images, `>!` spoilers, footnotes anywhere; raw HTML is escaped.
+_FORUM_SHOWS = Shows(
+    tables=True, math=True, images=True, spoilers=True, footnotes_in_list_items=True
+)
 
 register(
     Target(
@@ -80,8 +82,9 @@ register(
         url=None,
         credential="SUBSTACK_SID",
         credential_doc="the `connect.sid` or `substack.sid` cookie of a signed-in browser session",
-        # ProseMirror has LaTeX and image nodes, and no table node.
-        shows=Shows(math=True, images=True, footnotes_in_list_items=True),
+        # No table node; images are links until they are uploaded; a note anchor inside
+        # a list item is unverified in its editor (see the reference on its footnotes).
+        shows=Shows(math=True),
     )
 )
 register(

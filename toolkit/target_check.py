@@ -1,0 +1,101 @@
+"""P015: a post uses something one of its publish targets cannot show.
+
+Each target in the registry says what it can show (`targets.Shows`). For every target a
+post names, each construct that target lacks is one warning at its first use, saying
+what that target's readers get instead, so nothing is changed silently. `[check] ignore =
+["P015"]` silences it for a writer who has accepted the fallbacks.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from . import diagnostics as dg
+from . import targets
+from .markdown import Locator, Parsed, Spot, Token
+from .model import Post
+
+# A table's delimiter row: `|---|:--:|`, or `--- | ---` without the outer pipes.
+_DELIMITER_ROW = re.compile(
+    r"^ {0,3}\|?[ \t]*:?-+:?[ \t]*(\|[ \t]*:?-+:?[ \t]*)*\|?[ \t]*$", re.MULTILINE
+)
+
+
+@dataclass(frozen=True)
+class Construct:
+    capability: str  # the `Shows` field that says whether a target can show it
+    name: str  # for the writer: "a table"
+    fallback: str  # what a reader of a target without it gets
+
+
+TABLE = Construct("tables", "a table", "one paragraph per row")
+IMAGE = Construct("images", "an image", "a link to the image")
+NOTE_IN_LIST = Construct(
+    "footnotes_in_list_items",
+    "a note reference inside a list item",
+    "the note, which its editor may not keep there (unverified)",
+)
+
+
+def check_targets(post: Post, parsed: Parsed) -> Iterator[dg.Diagnostic]:
+    named = [targets.TARGETS[name] for name in post.targets if name in targets.TARGETS]
+    lacking = [t for t in named if not all(vars(t.shows).values())]
+    if not lacking:
+        return
+    for construct, (where, count) in _uses(post, parsed).items():
+        for target in lacking:
+            if getattr(target.shows, construct.capability):
+                continue
+            more = f" ({count - 1} more in this post)" if count > 1 else ""
+            yield dg.make(
+                "P015",
+                post.path,
+                where[0],
+                f"{target.label} cannot show {construct.name}{more}: its readers get "
+                f"{construct.fallback}; leave `{target.name}` out of `targets`, or add "
+                "P015 to [check] ignore to accept it",
+                where[1],
+            )
+
+
+Where = Spot | tuple[int, int]
+
+
+def _uses(post: Post, parsed: Parsed) -> dict[Construct, tuple[Where, int]]:
+    """Each construct the post uses: where it is first used, and how many times."""
+    loc = Locator(post.body, post.body_line)
+    found: dict[Construct, tuple[Where, int]] = {}
+
+    def seen(construct: Construct, where: Where) -> None:
+        first, count = found.get(construct, (where, 0))
+        found[construct] = (first, count + 1)
+
+    def visit(tokens: list[Token], in_list: bool) -> None:
+        for tok in tokens:
+            kind = tok["type"]
+            if kind == "table":
+                seen(TABLE, _first_table(loc))
+            elif kind == "image":
+                seen(IMAGE, loc.find("!["))
+            elif kind == "footnote_ref":
+                spot = loc.find(tok["raw"])  # every reference counts, so the k-th is right
+                if in_list:
+                    seen(NOTE_IN_LIST, spot)
+            if "children" in tok:
+                visit(tok["children"], in_list or kind == "list_item")
+
+    visit(parsed.tokens, False)
+    for definition in parsed.definitions:
+        visit(definition.children, False)
+    return found
+
+
+def _first_table(loc: Locator) -> tuple[int, int]:
+    """The header row of the post's first table: the line above its delimiter row."""
+    row = _DELIMITER_ROW.search(loc.text)
+    if row is None:
+        return loc.first_line, 1
+    header = loc.text.rfind("\n", 0, max(0, row.start() - 1)) + 1
+    return loc.position(header)
