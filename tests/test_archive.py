@@ -324,7 +324,9 @@ def test_a_bad_spn_poll_setting_is_a_usage_error(repo, wayback, poll):
     before = repo.snapshot()
     result = repo.run(env={**NO_KEYS, "TOOLKIT_SPN_POLL": poll})
     assert result.exit_code == 2
-    assert "$TOOLKIT_SPN_POLL must be a number of seconds, 0 or more" in result.output
+    assert f"$TOOLKIT_SPN_POLL is `{poll}`; it must be a number of seconds, 0 or more" in (
+        result.output
+    )
     assert "Traceback" not in result.output
     assert wayback.requests == [] and repo.snapshot() == before
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 import sys
 import time
 from collections.abc import Callable, Iterable
@@ -21,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import cache as cachelib
-from . import content, feeds, output, pipeline, site
+from . import content, environment, feeds, output, pipeline, site
 from . import diagnostics as dg
 from .diagnostics import Diagnostic
 from .ledger import LEDGER, Ledger
@@ -86,7 +85,7 @@ def _build_with_retries(
             # A stored page was missing or damaged (and is now removed): build again, and
             # the post or page that needs it is rendered afresh; if that fails too, build
             # without the cache at all.
-            if os.environ.get("TOOLKIT_DEBUG_CACHE"):
+            if environment.read("TOOLKIT_DEBUG_CACHE"):
                 print(f"cache: missing {e}; building again", file=sys.stderr)
             try:
                 report = _build(root, cache, drafts, strict, at, preview, on_checked, verify=True)

@@ -30,7 +30,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from . import __version__, environment
 
 SCHEMA = 4
 _CHUNK = 500  # parameters per SQL statement
@@ -109,7 +109,7 @@ class Cache:
             TypeError,
             ValueError,
         ) as e:
-            if os.environ.get("TOOLKIT_DEBUG_CACHE"):
+            if environment.read("TOOLKIT_DEBUG_CACHE"):
                 print(f"cache: {type(e).__name__}: {e}", file=sys.stderr)
             return default  # the cache is an optimisation; it never fails a build
 

@@ -12,7 +12,17 @@ from pathlib import Path
 import click
 
 from . import build as buildlib
-from . import checks, content, fields, output, pipeline, scaffold, schemas, targets
+from . import (
+    checks,
+    content,
+    environment,
+    fields,
+    output,
+    pipeline,
+    scaffold,
+    schemas,
+    targets,
+)
 from . import claims as claimslib
 from . import diagnostics as dg
 
@@ -49,6 +59,9 @@ def cli(ctx: click.Context, root: Path | None) -> None:
     \b
     Start with `toolkit check` in a content repository (or `toolkit init` to make one).
     """
+    bad = environment.problems()
+    if bad:
+        raise click.UsageError(bad[0])
     ctx.obj = Context(root)
 
 
@@ -147,9 +160,7 @@ def _online_options(result, refresh: bool, fmt: str):
                 err=True,
             )
 
-    return Options(
-        limits, live_days=settings.get("live_days", 7), refresh=refresh, progress=progress
-    )
+    return Options(limits, live_days=settings["live_days"], refresh=refresh, progress=progress)
 
 
 @cli.command()
@@ -547,12 +558,7 @@ def archive(obj: Context, dry_run: bool) -> None:
     from .online import archiver
     from .online.fetch import Limits
 
-    try:
-        poll_every = float(os.environ.get("TOOLKIT_SPN_POLL", "5"))
-    except ValueError:
-        poll_every = -1.0
-    if not 0 <= poll_every < float("inf"):  # NaN fails this too
-        raise click.UsageError("$TOOLKIT_SPN_POLL must be a number of seconds, 0 or more")
+    poll_every = environment.read("TOOLKIT_SPN_POLL")  # checked before any command ran
     result = pipeline.run(obj.root, keep_parsed=True)
     broken = checks.config_errors(result.diagnostics)
     if broken:

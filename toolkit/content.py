@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from . import cache as cachelib
 from . import diagnostics as dg
@@ -292,42 +293,28 @@ def toml_positions(text: str) -> dict[tuple, tuple[int, int]]:
 
 def load_config(root: Path) -> tuple[Config, list[dg.Diagnostic]]:
     path = root / CONFIG_FILE
-    config = Config(root=root)
+    table = fields.Field("toolkit.toml", "table", fields=fields.config_fields())
     if not path.is_file():
-        return config, [
+        return _config(root, fields.Validator.default(table)), [
             dg.make(
                 "C001", CONFIG_FILE, 1, f"no {CONFIG_FILE} here; run `toolkit init` to create one"
             )
         ]
     text, _, diags = read_text(path, CONFIG_FILE)
     if text is None:
-        return config, diags
+        return _config(root, fields.Validator.default(table)), diags
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         m = _TOML_ERROR_AT.search(str(e))
         line, col = (int(m.group(1)), int(m.group(2))) if m else (1, 1)
         problem = _TOML_ERROR_AT.sub("", str(e)).strip()
-        return config, [dg.make("F002", CONFIG_FILE, line, f"TOML does not parse: {problem}", col)]
+        return _config(root, fields.Validator.default(table)), [
+            dg.make("F002", CONFIG_FILE, line, f"TOML does not parse: {problem}", col)
+        ]
     loaded = Loaded(data, toml_positions(text))
     v = fields.Validator(loaded, CONFIG_FILE, "toolkit.toml")
-    values = v.mapping(data, fields.config_fields())
-    site, check = values["site"], values["check"]
-    config = Config(
-        root=root,
-        title=site["title"] or "Untitled",
-        base_url=site["base_url"] or "https://example.org",
-        author=site["author"],
-        description=site["description"],
-        language=site["language"] or "en",
-        no_archive_needed=check["no_archive_needed"],
-        ignore=check["ignore"],
-        max_items=values["feeds"]["max_items"] or 20,
-        target_urls={t.name: values[t.name][t.url_key] for t in targets.TARGETS.values()},
-        wayback_url=values["archive"]["wayback_url"] or "https://web.archive.org",
-        online=values["online"],
-        loaded=loaded,
-    )
+    config = _config(root, v.mapping(data, table.fields), loaded)
     for code in config.ignore:
         if code not in dg.CODES:
             v.report(
@@ -337,6 +324,26 @@ def load_config(root: Path) -> tuple[Config, list[dg.Diagnostic]]:
                 f"{dg.did_you_mean(code, dg.CODES)}; see the README's list of codes",
             )
     return config, diags + v.diagnostics
+
+
+def _config(root: Path, values: dict[str, Any], loaded: Loaded | None = None) -> Config:
+    """The typed config from validated values (defaults already filled in by the table)."""
+    site, check = values["site"], values["check"]
+    return Config(
+        root=root,
+        title=site["title"],
+        base_url=site["base_url"],
+        author=site["author"],
+        description=site["description"],
+        language=site["language"],
+        no_archive_needed=check["no_archive_needed"],
+        ignore=check["ignore"],
+        max_items=values["feeds"]["max_items"],
+        target_urls={t.name: values[t.name][t.url_key] for t in targets.TARGETS.values()},
+        wayback_url=values["archive"]["wayback_url"],
+        online=values["online"],
+        loaded=loaded or Loaded({}),
+    )
 
 
 def _files(directory: Path, suffix: str = ".md") -> list[Path]:

@@ -135,8 +135,14 @@ _CONFIG = (
         "The site and its feeds.",
         required=True,
         fields=(
-            Field("title", "text", "The site's name.", required=True),
-            Field("base_url", "url", "Absolute URL the site is served from.", required=True),
+            Field("title", "text", "The site's name.", required=True, default="Untitled"),
+            Field(
+                "base_url",
+                "url",
+                "Absolute URL the site is served from.",
+                required=True,
+                default="https://example.org",
+            ),
             Field("author", "text", "Your name, for feeds and bylines."),
             Field("description", "text", "One line about the site."),
             Field("language", "text", "Language code.", default="en"),

@@ -17,20 +17,23 @@ from .yamlfile import Loaded
 
 @dataclass
 class Config:
+    """toolkit.toml, typed. Every value, and every default, comes from the field table
+    `fields.config_fields()` (see `content.load_config`): none is written here."""
+
     root: Path
-    path: str = "toolkit.toml"
-    title: str = "Untitled"
-    base_url: str = "https://example.org"
-    author: str | None = None
-    description: str | None = None
-    language: str = "en"
-    no_archive_needed: tuple[str, ...] = ()
-    ignore: tuple[str, ...] = ()
-    max_items: int = 20
-    target_urls: dict[str, str | None] = field(default_factory=dict)  # [<target>] base URLs
-    wayback_url: str = "https://web.archive.org"
-    online: dict = field(default_factory=dict)  # [online]: per_host, connections, ...
+    title: str
+    base_url: str
+    author: str | None
+    description: str | None
+    language: str
+    no_archive_needed: tuple[str, ...]
+    ignore: tuple[str, ...]
+    max_items: int
+    target_urls: dict[str, str | None]  # [<target>] base URLs, by target name
+    wayback_url: str
+    online: dict[str, int]  # [online]: per_host, connections, ... (all present)
     loaded: Loaded = field(default_factory=lambda: Loaded({}))
+    path: str = "toolkit.toml"
 
     def url_of(self, target: str) -> str | None:
         """A publish target's base URL: toolkit.toml's [<target>] table, else the registry's."""

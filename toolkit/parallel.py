@@ -14,6 +14,8 @@ import os
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TypeVar
 
+from . import environment
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -33,8 +35,9 @@ def _set_shared(value: Any) -> None:
 
 
 def workers() -> int:
-    if os.environ.get("TOOLKIT_WORKERS", "").isdigit():
-        return max(1, int(os.environ["TOOLKIT_WORKERS"]))
+    workers = environment.read("TOOLKIT_WORKERS")
+    if workers is not None:
+        return workers
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:  # pragma: no cover - not Linux

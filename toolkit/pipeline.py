@@ -11,7 +11,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import gc
-import os
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -19,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import cache as cachelib
-from . import checks, content, document, markdown, parallel
+from . import checks, content, document, environment, markdown, parallel
 from . import diagnostics as dg
 from .diagnostics import Diagnostic
 from .document import Document
@@ -239,7 +238,7 @@ def _run(
             )
         }
     todo = [i for i, k in enumerate(keys) if k not in hits]
-    if cache.enabled and os.environ.get("TOOLKIT_DEBUG_CACHE"):
+    if cache.enabled and environment.read("TOOLKIT_DEBUG_CACHE"):
         print(
             "cache: computing " + ", ".join(str(paths[i].name) for i in todo[:10]), file=sys.stderr
         )

@@ -12,14 +12,13 @@ Rules:
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import requests
 
-from .. import __version__
+from .. import __version__, environment
 from ..online.fetch import bot_wall, retry_after
 
 USER_AGENT = f"toolkit/{__version__} (newsletter publishing; +https://pypi.org/project/toolkit/)"
@@ -46,10 +45,7 @@ def bot_wall_error(service: str) -> ServiceError:
 
 def default_timeout() -> float:
     """Seconds to wait for an answer: $TOOLKIT_HTTP_TIMEOUT, else 30."""
-    try:
-        return float(os.environ.get("TOOLKIT_HTTP_TIMEOUT", "30"))
-    except ValueError:
-        return 30.0
+    return environment.read("TOOLKIT_HTTP_TIMEOUT")
 
 
 @dataclass
