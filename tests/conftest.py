@@ -16,6 +16,16 @@ REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
 
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden",
+        action="store_true",
+        help="Rewrite tests/golden/expected/ from what the renderers produce now "
+        "(then review the diff; see tests/golden/README.md).",
+    )
+
+
 CONFIG = """\
 [site]
 title = "Promises, Checked"

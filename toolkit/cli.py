@@ -166,15 +166,21 @@ def _online_options(result, refresh: bool, fmt: str):
 @cli.command()
 @click.option("--drafts", is_flag=True, help="Include draft posts in the site (never in feeds).")
 @click.option("--strict", is_flag=True, help="Count warnings as errors: write nothing if any.")
+@click.option(
+    "--no-cache",
+    "no_cache",
+    is_flag=True,
+    help="Build without reading or writing .toolkit/: the plain path, for debugging the cache.",
+)
 @pass_ctx
-def build(obj: Context, drafts: bool, strict: bool) -> None:
+def build(obj: Context, drafts: bool, strict: bool, no_cache: bool) -> None:
     """Check, then write the site (site/) and the feeds (feeds/).
 
     Nothing is written when the check finds errors (or warnings, with --strict): the
     previous outputs stay as they were. Each output directory is replaced in one step.
     """
     root = obj.root
-    report = buildlib.build(root, drafts=drafts, strict=strict)
+    report = buildlib.build(root, drafts=drafts, strict=strict, use_cache=not no_cache)
     if report.diagnostics:
         echo_diagnostics(report.diagnostics, "text", strict)
     if not report.ok:
