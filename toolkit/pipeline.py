@@ -221,9 +221,16 @@ def _run(
 
     # Read every post here (fast), so that unchanged ones never reach a worker.
     paths = inputs.posts
+    # A post's result holds its path, slug and URLs: it is keyed by where the post is as
+    # well as by its bytes, so a renamed or copied post is never another's result.
+    names = [content.rel(root, path) for path in paths]
+
+    def post_key(i: int, digest: str) -> str:
+        return cachelib.key("post", project.digest, *sorted(renderers), names[i], digest)
+
     keys = [
-        cachelib.key("post", project.digest, *sorted(renderers), digest) if digest else ""
-        for digest in inputs.digests(paths, cache if cache.enabled else None)
+        post_key(i, digest) if digest else ""
+        for i, digest in enumerate(inputs.digests(paths, cache if cache.enabled else None))
     ]
     hits = cache.get_posts([k for k in keys if k], digests) if not keep_parsed else {}
     if objects is not None and objects.verify:  # a result whose stored page is gone is no hit
@@ -262,9 +269,7 @@ def _run(
         )
         items.append((paths[i], data, diags))
         if data is not None:  # keyed by the bytes parsed, should the file have just changed
-            keys[i] = cachelib.key(
-                "post", project.digest, *sorted(renderers), cachelib.digest(data)
-            )
+            keys[i] = post_key(i, cachelib.digest(data))
     results = parallel.start(_post_job, items, job)()
     # While the workers take the posts, this process writes what the cache has learned,
     # checks the rest of the project, and stores each result as it comes back.
