@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import cache as cachelib
-from . import content, environment, feeds, output, pipeline, site
+from . import content, environment, feeds, lock, output, pipeline, site
 from . import diagnostics as dg
 from .diagnostics import Diagnostic
 from .ledger import LEDGER, Ledger
@@ -28,6 +28,23 @@ from .output import Entry
 from .render import drafts
 
 RENDERERS = {"site": site.render_post, "drafts": drafts.render_parts}
+
+
+class PathClash(Exception):
+    """Two outputs would be written to one path; the message names both."""
+
+
+def _claim(
+    files: dict[str, Entry], owners: dict[str, str], new: dict[str, Entry], owner: str
+) -> None:
+    for rel, entry in new.items():
+        if rel in files:
+            raise PathClash(
+                f"{rel} would be written twice, by {owners[rel]} and by {owner}; "
+                "rename one of them (nothing was written)"
+            )
+        files[rel] = entry
+        owners[rel] = owner
 
 
 class CacheMiss(Exception):
@@ -53,8 +70,12 @@ def build(
     use_cache: bool = True,
     preview: bool = False,
     on_checked: Callable[[list[Diagnostic]], None] | None = None,
+    on_wait: Callable[[], None] | None = None,
 ) -> BuildReport:
     """Check, and unless there are errors, write site/ and feeds/.
+
+    One build of a project runs at a time: another waits for the first to finish (and
+    `on_wait` is called when it starts waiting).
 
     `preview` (for `toolkit serve`) writes site/ even when there are problems, with a
     banner listing them on every page, and leaves feeds/ alone. `on_checked` is given
@@ -62,8 +83,8 @@ def build(
     the pages they are about.
     """
     start = time.perf_counter()
-    cache = cachelib.Cache(root / ".toolkit" / "cache.sqlite" if use_cache else None)
-    with pipeline.collector_paused():
+    with lock.exclusive(root, on_wait), pipeline.collector_paused():
+        cache = cachelib.Cache(root / ".toolkit" / "cache.sqlite" if use_cache else None)
         report = _build_with_retries(root, cache, drafts, strict, at, preview, on_checked)
     report.seconds = time.perf_counter() - start
     return report
@@ -232,17 +253,20 @@ def _build(
         rendered[group.name] = {rel: files.add(data) for rel, data in group.render().items()}
         cache.put(keys[group.name], {rel: e.digest for rel, e in rendered[group.name].items()})
 
-    feed_files = {rel: e for g in feed_groups for rel, e in rendered[g.name].items()}
+    # No two outputs may ever claim one path: one would silently overwrite the other.
+    feed_files: dict[str, Entry] = {}
+    feed_owners: dict[str, str] = {}
+    for g in feed_groups:
+        _claim(feed_files, feed_owners, rendered[g.name], f"the {g.name} feed")
     # A page's `placed` is true of this build's staging tree only for posts just rendered.
-    site_files = {
-        page.path + "index.html": Entry(
-            page.page_digest, page.page, page.placed if path in checked.fresh else None
-        )
-        for path, page in pages.items()
-    }
+    site_files: dict[str, Entry] = {}
+    owners: dict[str, str] = {}
+    for path, page in pages.items():
+        entry = Entry(page.page_digest, page.page, page.placed if path in checked.fresh else None)
+        _claim(site_files, owners, {page.path + "index.html": entry}, path)
     for group in groups:
-        site_files.update(rendered[group.name])
-    site_files.update({f"feeds/{rel}": e for rel, e in feed_files.items()})
+        _claim(site_files, owners, rendered[group.name], f"the {group.name} page")
+    _claim(site_files, owners, {f"feeds/{rel}": e for rel, e in feed_files.items()}, "feeds/")
 
     outputs = (
         {PREVIEW: site_files}

@@ -9,8 +9,8 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from . import content, target_check, urls
 from . import diagnostics as dg
-from . import target_check, urls
 from .content import CONFIG_FILE
 from .diagnostics import Diagnostic
 from .markdown import Locator, Parsed
@@ -264,6 +264,28 @@ def check_slugs(posts: list[Post]) -> list[Diagnostic]:
             )
         else:
             seen[post.slug] = post
+    return out
+
+
+def check_tags(posts: list[Post]) -> list[Diagnostic]:
+    """P016: one tag spelled two ways (they share a page and a feed; one spelling shows)."""
+    shown = content.tag_names(posts)
+    out = []
+    for post in posts:
+        for i, tag in enumerate(post.tags):
+            chosen = shown[content.slugify(tag)]
+            if tag != chosen:
+                line, column = post.loaded.at(("tags", i))
+                out.append(
+                    dg.make(
+                        "P016",
+                        post.path,
+                        line,
+                        f"tag `{tag}` is spelled `{chosen}` elsewhere; they are one tag "
+                        f"(tags/{content.slugify(tag)}/, shown as `{chosen}`); use one spelling",
+                        column,
+                    )
+                )
     return out
 
 

@@ -180,7 +180,18 @@ def build(obj: Context, drafts: bool, strict: bool, no_cache: bool) -> None:
     previous outputs stay as they were. Each output directory is replaced in one step.
     """
     root = obj.root
-    report = buildlib.build(root, drafts=drafts, strict=strict, use_cache=not no_cache)
+    try:
+        report = buildlib.build(
+            root,
+            drafts=drafts,
+            strict=strict,
+            use_cache=not no_cache,
+            on_wait=lambda: click.echo(
+                "Another build of this project is running; waiting for it to finish.", err=True
+            ),
+        )
+    except buildlib.PathClash as e:
+        raise click.ClickException(str(e)) from None
     if report.diagnostics:
         echo_diagnostics(report.diagnostics, "text", strict)
     if not report.ok:

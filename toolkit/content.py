@@ -129,6 +129,17 @@ def slugify(text: str) -> str:
     return re.sub(r"-{2,}", "-", slug) or "untitled"
 
 
+def tag_names(posts: list[Post]) -> dict[str, str]:
+    """Each tag's key (its slug: the name of its page and feed) and the spelling shown:
+    the one most posts use (then the first in sort order), so `AI` and `ai` are one tag."""
+    spellings: dict[str, dict[str, int]] = {}
+    for post in posts:
+        for tag in post.tags:
+            counts = spellings.setdefault(slugify(tag), {})
+            counts[tag] = counts.get(tag, 0) + 1
+    return {key: min(counts, key=lambda t: (-counts[t], t)) for key, counts in spellings.items()}
+
+
 def _front_matter(
     path: Path, shown: str, what: str, data: bytes | None = None
 ) -> tuple[Loaded | None, str, int, bytes, list[dg.Diagnostic]]:

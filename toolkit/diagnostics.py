@@ -60,6 +60,12 @@ _CODES = [
         WARNING,
         "A publish target in `targets` cannot show something the post uses.",
     ),
+    Code(
+        "P016",
+        "tag-spelled-two-ways",
+        WARNING,
+        "One tag spelled two ways (`AI`, `ai`): they share a page; one spelling shows.",
+    ),
     # Snippets
     Code("S001", "duplicate-snippet-id", ERROR, "Two snippet files with the same id."),
     Code("S002", "unknown-lab", ERROR, "`lab` is not a key of snippets/labs.yaml."),

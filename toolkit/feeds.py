@@ -19,7 +19,7 @@ import functools
 import json
 from urllib.parse import urlsplit
 
-from .content import slugify
+from .content import slugify, tag_names
 from .model import Config, Project
 from .render.html import absolute_fragments
 from .site import Group, Item
@@ -184,12 +184,14 @@ def feed_groups(items: list[Item], project: Project) -> list[Group]:
             shows=shortform,
         )
     )
-    for tag in sorted({t for i in published for t in i.post.tags}):
-        tagged = [i for i in published if tag in i.post.tags][: config.max_items]
-        name = f"tags/{slugify(tag)}.xml"
+    shown_as = tag_names([i.post for i in published])
+    for key, tag in sorted(shown_as.items()):
+        tagged = [i for i in published if key in {slugify(t) for t in i.post.tags}]
+        tagged = tagged[: config.max_items]
+        name = f"tags/{key}.xml"
         groups.append(
             Group(
-                f"feed:tag:{tag}",
+                f"feed:tag:{key}",
                 shown(tagged),
                 lambda name=name, tag=tag, tagged=tagged: {
                     name: atom(tagged, config, name, f"{config.title}: {tag}")

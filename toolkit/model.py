@@ -103,7 +103,11 @@ class Post:
     def slimmed(self) -> Post:
         """This post without its body and YAML record (all a later build needs of an
         unchanged post is its metadata): a tenth of the size to keep and to load."""
-        keep = {k: v for k, v in self.loaded.positions.items() if k in ((), ("slug",))}
+        keep = {
+            k: v
+            for k, v in self.loaded.positions.items()
+            if k in ((), ("slug",)) or k[:1] == ("tags",)
+        }
         return replace(self, body="", loaded=Loaded(None, keep), slim=True)
 
 

@@ -309,5 +309,6 @@ def _run(
         else:
             checked.fresh.add(r.post.path)
     checked.diagnostics += checks.check_slugs(project.posts)
+    checked.diagnostics += checks.check_tags(project.posts)
     checked.diagnostics = dg.filter_ignored(checked.diagnostics, project.config.ignore)
     return checked

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from . import cache as cachelib
 from . import document, markdown
-from .content import slugify
+from .content import slugify, tag_names
 from .diagnostics import Diagnostic
 from .model import Post, Project, Snippet
 from .render import html
@@ -340,11 +340,13 @@ def page_groups(items: list[Item], project: Project) -> list[Group]:
     config_id = project.digest
     listings = tuple(i.listing() for i in items)
     shortform = [i for i in items if i.post.kind == "shortform"]
+    # Tags that differ only in case or punctuation share one page: keyed by their slug.
+    shown = tag_names([i.post for i in items])
     by_tag: dict[str, list[Item]] = defaultdict(list)
     for item in items:
-        for tag in item.post.tags:
-            by_tag[tag].append(item)
-    counts = sorted(((t, len(v)) for t, v in by_tag.items()), key=lambda tc: tc[0].lower())
+        for key in dict.fromkeys(slugify(tag) for tag in item.post.tags):
+            by_tag[key].append(item)
+    counts = sorted(((shown[k], len(v)) for k, v in by_tag.items()), key=lambda tc: tc[0].lower())
 
     groups = [
         Group(
@@ -376,11 +378,11 @@ def page_groups(items: list[Item], project: Project) -> list[Group]:
             lambda: {"tags/index.html": page("tags.html", "tags/", project, tags=counts)},
         ),
     ]
-    for tag, tagged in sorted(by_tag.items()):
-        path = f"tags/{slugify(tag)}/"
+    for key, tagged in sorted(by_tag.items()):
+        path, tag = f"tags/{key}/", shown[key]
         groups.append(
             Group(
-                f"tag:{tag}",
+                f"tag:{key}",
                 (config_id, tag, tuple(i.listing() for i in tagged)),
                 lambda path=path, tag=tag, tagged=tagged: {
                     path + "index.html": page("tag.html", path, project, tag=tag, items=tagged)
