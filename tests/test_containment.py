@@ -129,17 +129,18 @@ def test_a_symlinked_staging_tree_is_never_followed(examples):
     """A symlink at .toolkit/trees/site (planted, or left by a broken tool) is replaced,
     and the build deletes nothing in its target."""
     root = examples
+    post = root / "posts" / "paris-frameworks-compared.md"
     assert buildlib.build(root, at=NOW).ok
+    post.write_text(post.read_text() + "\nA first edit.\n")
     assert buildlib.build(root, at=NOW).ok  # the first tree swapped out is now the spare
+    assert (root / ".toolkit" / "trees" / "site" / "index.html").is_file()
     elsewhere = root.parent / "elsewhere"
     elsewhere.mkdir()
     (elsewhere / "precious.txt").write_bytes(b"mine")
     spare = root / ".toolkit" / "trees" / "site"
     output.discard(spare)
     spare.symlink_to(elsewhere, target_is_directory=True)
-    (root / "posts" / "paris-frameworks-compared.md").write_text(
-        (root / "posts" / "paris-frameworks-compared.md").read_text() + "\nOne more line.\n"
-    )
+    post.write_text(post.read_text() + "\nOne more line.\n")
     assert buildlib.build(root, at=NOW).ok
     assert _tree(elsewhere) == {"precious.txt": b"mine"}
 

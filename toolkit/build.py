@@ -212,7 +212,7 @@ def _build(
         inputs=inputs,
         objects=store,
         drafts=drafts,
-        tree=site_staging[0] if site_staging and not site_staging[1] else None,
+        tree=site_staging.path if site_staging and site_staging.new else None,
     )
     report = BuildReport(
         checked.diagnostics,
@@ -221,8 +221,8 @@ def _build(
         reused=checked.reused,
     )
     if not report.ok and not preview:
-        if site_staging and not site_staging[1]:
-            output.discard(site_staging[0])  # pages were written into it
+        if site_staging and site_staging.new:
+            output.discard(site_staging.path)  # pages were written into it
         return report
     if on_checked is not None:
         on_checked(report.diagnostics)
@@ -275,11 +275,7 @@ def _build(
     )
     # Keep the objects of every post (drafts too: they are cached, built or not).
     kept: set[str] = {
-        d
-        for outputs in checked.outputs.values()
-        for value in outputs.values()
-        if hasattr(value, "objects")
-        for d in value.objects()
+        d for outputs in checked.outputs.values() for d in pipeline.stored_objects(outputs)
     }
     for directory, entries in outputs.items():
         staging = site_staging if directory == site_name else _staging(root, directory, cache)
@@ -302,21 +298,31 @@ def _build(
     return report
 
 
-def _staging(
-    root: Path, directory: str, cache: cachelib.Cache
-) -> tuple[Path, output.Tree | None] | None:
-    """Where the next root/directory is made: `.toolkit/trees/<directory>`, with the record
-    of the tree a build left there to bring up to date in place (None: a new tree, made
-    now). None without a cache."""
+@dataclass
+class Staging:
+    """Where the next output tree is made, and the record of the old tree there (None: a
+    new, empty tree, into which workers may write pages directly)."""
+
+    path: Path
+    record: output.Tree | None
+
+    @property
+    def new(self) -> bool:
+        return self.record is None
+
+
+def _staging(root: Path, directory: str, cache: cachelib.Cache) -> Staging | None:
+    """`.toolkit/trees/<directory>`, with the record of the tree a build left there to
+    bring up to date in place. None without a cache."""
     if not cache.enabled:
         return None
-    staging = root / ".toolkit" / "trees" / directory
+    path = root / ".toolkit" / "trees" / directory
     spare = cache.tree(f"spare:{directory}")
-    if spare is None or not staging.is_dir():
-        output.discard(staging)  # what is there, if anything, is not known: never reused
-        staging.mkdir(parents=True)
+    if spare is None or path.is_symlink() or not path.is_dir():
+        output.discard(path)  # what is there, if anything, is not known: never reused
+        path.mkdir(parents=True)
         spare = None
-    return staging, spare
+    return Staging(path, spare)
 
 
 def _write_tree(
@@ -325,7 +331,7 @@ def _write_tree(
     entries: dict[str, Entry],
     cache: cachelib.Cache,
     files: _Files,
-    staging: tuple[Path, output.Tree | None] | None,
+    staging: Staging | None,
 ) -> output.Tree:
     """Replace root/directory with `entries` in one step.
 
@@ -345,7 +351,7 @@ def _write_tree(
         if output.swap_in(fresh, dest):
             output.discard(fresh)
         return tree
-    path, spare = staging
+    path, spare = staging.path, staging.record
     cache.set_tree(f"spare:{directory}", None)
     tree = output.stage_tree(entries, dest, path, live, spare, files.load, files.source)
     if output.swap_in(path, dest):  # the old tree is now at `path`

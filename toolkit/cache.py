@@ -20,6 +20,7 @@ one build's worth. A damaged or outdated cache is only ever a miss.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import hashlib
 import os
@@ -28,7 +29,7 @@ import sqlite3
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from . import __version__, environment
 
@@ -356,6 +357,45 @@ class ObjectStore:
             if entry.name not in keep:
                 with contextlib.suppress(OSError):
                     os.unlink(entry.path)
+
+
+class Stashable(Protocol):
+    """A rendered page the cache may move into its object store (`site.PostPage`)."""
+
+    path: str
+    page: bytes | None
+    page_digest: str
+
+
+P = TypeVar("P", bound=Stashable)
+
+
+def stash(value: P, store: ObjectStore, tree: str | None = None) -> P:
+    """Move a rendered page into the store; a copy that only names it (`page` None).
+
+    With `tree` (a new staging tree for site/), the page is written there, where it will
+    be served, and the store links to it (`placed` records its stat): a build from nothing
+    writes each page once, in the worker that rendered it."""
+    assert value.page is not None
+    placed = _place(value, store, tree) if tree is not None else None
+    if placed is None:
+        store.put(value.page, value.page_digest)
+    return dataclasses.replace(value, page=None, html=None, placed=placed)  # type: ignore[type-var]
+
+
+def _place(value: Stashable, store: ObjectStore, tree: str) -> tuple[int, int, int] | None:
+    assert value.page is not None
+    target = os.path.join(tree, value.path, "index.html")
+    try:
+        try:
+            os.mkdir(os.path.dirname(target))
+        except FileNotFoundError:  # the first page under posts/ or shortform/
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+        st = create(target, value.page)
+    except OSError:
+        return None  # e.g. two posts with one slug: that build fails its check anyway
+    store.adopt(target, value.page_digest)
+    return st.st_size, st.st_mtime_ns, st.st_ino
 
 
 def create(path: str, data: bytes) -> os.stat_result:

@@ -144,7 +144,7 @@ def citation_tokens(
 def citation_paragraph(items: list[dict], project: Project) -> list[Token]:
     """A note's paragraph naming the cited sources. Tokens are never mutated once made,
     so the same paragraph is shared by every citation of the same sources."""
-    memo = project.__dict__.setdefault("_citation_memo", {})
+    memo = project.derived.citations
     key = tuple((i["id"], i.get("locator")) for i in items)
     if key not in memo:
         memo[key] = _citation_paragraph(items, project)

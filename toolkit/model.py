@@ -141,6 +141,16 @@ class ArchiveIndex:
 
 
 @dataclass
+class Derived:
+    """What is worked out from a loaded project once and then reused, declared here so no
+    memo hides on the project: a project is never changed once loaded, so these hold."""
+
+    archive_index: ArchiveIndex | None = None
+    successors: dict[str, Snippet] | None = None  # superseded id -> its successor
+    citations: dict[tuple, list] = field(default_factory=dict)  # note paragraphs by sources
+
+
+@dataclass
 class Project:
     root: Path
     config: Config
@@ -154,9 +164,10 @@ class Project:
     digest: str = ""  # of toolkit.toml, labs.yaml and archives.yaml together
     # Snippets that lost a duplicate-id contest, kept so checks can name both files.
     duplicate_snippets: list[Snippet] = field(default_factory=list)
-    _archive_index: ArchiveIndex | None = field(default=None, repr=False, compare=False)
+    derived: Derived = field(default_factory=Derived, repr=False, compare=False)
 
     def archive_index(self) -> ArchiveIndex:
-        if self._archive_index is None or self._archive_index.exact is not self.archives:
-            self._archive_index = ArchiveIndex(self.archives)
-        return self._archive_index
+        index = self.derived.archive_index
+        if index is None or index.exact is not self.archives:
+            index = self.derived.archive_index = ArchiveIndex(self.archives)
+        return index

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from . import cache as cachelib
-from . import checks, content, document, environment, markdown, parallel
+from . import checks, content, document, environment, markdown, parallel, site
 from . import diagnostics as dg
 from .diagnostics import Diagnostic
 from .document import Document
@@ -128,15 +128,22 @@ def _post_job(item: tuple[Path, bytes | None, list[Diagnostic]]) -> PostResult:
     if job.renderers:
         doc = document.build(post, parsed, project)
         outputs = {name: render(doc, project) for name, render in job.renderers.items()}
-        if job.objects is not None:
+        if job.objects is not None:  # the cache takes the pages' bytes: only digests travel
             tree = job.tree if post.published or job.drafts else None
             outputs = {
-                name: value.spill(job.objects, tree) if hasattr(value, "spill") else value
+                name: cachelib.stash(value, job.objects, tree)
+                if isinstance(value, site.PostPage)
+                else value
                 for name, value in outputs.items()
             }
         post = post.slimmed() if not job.keep_parsed else post
     deps = {sid: job.digests.get(sid) for sid in _dependencies(post, parsed, project)}
     return PostResult(post, diags, parsed if job.keep_parsed else None, outputs, deps)
+
+
+def stored_objects(outputs: dict[str, Any]) -> list[str]:
+    """The digests of the object-store files a post's rendered outputs name."""
+    return [v.page_digest for v in outputs.values() if isinstance(v, site.PostPage)]
 
 
 def _archive_index(project: Project, cache: cachelib.Cache) -> ArchiveIndex:
@@ -146,8 +153,8 @@ def _archive_index(project: Project, cache: cachelib.Cache) -> ArchiveIndex:
     if normal is None:
         normal = project.archive_index().normal
         cache.put(k, normal)
-    project._archive_index = ArchiveIndex(project.archives, normal)
-    return project._archive_index
+    project.derived.archive_index = ArchiveIndex(project.archives, normal)
+    return project.derived.archive_index
 
 
 def _project_checks(
@@ -235,14 +242,7 @@ def _run(
     hits = cache.get_posts([k for k in keys if k], digests) if not keep_parsed else {}
     if objects is not None and objects.verify:  # a result whose stored page is gone is no hit
         hits = {
-            k: r
-            for k, r in hits.items()
-            if all(
-                objects.has(d)
-                for v in r.outputs.values()
-                if hasattr(v, "objects")
-                for d in v.objects()
-            )
+            k: r for k, r in hits.items() if all(objects.has(d) for d in stored_objects(r.outputs))
         }
     todo = [i for i, k in enumerate(keys) if k not in hits]
     if cache.enabled and environment.read("TOOLKIT_DEBUG_CACHE"):

@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import hashlib
 import os
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-from . import cache as cachelib
 from . import document, markdown
 from .content import slugify, tag_names
 from .diagnostics import Diagnostic
@@ -52,14 +52,13 @@ class Item:
 
 @dataclass
 class PostPage:
-    """What the per-post renderer produces (in a worker, or read from the cache).
+    """What the per-post renderer produces: pure data, made without any I/O.
 
     The page holds the post's HTML verbatim, at `html_span` (body start and end, notes
     start and end, in bytes), so pages and feeds that show the HTML of an unchanged post
-    cut it from the stored page: nothing but the page is stored. With an object store the
-    page goes there as soon as it is rendered (`spill`), and only its digest travels: a
-    build that does not need it (the post is unchanged, its file can be linked) never
-    loads it.
+    cut it from the stored page: nothing but the page is stored. The cache may move the
+    page into its object store (`cache.stash`), leaving `page` None and only the digest
+    (and, if it wrote the page into a new staging tree, `placed`: its stat there).
     """
 
     path: str
@@ -75,33 +74,6 @@ class PostPage:
         return Item(
             post, self.path, self.summary, self.html, self.claims, self.page_digest, self.html_span
         )
-
-    def objects(self) -> list[str]:
-        return [self.page_digest]
-
-    def spill(self, store: cachelib.ObjectStore, tree: str | None = None) -> PostPage:
-        """Move the page into the store; a copy that only names it. With `tree` (a new
-        staging tree for site/), the page is written there, where it will be served, and
-        the store links to it: a build from nothing writes each page once, in the worker
-        that rendered it, instead of leaving the folder and the link to the main process."""
-        placed = self._place(store, tree) if tree is not None else None
-        if placed is None:
-            store.put(self.page, self.page_digest)
-        return replace(self, page=None, html=None, placed=placed)
-
-    def _place(self, store: cachelib.ObjectStore, tree: str) -> tuple[int, int, int] | None:
-        assert self.page is not None
-        target = os.path.join(tree, self.path, "index.html")
-        try:
-            try:
-                os.mkdir(os.path.dirname(target))
-            except FileNotFoundError:  # the first page under posts/ or shortform/
-                os.makedirs(os.path.dirname(target), exist_ok=True)
-            st = cachelib.create(target, self.page)
-        except OSError:
-            return None  # e.g. two posts with one slug: that build fails its check anyway
-        store.adopt(target, self.page_digest)
-        return st.st_size, st.st_mtime_ns, st.st_ino
 
 
 @functools.lru_cache(maxsize=1)
@@ -162,9 +134,9 @@ def page(template: str, path: str, project: Project, **context) -> bytes:
 
 def successors(project: Project) -> dict[str, Snippet]:
     """Snippets that supersede another, by id (for "superseded by <title>" links)."""
-    found = project.__dict__.get("_successors")
+    found = project.derived.successors
     if found is None:
-        found = project.__dict__["_successors"] = {
+        found = project.derived.successors = {
             s.superseded_by: project.snippets[s.superseded_by]
             for s in project.snippets.values()
             if s.superseded_by in project.snippets
@@ -257,7 +229,9 @@ def render_post(doc: document.Document, project: Project) -> PostPage:
     rendered = html.render(doc, project.config.site_url)
     item = Item(doc.post, doc.path, doc.summary, rendered, doc.claims)
     data, span = post_page(item, project)
-    return PostPage(doc.path, doc.summary, doc.claims, cachelib.digest(data), span, data, rendered)
+    return PostPage(
+        doc.path, doc.summary, doc.claims, hashlib.sha256(data).hexdigest(), span, data, rendered
+    )
 
 
 def problems_html(problems: list[Diagnostic]) -> bytes:
