@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import os
+import secrets
 import threading
 from collections import defaultdict
 from collections.abc import Mapping
@@ -33,6 +34,7 @@ USER_AGENT = (
 )
 ACCEPT = "text/html,application/xhtml+xml,application/pdf;q=0.9,*/*;q=0.8"
 HEAD_REFUSED = {400, 403, 404, 405, 406, 500, 501}
+PROBE_PATH = "toolkit-citecheck-no-such-page-"  # + random hex: a page no site has
 
 
 @dataclass
@@ -93,6 +95,8 @@ class Fetcher:
         self._global = threading.BoundedSemaphore(self.limits.connections)
         self._hosts: dict[str, threading.BoundedSemaphore] = {}
         self._not_before: dict[str, float] = defaultdict(float)
+        self._probes: dict[str, threading.Lock] = {}
+        self._answers_anything: dict[str, bool] = {}
         self._lock = threading.Lock()
         self._session = self._new_session()
 
@@ -240,13 +244,46 @@ class Fetcher:
         return result
 
     def check(self, url: str, *, want_body: bool = False) -> Fetched:
-        """A live URL's status: HEAD when the body is not needed, GET if HEAD is refused
-        or fails. The HEAD is not retried: the GET that follows a failed one is, so a dead
-        link costs one HEAD and the GET's attempts, not two full rounds of retries."""
+        """A live URL's status: HEAD when the body is not needed, GET if HEAD is refused,
+        fails or is transient (a 429 or 503 is confirmed, after its Retry-After, before
+        anyone is told the page is blocked or down). The HEAD is not retried: the GET
+        that follows a failed one is, so a dead link costs one HEAD and the GET's
+        attempts, not two full rounds of retries. A 200 to HEAD is taken at its word,
+        unless the host answers 200 for pages it does not have (`answers_anything`):
+        there only the page's title can tell a soft 404, so it is fetched."""
         if not want_body:
             head = self.fetch(url, "HEAD", want_body=False, retries=0)
-            if head.error is None and head.status not in HEAD_REFUSED:
-                return head
             if head.error in ("dns", "deadline", "retry-after"):
                 return head
+            if (
+                head.error is None
+                and head.status not in HEAD_REFUSED
+                and not self.limits.policy.is_transient(status=head.status, header=head.header)
+                and not (head.ok and _html(head) and self.answers_anything(url))
+            ):
+                return head
         return self.fetch(url, "GET", want_body=True)
+
+    def answers_anything(self, url: str) -> bool:
+        """Whether `url`'s host answers 200 to a path that cannot exist (a site that
+        renders its own "not found" page with 200). Asked once per host, by HEAD."""
+        parts = urlsplit(url)
+        origin = f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+        with self._lock:
+            probe_lock = self._probes.setdefault(origin, threading.Lock())
+        with probe_lock:  # one probe per host, however many threads ask
+            if origin not in self._answers_anything:
+                probe = self.fetch(
+                    f"{origin}/{PROBE_PATH}{secrets.token_hex(8)}",
+                    "HEAD",
+                    want_body=False,
+                    retries=0,
+                )
+                self._answers_anything[origin] = probe.error is None and probe.ok
+            return self._answers_anything[origin]
+
+
+def _html(fetched: Fetched) -> bool:
+    """Whether an answer is (or may be) a web page: a title could say "not found"."""
+    kind = fetched.header("content-type").lower()
+    return not kind or "html" in kind
