@@ -331,8 +331,8 @@ def test_a_dead_link_in_a_post_is_reported_where_it_is(site, origin):
 
 
 def test_no_host_gets_more_than_its_limit_at_once(site, wayback, origin):
-    origin.latency = 0.2
-    wayback.latency = 0.1
+    origin.latency = 0.1  # long enough that requests pile up behind the limit
+    wayback.latency = 0.05
     for i in range(12):
         site.snippet(f"s{i}", f"/page{i}")
     site.post(*[origin.url_for(f"/page{i}") for i in range(12)])
