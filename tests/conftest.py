@@ -168,6 +168,14 @@ def post(front: str, body: str) -> str:
     return "---\n" + textwrap.dedent(front).strip("\n") + "\n---\n" + textwrap.dedent(body)
 
 
+@pytest.fixture(autouse=True)
+def quick_retries(monkeypatch):
+    """Retries after milliseconds, not seconds, through the variable the toolkit reads
+    (declared in toolkit.environment): tests here care that a retry happens and what it does;
+    how long the waits are is tested once, with a fake clock, in test_retry.py."""
+    monkeypatch.setenv("TOOLKIT_RETRY_BACKOFF", "0.005")
+
+
 @pytest.fixture
 def wayback():
     """A stand-in Wayback Machine (CDX, raw captures, Save Page Now) on 127.0.0.1."""

@@ -17,10 +17,12 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from conftest import BROKEN_CONFIGS, break_config, online_project
+from servers.dropper import Dropper
 from servers.proxy import ProxySink
 from servers.wayback import WaybackServer
 
 from toolkit.cli import cli
+from toolkit.retry import RetryPolicy
 
 ACCESS, SECRET = "test-access", "test-secret"
 KEYS = {"WAYBACK_ACCESS_KEY": ACCESS, "WAYBACK_SECRET_KEY": SECRET, "TOOLKIT_SPN_POLL": "0.01"}
@@ -389,7 +391,7 @@ def test_an_unreachable_archive_stops_the_run_at_once(tmp_path):
     before = repo.snapshot()
     started = time.monotonic()
     result = repo.run(env=KEYS)
-    # One URL's retries (about 7 s of backoff), not one round of them per URL.
+    # One URL's retries, not one round of them per URL (counted in the test after this).
     assert time.monotonic() - started < 15
     assert result.exit_code == 1
     lines = result.stdout.splitlines()
@@ -401,6 +403,18 @@ def test_an_unreachable_archive_stops_the_run_at_once(tmp_path):
     assert lines[3:] == ["3 URLs: 3 stopped."]
     assert "Traceback" not in result.output
     assert repo.snapshot() == before
+
+
+def test_an_archive_that_drops_every_connection_is_tried_for_one_url_only(tmp_path):
+    with Dropper() as archive:
+        repo = Repo(tmp_path, archive)
+        for name in ("a", "b", "c"):
+            repo.snippet(name, f"https://x.ai/{name}")
+        result = repo.run(env=KEYS)
+    assert result.exit_code == 1
+    assert "did not answer (could not connect)" in result.stdout.splitlines()[0]
+    assert result.stdout.splitlines()[-1] == "3 URLs: 3 stopped."
+    assert archive.connections == 1 + RetryPolicy().retries  # the first URL's tries, no more
 
 
 def test_keys_the_archive_refuses_stop_the_run_and_are_never_shown(repo, wayback):

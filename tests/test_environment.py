@@ -39,7 +39,7 @@ def test_a_bad_value_is_a_usage_error_for_every_command(project, command, name, 
     ("name", "raw", "expected"),
     [
         ("TOOLKIT_HTTP_TIMEOUT", "0.25", 0.25),
-        ("TOOLKIT_HTTP_TIMEOUT", "", 30.0),
+        ("TOOLKIT_HTTP_TIMEOUT", "", None),
         ("TOOLKIT_SPN_POLL", "0", 0.0),
         ("TOOLKIT_WORKERS", " 3 ", 3),
         ("TOOLKIT_WORKERS", "", None),

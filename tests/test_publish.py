@@ -116,7 +116,7 @@ def test_substack_refuses_to_overwrite_an_edit_made_on_substack(site, substack):
 
 
 def test_substack_killed_between_create_and_ledger_write_leaves_no_duplicate(site, substack):
-    substack.delay_next(3.0, method="POST", path="/api/v1/drafts")
+    create = substack.hold_next(method="POST", path="/api/v1/drafts")
     env = {**os.environ, "SUBSTACK_SID": SID, "TOOLKIT_HTTP_TIMEOUT": "30"}
     proc = subprocess.Popen(
         [
@@ -134,13 +134,11 @@ def test_substack_killed_between_create_and_ledger_write_leaves_no_duplicate(sit
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    deadline = time.monotonic() + 30
-    while not substack.requests_to("POST", "/api/v1/drafts") and time.monotonic() < deadline:
-        time.sleep(0.05)
+    assert create.arrived.wait(30)
     proc.send_signal(signal.SIGKILL)  # the draft is being made; we never hear back
     proc.wait()
-    while not substack.drafts and time.monotonic() < deadline:
-        time.sleep(0.05)
+    create.release()
+    assert create.handled.wait(30)
     assert len(substack.drafts) == 1
     assert "pending" in ledger(site)[PAPER]["substack"]
 
@@ -199,9 +197,9 @@ def test_substack_server_errors_and_timeouts(site, substack):
     result = publish(site, PAPER, "--to", "substack")
     assert result.exit_code == 1 and "server error (503)" in result.stdout
 
-    substack.delay_next(5, method="POST")
-    result = publish(site, NOTE, "--to", "substack")
-    assert result.exit_code == 1 and "did not answer within 2 s" in result.stdout
+    substack.delay_next(1, method="POST")
+    result = publish(site, NOTE, "--to", "substack", env={"TOOLKIT_HTTP_TIMEOUT": "0.2"})
+    assert result.exit_code == 1 and "did not answer within 0.2 s" in result.stdout
 
 
 def test_no_network_is_a_clear_message(site):
@@ -466,7 +464,7 @@ def test_an_edge_challenge_is_named_and_never_retried(site, lesswrong, substack,
 
 
 def test_lesswrong_killed_between_create_and_ledger_write(site, lesswrong):
-    lesswrong.delay_operation("CreateDraft", 3.0)
+    create = lesswrong.hold_operation("CreateDraft")
     env = {**os.environ, "LESSWRONG_TOKEN": TOKEN, "TOOLKIT_HTTP_TIMEOUT": "30"}
     proc = subprocess.Popen(
         [
@@ -484,14 +482,13 @@ def test_lesswrong_killed_between_create_and_ledger_write(site, lesswrong):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
     )
-    deadline = time.monotonic() + 30
-    while not graphql_calls(lesswrong, "CreateDraft") and time.monotonic() < deadline:
-        time.sleep(0.05)
+    assert create.arrived.wait(30)
+    assert graphql_calls(lesswrong, "CreateDraft")
     proc.send_signal(signal.SIGKILL)
     proc.wait()
+    create.release()
+    assert create.handled.wait(30)
     drafts = lambda: [p for p in lesswrong.posts.values() if not p.get("shortform")]  # noqa: E731
-    while not drafts() and time.monotonic() < deadline:
-        time.sleep(0.05)
     assert len(drafts()) == 1 and "pending" in ledger(site)[PAPER]["lesswrong"]
 
     result = publish(site, PAPER, "--to", "lesswrong")

@@ -515,7 +515,8 @@ def test_delay_next_trips_client_timeouts(substack: SubstackServer) -> None:
     assert time.monotonic() - start < 0.5
     # The next request is answered at once, and the server survives the dropped client.
     assert ss_get(substack, "/user/profile/self").status_code == 200
-    time.sleep(0.6)
+    assert substack.wait_idle(5)  # the delayed answer went to a client that had gone
+    assert substack.requests[0].end is not None
     assert ss_get(substack, "/subscription").status_code == 200
 
 

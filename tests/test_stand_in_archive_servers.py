@@ -587,6 +587,7 @@ def test_origin_meter_counts_overlapping_requests(origin: OriginServer) -> None:
     assert origin.max_concurrent == 5
     assert origin.in_flight == 0
     origin.reset_meter()
+    origin.slow("/slow", 0)  # one after another: no delay is needed to tell them apart
     for _ in range(3):
         get(origin.url_for("/slow"))
     assert origin.max_concurrent == 1 and len(origin.requests) == 3

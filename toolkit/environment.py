@@ -32,8 +32,15 @@ VARIABLES = {
         Variable(
             "TOOLKIT_HTTP_TIMEOUT",
             "seconds",
-            30.0,
-            "Seconds to wait for any one answer from Substack or a forum (fractions allowed).",
+            None,
+            "Seconds to wait for any one answer (fractions allowed); overrides [online] "
+            "timeout, and publishing's 30 s.",
+        ),
+        Variable(
+            "TOOLKIT_RETRY_BACKOFF",
+            "seconds0",
+            None,
+            "Seconds before the first retry (fractions allowed), then doubling; default 1.",
         ),
         Variable(
             "TOOLKIT_SPN_POLL",

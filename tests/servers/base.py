@@ -9,7 +9,9 @@ keep-alive HTTP/1.1, logging, faults, latency and metering.
 
 from __future__ import annotations
 
+import contextlib
 import json
+import socket
 import threading
 import time
 import traceback
@@ -105,11 +107,33 @@ def html_response(body: str, status: int = 200, **headers: str) -> Response:
 
 
 @dataclass
+class Hold:
+    """A request kept waiting at the server until the test lets it through, so a test can
+    act while the request is known to be in flight (kill the client, say) without guessing
+    a delay. Every wait on it is the test's to bound."""
+
+    arrived: threading.Event = field(default_factory=threading.Event)  # it came in
+    released: threading.Event = field(default_factory=threading.Event)  # set by the test
+    handled: threading.Event = field(default_factory=threading.Event)  # its effect happened
+
+    def release(self) -> None:
+        self.released.set()
+
+    def wait_for_release(self, stopping: threading.Event) -> bool:
+        """Called by the server; False when it stopped instead."""
+        self.arrived.set()
+        while not self.released.wait(0.05):
+            if stopping.is_set():
+                return False
+        return not stopping.is_set()
+
+
+@dataclass
 class Fault:
     """A one-shot scripted behaviour, used by the first request it matches.
 
-    `status=None` means "only delay, then answer normally"; otherwise the server answers
-    with status/headers/body after the delay and the real handler never runs.
+    `status=None` means "only delay (or hold), then answer normally"; otherwise the server
+    answers with status/headers/body after the delay and the real handler never runs.
     """
 
     status: int | None = None
@@ -118,6 +142,7 @@ class Fault:
     delay: float = 0.0
     method: str | None = None  # match this HTTP method only (case-insensitive)
     path: str | None = None  # match this path (no query); a trailing "*" matches a prefix
+    hold: Hold | None = None  # wait for the test's release before answering
 
     def matches(self, method: str, route: str) -> bool:
         """Whether this fault applies to a request with this method and path."""
@@ -145,6 +170,18 @@ class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # bursts of concurrent test clients must not be refused
     stand_in: StandInServer
+
+
+def _shut_down(httpd: _HTTPServer) -> None:
+    """`httpd.shutdown()`, without waiting out the serving loop's poll interval: the loop
+    looks at the request only when its select() returns, and a connection makes it return
+    now (a suite starts and stops hundreds of these)."""
+    asking = threading.Thread(target=httpd.shutdown, daemon=True)
+    asking.start()
+    while asking.is_alive():
+        with contextlib.suppress(OSError):
+            socket.create_connection(httpd.server_address[:2], timeout=1).close()
+        asking.join(0.005)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -195,6 +232,7 @@ class StandInServer:
         #: `handler_errors` itself).
         self.handler_errors_expected = False
         self._records = threading.Lock()  # log, faults and meter; never held while handling
+        self._idle = threading.Condition(self._records)  # notified when nothing is in flight
         self._log: list[RecordedRequest] = []
         self._faults: list[Fault] = []
         self._in_flight = 0
@@ -224,7 +262,7 @@ class StandInServer:
         """Stop serving and release the port; wakes any request sleeping in a delay."""
         self._stopping.set()
         if self._httpd is not None:
-            self._httpd.shutdown()
+            _shut_down(self._httpd)
             self._httpd.server_close()
             self._httpd = None
         if self._thread is not None:
@@ -291,6 +329,11 @@ class StandInServer:
         with self._records:
             return self._in_flight
 
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait until no request is in flight (answered or dropped); False on timeout."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._in_flight == 0, timeout)
+
     def reset_meter(self) -> None:
         """Start a fresh measurement: forget the log and the recorded maximum.
 
@@ -320,6 +363,13 @@ class StandInServer:
     ) -> None:
         """Sleep before answering the next matching request normally (to trip client timeouts)."""
         self._push(Fault(None, {}, None, seconds, method, path))
+
+    def hold_next(self, *, method: str | None = None, path: str | None = None) -> Hold:
+        """Keep the next matching request waiting until `hold.release()`, then answer it
+        normally; `hold.arrived` and `hold.handled` tell the test where it is."""
+        hold = Hold()
+        self._push(Fault(None, {}, None, 0.0, method, path, hold))
+        return hold
 
     def clear_faults(self) -> None:
         """Drop faults that have not fired yet."""
@@ -376,6 +426,8 @@ class StandInServer:
             request.end = time.time()
         with self._records:
             self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.notify_all()
 
     def _receive(self, h: _Handler) -> RecordedRequest:
         """Read the request, log it, and attach the scripted fault it uses up, if any."""
@@ -410,6 +462,9 @@ class StandInServer:
         wait = self.latency + (fault.delay if fault is not None else 0.0)
         if wait > 0 and self._stopping.wait(wait):
             return None
+        hold = fault.hold if fault is not None else None
+        if hold is not None and not hold.wait_for_release(self._stopping):
+            return None
         if fault is not None and fault.status is not None:
             return fault.response()
         with self.lock:
@@ -418,6 +473,8 @@ class StandInServer:
             except Exception as exc:  # a bug in the stand-in: make it loud, not a hang
                 self.handler_errors.append(traceback.format_exc())
                 response = Response(500, f"stand-in server error: {exc!r}")
+        if hold is not None:
+            hold.handled.set()
         if response.delay > 0 and self._stopping.wait(response.delay):
             return None
         return response

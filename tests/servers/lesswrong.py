@@ -40,7 +40,7 @@ from mdit_py_plugins.footnote import footnote_plugin
 from mdit_py_plugins.subscript import sub_plugin
 from mdit_py_plugins.superscript import superscript_plugin
 
-from .base import RecordedRequest, Response, StandInServer, json_response
+from .base import Hold, RecordedRequest, Response, StandInServer, json_response
 
 SCHEMA_SDL = """
 scalar JSON
@@ -446,6 +446,13 @@ class LessWrongServer(StandInServer):
         happens after the wait, so a client that gives up still leaves its effect)."""
         self._operation_faults[name] = ("delay", seconds)
 
+    def hold_operation(self, name: str) -> Hold:
+        """Keep the next request for operation `name` waiting until `hold.release()`, then
+        run it (its effect happens even if the client is gone by then)."""
+        hold = Hold()
+        self._operation_faults[name] = ("hold", hold)
+        return hold
+
     def handle(self, request: RecordedRequest) -> Response:
         operation = (
             (request.json or {}).get("operationName") if isinstance(request.json, dict) else None
@@ -467,6 +474,14 @@ class LessWrongServer(StandInServer):
             )
         if fault and fault[0] == "delay":
             time.sleep(fault[1])
+        if fault and fault[0] == "hold":
+            hold = fault[1]
+            if not hold.wait_for_release(self._stopping):
+                return Response(503, "stopped")
+            try:
+                return self.handle(request)  # the fault is used up: this runs it for real
+            finally:
+                hold.handled.set()
         if self.vercel_challenge:
             return Response(
                 VERCEL_CHALLENGE["status"],

@@ -108,7 +108,12 @@ def archive(
     fetcher = Fetcher(limits, archive_hosts=urls.archive_netlocs(base))
     wayback = Wayback(base, fetcher)
     access, secret = env.get(ACCESS_ENV, "").strip(), env.get(SECRET_ENV, "").strip()
-    saver = SavePageNow(base, access, secret, poll_every=poll_every) if access and secret else None
+    clock = limits.policy.clock
+    saver = (
+        SavePageNow(base, access, secret, poll_every=poll_every, clock=clock)
+        if access and secret
+        else None
+    )
     stopped = ""
     for want in wants(checked):
         shown = ", ".join([s.path for s in want.snippets] + want.in_posts)

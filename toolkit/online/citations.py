@@ -26,8 +26,9 @@ from .. import diagnostics as dg
 from ..diagnostics import Diagnostic
 from ..markdown import Locator
 from ..pipeline import Checked
+from ..retry import bot_wall
 from . import text as textlib
-from .fetch import Fetched, Fetcher, Limits, bot_wall
+from .fetch import Fetched, Fetcher, Limits
 from .store import OnlineStore, key
 from .wayback import ArchiveError, Wayback
 

@@ -2,38 +2,39 @@
 
 - A global limit on connections, a limit per host (default 2), and a separate limit for the
   web archive's own host, which is shared by everyone and asks to be spared.
-- `Retry-After` (seconds or a date) on 429/503 holds back every request to that host, not
-  just the retry. Transient failures (timeouts, resets, 5xx, 429) are retried with
-  exponential backoff and jitter; nothing else is.
-- A timeout per request, and a deadline for the whole run.
-- HEAD first where the body is not needed, GET when HEAD is refused.
+- What is retried, how often and after how long is `toolkit.retry`'s policy (transient
+  failures only: timeouts, resets, 408, 429, 500, 502-504; exponential backoff with
+  jitter; never a bot wall). Here, a `Retry-After` on 429/503 holds back every request
+  to that host, not just the retry.
+- A timeout per request, and a deadline for the whole run; both, and every wait, read
+  the policy's clock.
+- HEAD first where the body is not needed, GET when HEAD is refused or fails.
 - A User-Agent that names the tool, and a cap on how much of a body is read.
 """
 
 from __future__ import annotations
 
-import email.utils
 import functools
 import os
-import random
+import secrets
 import threading
-import time
 from collections import defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 import requests
 
-from .. import __version__
+from .. import __version__, environment
+from ..retry import RetryPolicy
 
 USER_AGENT = (
     f"toolkit-citecheck/{__version__} (checks the sources a newsletter cites; "
     "+https://pypi.org/project/toolkit/)"
 )
 ACCEPT = "text/html,application/xhtml+xml,application/pdf;q=0.9,*/*;q=0.8"
-TRANSIENT = {408, 429, 500, 502, 503, 504}
 HEAD_REFUSED = {400, 403, 404, 405, 406, 500, 501}
+PROBE_PATH = "toolkit-citecheck-no-such-page-"  # + random hex: a page no site has
 
 
 @dataclass
@@ -44,15 +45,18 @@ class Limits:
     timeout: float = 20.0  # per request
     deadline: float = 900.0  # for the whole run
     max_bytes: int = 10_000_000
-    retries: int = 3
-    backoff: float = 1.0  # first retry after about this long, doubling
-    max_wait: float = 60.0  # the longest Retry-After sat out; longer means "try later"
+    policy: RetryPolicy = field(default_factory=RetryPolicy)  # retries, backoff, clock
 
     @classmethod
-    def from_settings(cls, settings: dict) -> Limits:
-        """From toolkit.toml's [online] table (missing keys keep their defaults)."""
+    def from_settings(cls, settings: dict, env: Mapping[str, str] | None = None) -> Limits:
+        """From toolkit.toml's [online] table (missing keys keep their defaults), then
+        the environment: $TOOLKIT_HTTP_TIMEOUT and $TOOLKIT_RETRY_BACKOFF win."""
         names = ("per_host", "connections", "archive_connections", "timeout", "deadline")
-        return cls(**{name: settings[name] for name in names if name in settings})
+        limits = cls(**{name: settings[name] for name in names if name in settings})
+        timeout = environment.read("TOOLKIT_HTTP_TIMEOUT", env)
+        if timeout is not None:
+            limits = replace(limits, timeout=timeout)
+        return replace(limits, policy=limits.policy.with_environment(env))
 
 
 @dataclass
@@ -74,30 +78,6 @@ class Fetched:
         return self.headers.get(name.lower(), "")
 
 
-# Set by Cloudflare's and Vercel's edges when they challenge or block a client: the edge,
-# not the site, answered, and its status (often 403 or 429) says nothing about the page.
-BOT_WALL_HEADERS = ("cf-mitigated", "x-vercel-mitigated")
-
-
-def bot_wall(header: Callable[[str], str | None]) -> bool:
-    """Whether an answer came from an edge's bot protection (`header` looks one up)."""
-    return any((header(name) or "").strip() for name in BOT_WALL_HEADERS)
-
-
-def retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a `Retry-After` value (seconds or an HTTP date), if it says."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - time.time())
-
-
 class Fetcher:
     def __init__(
         self,
@@ -108,12 +88,15 @@ class Fetcher:
         self.limits = limits or Limits()
         self.archive_hosts = {h.lower() for h in archive_hosts}
         self.user_agent = user_agent
-        self.started = time.monotonic()
+        self.clock = self.limits.policy.clock
+        self.started = self.clock.now()
         self.requests_sent = 0
         self.answers = 0  # responses of any status: proof that the network works
         self._global = threading.BoundedSemaphore(self.limits.connections)
         self._hosts: dict[str, threading.BoundedSemaphore] = {}
         self._not_before: dict[str, float] = defaultdict(float)
+        self._probes: dict[str, threading.Lock] = {}
+        self._answers_anything: dict[str, bool] = {}
         self._lock = threading.Lock()
         self._session = self._new_session()
 
@@ -159,7 +142,7 @@ class Fetcher:
         return requests.utils.get_environ_proxies(f"{scheme}://{netloc}/")
 
     def remaining(self) -> float:
-        return self.limits.deadline - (time.monotonic() - self.started)
+        return self.limits.deadline - (self.clock.now() - self.started)
 
     # requests --------------------------------------------------------------------------
 
@@ -172,38 +155,40 @@ class Fetcher:
         want_body: bool = True,
         retries: int | None = None,
     ) -> Fetched:
-        """One URL, politely, with retries (`limits.retries` unless given) for transient
-        failures only."""
-        retries = self.limits.retries if retries is None else retries
+        """One URL, politely, with retries as the policy says for transient failures
+        only (`retries` overrides how many)."""
+        policy, clock = self.limits.policy, self.clock
+        if retries is not None:
+            policy = replace(policy, retries=retries)
         parts = urlsplit(url)
         host = (parts.netloc or "").lower()
         proxies = self._proxies(parts.scheme.lower(), host)
         attempt = 0
         while True:
-            wait = self._not_before[host] - time.monotonic()
+            wait = self._not_before[host] - clock.now()
             if wait > 0:
-                if wait > self.limits.max_wait or wait > self.remaining():
+                if wait > policy.max_wait or wait > self.remaining():
                     return Fetched(url, method, error="retry-after")
-                time.sleep(wait)
+                clock.sleep(wait)
             if self.remaining() <= 0:
                 return Fetched(url, method, error="deadline")
             # The host's slot first: a thread queued behind a busy host holds no global slot.
             with self._host_slot(host), self._global:
                 result = self._once(url, method, follow, want_body, proxies)
-            transient = result.error in ("timeout", "connection") or result.status in TRANSIENT
-            if result.status in (429, 503):
-                delay = retry_after(result.header("retry-after"))
-                if delay is not None:
-                    with self._lock:  # holds back every request to this host
-                        self._not_before[host] = max(
-                            self._not_before[host], time.monotonic() + delay
-                        )
-            if not transient or attempt >= retries:
+            asked = policy.server_wait(result.status, result.header("retry-after"))
+            if asked is not None:
+                with self._lock:  # holds back every request to this host
+                    self._not_before[host] = max(self._not_before[host], clock.now() + asked)
+            # Not `next_wait`: a Retry-After too long to sit out is said as "retry-after"
+            # by the check at the top, for this URL and every later one on the host.
+            transient = policy.is_transient(
+                status=result.status, error=result.error, header=result.header
+            )
+            if not transient or attempt >= policy.retries:
                 return result
             attempt += 1
-            if self._not_before[host] <= time.monotonic():
-                backoff = self.limits.backoff * 2 ** (attempt - 1)
-                time.sleep(backoff * (0.5 + random.random()))  # jitter
+            if self._not_before[host] <= clock.now():
+                clock.sleep(policy.wait_before(attempt))
 
     def _once(
         self, url: str, method: str, follow: bool, want_body: bool, proxies: dict[str, str]
@@ -259,13 +244,46 @@ class Fetcher:
         return result
 
     def check(self, url: str, *, want_body: bool = False) -> Fetched:
-        """A live URL's status: HEAD when the body is not needed, GET if HEAD is refused
-        or fails. The HEAD is not retried: the GET that follows a failed one is, so a dead
-        link costs one HEAD and the GET's attempts, not two full rounds of retries."""
+        """A live URL's status: HEAD when the body is not needed, GET if HEAD is refused,
+        fails or is transient (a 429 or 503 is confirmed, after its Retry-After, before
+        anyone is told the page is blocked or down). The HEAD is not retried: the GET
+        that follows a failed one is, so a dead link costs one HEAD and the GET's
+        attempts, not two full rounds of retries. A 200 to HEAD is taken at its word,
+        unless the host answers 200 for pages it does not have (`answers_anything`):
+        there only the page's title can tell a soft 404, so it is fetched."""
         if not want_body:
             head = self.fetch(url, "HEAD", want_body=False, retries=0)
-            if head.error is None and head.status not in HEAD_REFUSED:
-                return head
             if head.error in ("dns", "deadline", "retry-after"):
                 return head
+            if (
+                head.error is None
+                and head.status not in HEAD_REFUSED
+                and not self.limits.policy.is_transient(status=head.status, header=head.header)
+                and not (head.ok and _html(head) and self.answers_anything(url))
+            ):
+                return head
         return self.fetch(url, "GET", want_body=True)
+
+    def answers_anything(self, url: str) -> bool:
+        """Whether `url`'s host answers 200 to a path that cannot exist (a site that
+        renders its own "not found" page with 200). Asked once per host, by HEAD."""
+        parts = urlsplit(url)
+        origin = f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+        with self._lock:
+            probe_lock = self._probes.setdefault(origin, threading.Lock())
+        with probe_lock:  # one probe per host, however many threads ask
+            if origin not in self._answers_anything:
+                probe = self.fetch(
+                    f"{origin}/{PROBE_PATH}{secrets.token_hex(8)}",
+                    "HEAD",
+                    want_body=False,
+                    retries=0,
+                )
+                self._answers_anything[origin] = probe.error is None and probe.ok
+            return self._answers_anything[origin]
+
+
+def _html(fetched: Fetched) -> bool:
+    """Whether an answer is (or may be) a web page: a title could say "not found"."""
+    kind = fetched.header("content-type").lower()
+    return not kind or "html" in kind

@@ -13,13 +13,13 @@ Every path hangs off `[archive] wayback_url` (https://web.archive.org by default
 from __future__ import annotations
 
 import json
-import time
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
 import requests
 
 from .. import urls
+from ..retry import SYSTEM_CLOCK, Clock
 from .fetch import Fetcher
 
 CDX_FIELDS = "timestamp,original,statuscode,mimetype,digest"
@@ -161,6 +161,7 @@ class SavePageNow:
         poll_every: float = 5.0,
         poll_for: float = 180.0,
         timeout: float = 30.0,
+        clock: Clock = SYSTEM_CLOCK,
     ):
         self.base = base.rstrip("/")
         self.session = requests.Session()
@@ -168,6 +169,7 @@ class SavePageNow:
             {"Authorization": f"LOW {access}:{secret}", "Accept": "application/json"}
         )
         self.poll_every, self.poll_for, self.timeout = poll_every, poll_for, timeout
+        self.clock = clock
 
     def _json(self, method: str, path: str, **kwargs) -> dict:
         try:
@@ -201,7 +203,7 @@ class SavePageNow:
 
     def available(self) -> int | None:
         """How many captures this account may start now (None if it will not say)."""
-        data = self._json("GET", f"/save/status/user?_t={int(time.time())}")
+        data = self._json("GET", f"/save/status/user?_t={int(self.clock.wall())}")
         value = data.get("available")
         return int(value) if isinstance(value, (int, float)) else None
 
@@ -214,8 +216,8 @@ class SavePageNow:
         if failure or not started.get("job_id"):
             return failure or SaveResult("failed", message=started.get("message", "no job"))
         job = quote(str(started["job_id"]), safe="")
-        deadline = time.monotonic() + self.poll_for
-        while time.monotonic() < deadline:
+        deadline = self.clock.now() + self.poll_for
+        while self.clock.now() < deadline:
             status = self._json("GET", f"/save/status/{job}")
             if status.get("status") == "success":
                 return SaveResult(
@@ -224,7 +226,7 @@ class SavePageNow:
             failure = _failure(status)
             if failure:
                 return failure
-            time.sleep(self.poll_every)
+            self.clock.sleep(self.poll_every)
         return SaveResult(
             "failed",
             message=f"the capture was still pending after "

@@ -1,9 +1,11 @@
 """HTTP for the publishing clients: one place for timeouts, retries and failure messages.
 
-Rules:
-- Reads and updates (GET, PUT, an `updatePost`) may be retried: on 429 after the server's
-  `Retry-After`, on 5xx and timeouts after a short backoff. A create is never retried: a
-  second attempt could make a second draft.
+Rules (the retry decisions are `toolkit.retry`'s, with the publishing policy below):
+- Reads and updates (GET, PUT, an `updatePost`) may be retried: on 429 only after the
+  server's `Retry-After`, on transient 5xx and timeouts after a short backoff. A create is
+  never retried: a second attempt could make a second draft.
+- A refused connection is not retried either: with no network or the host down, every
+  later request would fail the same way, so the run stops at once.
 - Every failure becomes a `ServiceError` whose message is one line saying what happened
   and what to do, and never contains a credential.
 - A bot wall (the edge's `x-vercel-mitigated` or `cf-mitigated` header) is never retried,
@@ -12,17 +14,16 @@ Rules:
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 import requests
 
 from .. import __version__, environment
-from ..online.fetch import bot_wall, retry_after
+from ..retry import RetryPolicy, bot_wall
 
 USER_AGENT = f"toolkit/{__version__} (newsletter publishing; +https://pypi.org/project/toolkit/)"
-MAX_WAIT = 60.0  # the longest Retry-After we sit out; beyond it we stop and say when to retry
+PUBLISH_TIMEOUT = 30.0  # seconds, unless $TOOLKIT_HTTP_TIMEOUT says otherwise
 PASTE_READY = {"Substack": "drafts/substack/<slug>.html", "LessWrong": "drafts/lesswrong/<slug>.md"}
 
 
@@ -45,7 +46,14 @@ def bot_wall_error(service: str) -> ServiceError:
 
 def default_timeout() -> float:
     """Seconds to wait for an answer: $TOOLKIT_HTTP_TIMEOUT, else 30."""
-    return environment.read("TOOLKIT_HTTP_TIMEOUT")
+    return environment.read("TOOLKIT_HTTP_TIMEOUT") or PUBLISH_TIMEOUT
+
+
+def default_policy() -> RetryPolicy:
+    """Two retries; timeouts but not refused connections; 429 only when told when."""
+    return RetryPolicy(
+        retries=2, errors=frozenset({"timeout"}), needs_retry_after=frozenset({429})
+    ).with_environment()
 
 
 @dataclass
@@ -54,26 +62,27 @@ class Http:
 
     service: str  # "Substack" or "LessWrong", for messages
     timeout: float = field(default_factory=default_timeout)
-    retries: int = 2
-    backoff: float = 1.0
+    policy: RetryPolicy = field(default_factory=default_policy)
 
     def __post_init__(self) -> None:
         self.session = requests.Session()
         self.session.headers["User-Agent"] = USER_AGENT
 
     def send(self, method: str, url: str, *, retry: bool, **kwargs) -> requests.Response:
+        """`retry=False` for a create: it is sent once, whatever happens."""
         host = urlsplit(url).netloc
-        attempt = 0
+        policy, attempt = self.policy, 0
         while True:
             try:
                 response = self.session.request(method, url, timeout=self.timeout, **kwargs)
             except requests.Timeout:
-                if retry and attempt < self.retries:
+                wait = policy.next_wait(attempt, error="timeout") if retry else None
+                if wait is not None:
                     attempt += 1
-                    time.sleep(self.backoff * 2 ** (attempt - 1))
+                    policy.clock.sleep(wait)
                     continue
                 raise ServiceError(
-                    f"{self.service} ({host}) did not answer within {self.timeout:.0f} s; "
+                    f"{self.service} ({host}) did not answer within {self.timeout:g} s; "
                     + ("nothing was sent twice; " if not retry else "")
                     + "try again later"
                 ) from None
@@ -83,26 +92,26 @@ class Http:
                     "host is down; check your connection and run publish again",
                     fatal=True,
                 ) from None
-            # Before the 429 rules: waiting and retrying cannot pass a bot wall.
+            # Before the retry rules: waiting and retrying cannot pass a bot wall.
             if bot_wall(response.headers.get):
                 raise bot_wall_error(self.service)
-            if response.status_code == 429:
-                wait = retry_after(response.headers.get("Retry-After"))
-                if retry and attempt < self.retries and wait is not None and wait <= MAX_WAIT:
-                    attempt += 1
-                    time.sleep(wait)
-                    continue
-                when = f"wait {wait:.0f} s" if wait is not None else "wait a while"
+            status = response.status_code
+            wait = (
+                policy.next_wait(attempt, status=status, header=response.headers.get)
+                if retry
+                else None
+            )
+            if wait is not None:
+                attempt += 1
+                policy.clock.sleep(wait)
+                continue
+            if status == 429:
+                asked = policy.server_wait(status, response.headers.get("Retry-After"))
+                when = f"wait {asked:.0f} s" if asked is not None else "wait a while"
                 raise ServiceError(
                     f"{self.service} is limiting requests (429); {when} and run publish again",
                     fatal=True,
                 )
-            if response.status_code >= 500:
-                if retry and attempt < self.retries:
-                    attempt += 1
-                    time.sleep(self.backoff * 2 ** (attempt - 1))
-                    continue
-                raise ServiceError(
-                    f"{self.service} had a server error ({response.status_code}); try again later"
-                )
+            if status >= 500:
+                raise ServiceError(f"{self.service} had a server error ({status}); try again later")
             return response
