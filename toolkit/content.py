@@ -20,6 +20,7 @@ from pathlib import Path
 from . import cache as cachelib
 from . import diagnostics as dg
 from . import fields, parallel, yamlfile
+from .errors import Problem
 from .model import ArchiveEntry, Config, Lab, Post, Project, Snippet
 from .yamlfile import Loaded
 
@@ -31,8 +32,10 @@ else:  # pragma: no cover
 CONFIG_FILE = "toolkit.toml"
 
 
-class NotAProject(Exception):
+class NotAProject(Problem):
     """No toolkit.toml where one was expected."""
+
+    usage = True
 
 
 def find_root(start: Path) -> Path:

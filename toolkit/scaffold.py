@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from . import diagnostics as dg
 from . import schemas
 from .content import slugify
+from .errors import Problem
 from .model import Project
 
 LABS = {  # the major AI companies, for a new project's snippets/labs.yaml
@@ -92,7 +93,7 @@ copy [@openai-preparedness-beta-audits]. Author footnotes share the same numberi
 """
 
 
-class Refused(Exception):
+class Refused(Problem):
     """The command would overwrite something or cannot work as asked; the message says why."""
 
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from .. import checks, pipeline
 from .. import diagnostics as dg
 from ..document import Document
+from ..errors import Problem
 from ..model import Post
 from ..render import html as htmlrender
 from ..render import lesswrong as lwrender
@@ -29,7 +30,7 @@ from ..render import substack as ssrender
 from . import lesswrong as lwclient
 from . import substack as ssclient
 from .http import ServiceError
-from .ledger import Ledger, LedgerError  # noqa: F401 - re-exported for the CLI
+from .ledger import Ledger
 
 SERVICES = ("substack", "lesswrong")
 LEDGER = "published.yaml"
@@ -48,7 +49,7 @@ class Outcome:
         return self.action not in ("refused", "failed")
 
 
-class PublishError(Exception):
+class PublishError(Problem):
     """The whole run cannot go on (no credentials, unknown post...); one-line message."""
 
     def __init__(self, message: str, usage: bool = False):
