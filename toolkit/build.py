@@ -123,6 +123,7 @@ def _fingerprint(root: Path, drafts: bool, inputs: content.Inputs, cache: cachel
     top = len(str(root)) + 1  # every input is under root: its name relative to it
     for path, digest in zip(paths, inputs.digests(paths, cache), strict=True):
         h.update(f"{str(path)[top:]}\0{digest or 'missing'}\0".encode())
+    h.update("\0".join(inputs.misnamed).encode())  # left out, but reported: not up to date
     return h.hexdigest()
 
 

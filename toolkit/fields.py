@@ -12,11 +12,15 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from . import diagnostics as dg
 from .yamlfile import INVALID, Loaded, Path
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+# A slug names folders and files (`drafts/substack/<slug>.json`): well under the 255
+# bytes a file name may have, with room for a suffix.
+SLUG_MAX = 200
 DATETIME_PATTERN = (
     r"^\d{4}-\d{2}-\d{2}"
     r"([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$"
@@ -199,8 +203,16 @@ _HTTP_URL = re.compile(r"https?://[^\s/?#@]+(?:[/?#]\S*)?", re.IGNORECASE)
 
 
 def is_http_url(value: str) -> bool:
-    """An absolute http(s) URL with a host, and no spaces."""
-    return _HTTP_URL.fullmatch(value) is not None
+    """An absolute http(s) URL with a host, and no spaces, that the URL parser can read
+    (`https://[::1/` looks like one, but every later use of it would fail)."""
+    if _HTTP_URL.fullmatch(value) is None:
+        return False
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:  # an unclosed IPv6 bracket, a port that is not a number
+        return False
+    return bool(parts.hostname)
 
 
 def to_datetime(value: Any) -> dt.datetime | None:
@@ -368,6 +380,14 @@ class Validator:
                 f"{name} is `{value}`, not an absolute http(s) URL; write it as https://host/path",
             )
             return None
+        if f.kind == "slug" and len(value) > SLUG_MAX:
+            self.report(
+                "F008",
+                at,
+                f"{name} is {len(value)} characters long; a slug names files, so it may "
+                f"have at most {SLUG_MAX}: shorten it",
+            )
+            return None
         if f.kind == "slug" and not SLUG_RE.match(value):
             self.report(
                 "F008",
@@ -422,7 +442,7 @@ def _field_schema(f: Field) -> dict:
     elif f.kind == "bool":
         s = {"type": "boolean"}
     elif f.kind == "slug":
-        s = {"type": "string", "pattern": SLUG_RE.pattern}
+        s = {"type": "string", "pattern": SLUG_RE.pattern, "maxLength": SLUG_MAX}
     else:
         s = {"type": "string"}
     if f.doc:

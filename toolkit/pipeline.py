@@ -163,6 +163,7 @@ def _project_checks(
     k = cachelib.key(
         "project-checks",
         project.digest,
+        "\0".join(inputs.misnamed),  # files left out for their names (content.Inputs)
         *(f"{path}\0{digest}" for path, digest in zip(inputs.snippets, snippets, strict=True)),
     )
     found = cache.get(k)
