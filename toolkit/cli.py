@@ -384,13 +384,15 @@ def claims(obj: Context, lab: str | None, topic: str | None, stale: bool, fmt: s
         raise click.BadParameter(
             f"unknown lab `{lab}`{dg.did_you_mean(lab, checked.project.labs)}", param_hint="--lab"
         )
-    items = claimslib.stale(checked) if stale else claimslib.rows(checked, lab, topic)
+    stale_items = claimslib.stale(checked) if stale else []
+    rows = [] if stale else claimslib.rows(checked, lab, topic)
+    items = stale_items if stale else rows
     if fmt == "json":
         click.echo(claimslib.as_json(items))
     elif fmt == "csv":
         click.echo(claimslib.as_csv(items), nl=False)
     else:
-        click.echo(claimslib.stale_text(items) if stale else claimslib.as_text(items))
+        click.echo(claimslib.stale_text(stale_items) if stale else claimslib.as_text(rows))
 
 
 @cli.command()

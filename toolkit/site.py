@@ -17,6 +17,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from . import cache as cachelib
 from . import document, markdown
@@ -24,6 +25,7 @@ from .content import slugify
 from .diagnostics import Diagnostic
 from .model import Post, Project, Snippet
 from .render import html
+from .render.html import RenderedHtml
 from .render.html import escape as esc
 
 
@@ -34,7 +36,7 @@ class Item:
     post: Post
     path: str  # page path under the site root, e.g. "posts/slug/"
     summary: str
-    html: html.RenderedHtml | None  # None until loaded (only some pages need it)
+    html: RenderedHtml | None  # None until loaded (only some pages need it)
     claims: list[str]  # snippet ids the post relies on
     page_digest: str = ""  # the post's page, which holds its HTML (see PostPage)
     html_span: tuple[int, int, int, int] = (0, 0, 0, 0)
@@ -44,7 +46,7 @@ class Item:
         p = self.post
         return (self.path, p.title, p.date, p.updated, p.kind, p.status, p.tags, self.summary)
 
-    def html_from(self, page: bytes) -> html.RenderedHtml:
+    def html_from(self, page: bytes) -> RenderedHtml:
         """The post's HTML, cut from its page."""
         b0, b1, n0, n1 = self.html_span
         return html.RenderedHtml(page[b0:b1].decode("utf-8"), page[n0:n1].decode("utf-8"))
@@ -86,6 +88,7 @@ class PostPage:
         that rendered it, instead of leaving the folder and the link to the main process."""
         placed = self._place(store, tree) if tree is not None else None
         if placed is None:
+            assert self.page is not None, "a page is spilled once, while it holds its bytes"
             store.put(self.page, self.page_digest)
         return replace(self, page=None, html=None, placed=placed)
 
@@ -378,14 +381,14 @@ def page_groups(items: list[Item], project: Project) -> list[Group]:
     ]
     for tag, tagged in sorted(by_tag.items()):
         path = f"tags/{slugify(tag)}/"
+
+        def tag_pages(
+            path: str = path, tag: str = tag, tagged: list[Item] = tagged
+        ) -> dict[str, bytes]:
+            return {path + "index.html": page("tag.html", path, project, tag=tag, items=tagged)}
+
         groups.append(
-            Group(
-                f"tag:{tag}",
-                (config_id, tag, tuple(i.listing() for i in tagged)),
-                lambda path=path, tag=tag, tagged=tagged: {
-                    path + "index.html": page("tag.html", path, project, tag=tag, items=tagged)
-                },
-            )
+            Group(f"tag:{tag}", (config_id, tag, tuple(i.listing() for i in tagged)), tag_pages)
         )
     # Claims pages show every snippet (and snippets cite each other in commentary), so
     # they depend on all of them, and on which posts cite what.
@@ -418,7 +421,7 @@ def claims_pages(items: list[Item], project: Project) -> dict[str, bytes]:
     by_lab: dict[str, list[Snippet]] = defaultdict(list)
     for s in sorted(project.snippets.values(), key=lambda s: (s.title.lower(), s.id)):
         by_lab[s.lab or ""].append(s)
-    labs = []
+    labs: list[dict[str, Any]] = []  # what the templates show of each lab
     for key in sorted(
         by_lab, key=lambda k: project.labs[k].name.lower() if k in project.labs else k
     ):
@@ -435,12 +438,12 @@ def claims_pages(items: list[Item], project: Project) -> dict[str, bytes]:
     files = {
         "claims/index.html": page("claims.html", "claims/", project, labs=labs, successors=later)
     }
-    for lab in labs:
-        path = f"claims/{lab['key']}/"
+    for shown in labs:
+        path = f"claims/{shown['key']}/"
         root = relative_root(path)
         articles = [
             snippet_article(s, project, root, later, cited_by.get(s.id, []))
-            for s in lab["snippets"]
+            for s in shown["snippets"]
         ]
-        files[path + "index.html"] = page("lab.html", path, project, lab=lab, articles=articles)
+        files[path + "index.html"] = page("lab.html", path, project, lab=shown, articles=articles)
     return files

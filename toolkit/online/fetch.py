@@ -19,7 +19,7 @@ import random
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Set
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
@@ -102,7 +102,7 @@ class Fetcher:
     def __init__(
         self,
         limits: Limits | None = None,
-        archive_hosts: set[str] = frozenset(),
+        archive_hosts: Set[str] = frozenset(),
         user_agent: str = USER_AGENT,
     ):
         self.limits = limits or Limits()

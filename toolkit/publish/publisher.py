@@ -453,7 +453,7 @@ def publish(
                 )
             )
             continue
-        if dry_run:
+        if pusher is None:  # a dry run
             outcomes.append(dry_run_one(root, doc, service, ledger, checked.project, env, show))
             continue
         try:
