@@ -27,6 +27,7 @@ from toolkit import diagnostics as dg
 from toolkit import fields
 from toolkit import serve as servelib
 from toolkit.cli import cli
+from toolkit.errors import describe_os_error
 
 HOSTILE = Path(__file__).parent / "hostile"
 
@@ -274,3 +275,22 @@ def test_a_read_only_site_is_one_line_and_leaves_nothing_behind(project):
     again = run(project.root, "build")  # writable again: the build goes through
     assert again.exit_code == 0, again.output
     assert "More." in (project.root / "site/posts/a-post/index.html").read_text()
+
+
+def test_a_fault_of_the_disk_is_described_in_one_line(tmp_path):
+    with open("/dev/full", "wb", buffering=0) as full:
+        try:
+            full.write(b"x")
+        except OSError as e:
+            assert describe_os_error(e) == "No space left on device"
+        else:
+            raise AssertionError("/dev/full accepted a write")
+    missing = os.fsencode(tmp_path) + b"/.toolkit/caf\xe9"
+    try:
+        os.open(missing, os.O_RDONLY)
+    except OSError as e:
+        line = describe_os_error(e)
+    assert line.startswith("No such file or directory: ")
+    assert line.endswith(
+        "/.toolkit/caf\\xe9 (.toolkit/ holds only a cache: delete it and run the command again)"
+    )

@@ -71,8 +71,10 @@ def command_name() -> str:
     return " ".join(["toolkit", *reversed(names)])
 
 
-def shown_path(path: str | bytes | os.PathLike[str]) -> str:
+def shown_path(path: object) -> str:
     """A path fit for a terminal: bytes that are not UTF-8 as \\x escapes."""
+    if not isinstance(path, (str, bytes, os.PathLike)):
+        return str(path)  # a file descriptor, for one
     return os.fsencode(path).decode("utf-8", "backslashreplace")
 
 
@@ -85,7 +87,7 @@ def describe_os_error(e: OSError) -> str:
     if e.filename2 is not None:
         where += f" -> {shown_path(e.filename2)}"
     line = f"{what}: {where}"
-    if CACHE_DIR in os.fsdecode(e.filename).split(os.sep):
+    if CACHE_DIR in shown_path(e.filename).split(os.sep):
         line += f" ({CACHE_DIR}/ holds only a cache: delete it and run the command again)"
     return line
 
