@@ -27,7 +27,11 @@ from .ledger import LEDGER, Ledger
 from .output import Entry
 from .render import drafts
 
-RENDERERS = {"site": site.render_post, "drafts": drafts.render_parts}
+# The per-post renderers a build runs: a document and the project in, a value out.
+RENDERERS: dict[str, pipeline.Renderer] = {
+    "site": site.render_post,
+    "drafts": drafts.render_parts,
+}
 
 
 class PathClash(Exception):
@@ -141,6 +145,7 @@ def _fingerprint(root: Path, drafts: bool, inputs: content.Inputs, cache: cachel
     top = len(str(root)) + 1  # every input is under root: its name relative to it
     for path, digest in zip(paths, inputs.digests(paths, cache), strict=True):
         h.update(f"{str(path)[top:]}\0{digest or 'missing'}\0".encode())
+    h.update("\0".join(inputs.misnamed).encode())  # left out, but reported: not up to date
     return h.hexdigest()
 
 

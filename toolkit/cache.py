@@ -414,7 +414,7 @@ def create(path: str, data: bytes) -> os.stat_result:
         raise
 
 
-def _replace(target: str, make: Callable[[str], None]) -> None:
+def _replace(target: str, make: Callable[[str], object]) -> None:
     """Replace `target` atomically with what `make` puts at a temporary name."""
     tmp = f"{target}.{os.getpid()}.tmp"
     with contextlib.suppress(OSError):

@@ -13,7 +13,7 @@ from . import content, target_check, urls
 from . import diagnostics as dg
 from .content import CONFIG_FILE
 from .diagnostics import Diagnostic
-from .markdown import Locator, Parsed
+from .markdown import Locator, Parsed, Place
 from .model import ArchiveIndex, Post, Project, Snippet
 
 
@@ -249,7 +249,8 @@ def check_archives_file(facts: list[ArchiveFact], now: dt.datetime) -> list[Diag
 
 
 def check_slugs(posts: list[Post]) -> list[Diagnostic]:
-    out, seen = [], {}
+    out: list[Diagnostic] = []
+    seen: dict[str, Post] = {}
     for post in posts:
         if post.slug in seen:
             first = seen[post.slug]
@@ -334,10 +335,11 @@ def _check_body(
     reported_refs: set[str] = set()
     checked_claims: set[str] = set()
 
-    def cited(snippet_id: str, where: tuple[int, int], how: str) -> Iterator[Diagnostic]:
+    def cited(snippet_id: str, where: Place, how: str) -> Iterator[Diagnostic]:
         checked_claims.add(snippet_id)
         yield from _check_citation(post, snippet_id, where, how, project, relies_on)
 
+    where: Place  # found lazily in the body, or a footnote definition's own position
     for tok in tokens:
         kind = tok["type"]
         if kind == "citation":
@@ -395,7 +397,7 @@ def _check_body(
         elif (url := link_url(tok)) is not None:
             yield from _check_link(post, url, loc, project, archives)
 
-    def position(d) -> tuple[int, int]:
+    def position(d) -> Place:
         return loc.position(d.offset) if d.offset >= 0 else loc.find(f"[^{d.label}]:")
 
     first_defs: dict[str, object] = {}
@@ -432,7 +434,7 @@ def _check_body(
 
 
 def _cited_ids(tokens: list) -> set[str]:
-    ids = set()
+    ids: set[str] = set()
     for tok in tokens:
         if tok["type"] == "citation":
             ids.update(item["id"] for item in tok["attrs"]["items"])

@@ -25,6 +25,7 @@ from . import (
 )
 from . import claims as claimslib
 from . import diagnostics as dg
+from .errors import Failed, Group, ToolkitError
 
 
 class Context:
@@ -33,16 +34,13 @@ class Context:
 
     @property
     def root(self) -> Path:
-        try:
-            return content.find_root(self._root or Path.cwd())
-        except content.NotAProject as e:
-            raise click.UsageError(str(e)) from None
+        return content.find_root(self._root or Path.cwd())  # NotAProject: a usage error
 
 
 pass_ctx = click.make_pass_decorator(Context)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--root",
     type=click.Path(file_okay=False, path_type=Path),
@@ -124,20 +122,17 @@ def check(obj: Context, online: bool, refresh: bool, strict: bool, fmt: str) -> 
         offline = report.offline
     echo_diagnostics(diagnostics, fmt, strict)
     if bad_config:
-        click.echo(
-            f"toolkit check: {content.CONFIG_FILE} has errors (above), so the online "
-            "checks were not done and nothing was fetched; fix it and run again.",
-            err=True,
+        raise ToolkitError(
+            f"{content.CONFIG_FILE} has errors (above), so the online checks were not "
+            "done and nothing was fetched; fix it and run again."
         )
     if offline:
-        click.echo(
-            "toolkit check: no request got an answer (no network?), so the online "
-            "checks were not done; the offline ones are above. Run it again when "
-            "you are online.",
-            err=True,
+        raise ToolkitError(
+            "no request got an answer (no network?), so the online checks were not "
+            "done; the offline ones are above. Run it again when you are online."
         )
-    if bad_config or offline or dg.has_failures(diagnostics, strict):
-        raise SystemExit(1)
+    if dg.has_failures(diagnostics, strict):
+        raise Failed()  # the summary line above says why
 
 
 def _online_options(result, refresh: bool, fmt: str):
@@ -195,8 +190,7 @@ def build(obj: Context, drafts: bool, strict: bool, no_cache: bool) -> None:
     if report.diagnostics:
         echo_diagnostics(report.diagnostics, "text", strict)
     if not report.ok:
-        click.echo("Nothing written: fix the errors above, then build again.", err=True)
-        raise SystemExit(1)
+        raise Failed("Nothing written: fix the errors above, then build again.")
     if report.up_to_date:
         click.echo(
             "Nothing changed since the last build: site/, feeds/ and drafts/ are up to date."
@@ -214,7 +208,13 @@ def build(obj: Context, drafts: bool, strict: bool, no_cache: bool) -> None:
 
 
 @cli.command()
-@click.option("--port", default=8000, show_default=True, help="Port on 127.0.0.1.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),  # checked before anything is built
+    default=8000,
+    show_default=True,
+    help="Port on 127.0.0.1 (0: any free one).",
+)
 @click.option(
     "--drafts/--no-drafts", default=True, show_default=True, help="Show draft posts in the preview."
 )
@@ -287,11 +287,7 @@ def init(directory: Path) -> None:
     written and the command says which.
     """
     files = scaffold.init_files(directory, _today())
-    try:
-        written = scaffold.write_new(directory, files)
-    except scaffold.Refused as e:
-        click.echo(f"toolkit init: {e}", err=True)
-        raise SystemExit(1) from None
+    written = scaffold.write_new(directory, files)
     for path in written:
         click.echo(f"created {path}")
     where = "" if directory == Path(".") else f"cd {directory} && "
@@ -323,11 +319,7 @@ def new() -> None:
 
 
 def _create(obj: Context, rel: str, text: str) -> None:
-    try:
-        (path,) = scaffold.write_new(obj.root, {rel: text})
-    except scaffold.Refused as e:
-        click.echo(f"toolkit new: {e}", err=True)
-        raise SystemExit(1) from None
+    (path,) = scaffold.write_new(obj.root, {rel: text})
     click.echo(path.relative_to(obj.root).as_posix())
 
 
@@ -394,11 +386,7 @@ def new_snippet(obj: Context, lab: str, url: str, quote: str | None, title: str 
     if not fields.is_http_url(url):
         raise click.BadParameter(f"`{url}` is not an absolute http(s) URL", param_hint="--url")
     project = content.load_project(obj.root, posts=False)
-    try:
-        rel, text = scaffold.new_snippet(project, lab, url, quote, title, _today())
-    except scaffold.Refused as e:
-        click.echo(f"toolkit new snippet: {e}", err=True)
-        raise SystemExit(1) from None
+    rel, text = scaffold.new_snippet(project, lab, url, quote, title, _today())
     _create(obj, rel, text)
 
 
@@ -425,13 +413,15 @@ def claims(obj: Context, lab: str | None, topic: str | None, stale: bool, fmt: s
         raise click.BadParameter(
             f"unknown lab `{lab}`{dg.did_you_mean(lab, checked.project.labs)}", param_hint="--lab"
         )
-    items = claimslib.stale(checked) if stale else claimslib.rows(checked, lab, topic)
+    stale_items = claimslib.stale(checked) if stale else []
+    rows = [] if stale else claimslib.rows(checked, lab, topic)
+    items = stale_items if stale else rows
     if fmt == "json":
         click.echo(claimslib.as_json(items))
     elif fmt == "csv":
         click.echo(claimslib.as_csv(items), nl=False)
     else:
-        click.echo(claimslib.stale_text(items) if stale else claimslib.as_text(items))
+        click.echo(claimslib.stale_text(stale_items) if stale else claimslib.as_text(rows))
 
 
 @cli.command()
@@ -525,23 +515,14 @@ def publish(obj: Context, posts: tuple[str, ...], service: str, dry_run: bool, f
     """
     from .publish import publisher
 
-    try:
-        outcomes = publisher.publish(
-            obj.root,
-            service,
-            posts,
-            dry_run=dry_run,
-            force=force,
-            show=lambda text: click.echo(text),
-        )
-    except publisher.PublishError as e:
-        if e.usage:
-            raise click.UsageError(str(e)) from None
-        click.echo(f"toolkit publish: {e}", err=True)
-        raise SystemExit(1) from None
-    except publisher.LedgerError as e:
-        click.echo(f"toolkit publish: {e}", err=True)
-        raise SystemExit(1) from None
+    outcomes = publisher.publish(
+        obj.root,
+        service,
+        posts,
+        dry_run=dry_run,
+        force=force,
+        show=lambda text: click.echo(text),
+    )
     if not outcomes:
         click.echo(
             f"Nothing to publish: no published post lists `{service}` in `targets`.", err=True
@@ -549,7 +530,7 @@ def publish(obj: Context, posts: tuple[str, ...], service: str, dry_run: bool, f
         return
     click.echo(publisher.table(outcomes))
     if not all(o.ok for o in outcomes):
-        raise SystemExit(1)
+        raise Failed()  # the table says which and why
 
 
 @cli.command()
@@ -580,11 +561,7 @@ def archive(obj: Context, dry_run: bool) -> None:
     broken = checks.config_errors(result.diagnostics)
     if broken:
         echo_diagnostics(broken, "text", strict=False)
-        click.echo(
-            f"toolkit archive: fix {content.CONFIG_FILE} first; nothing was looked up or written.",
-            err=True,
-        )
-        raise SystemExit(1)
+        raise ToolkitError(f"fix {content.CONFIG_FILE} first; nothing was looked up or written.")
     outcomes = []
     for outcome in archiver.archive(
         result,
@@ -604,7 +581,7 @@ def archive(obj: Context, dry_run: bool) -> None:
         o.action in ("failed", "stopped") or (o.action == "not found" and not dry_run)
         for o in outcomes
     ):
-        raise SystemExit(1)
+        raise Failed()  # the lines above say which
 
 
 def main() -> None:

@@ -7,6 +7,7 @@ read, decoded or parsed yields diagnostics and is left out, and the others still
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import hashlib
 import os
@@ -16,11 +17,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from stat import S_ISREG
 from typing import Any
 
 from . import cache as cachelib
 from . import diagnostics as dg
 from . import fields, parallel, targets, yamlfile
+from .errors import Problem, shown_path
 from .model import ArchiveEntry, Config, Lab, Post, Project, Snippet
 from .yamlfile import Loaded
 
@@ -32,8 +35,10 @@ else:  # pragma: no cover
 CONFIG_FILE = "toolkit.toml"
 
 
-class NotAProject(Exception):
+class NotAProject(Problem):
     """No toolkit.toml where one was expected."""
+
+    usage = True
 
 
 def find_root(start: Path) -> Path:
@@ -57,10 +62,20 @@ def rel(root: Path, path: Path) -> str:
 
 def slurp(path: Path | str) -> bytes:
     """A whole file's bytes, with plain os calls: Path.read_bytes goes through buffered
-    io, which adds an isatty ioctl and a seek to every open (a build opens thousands)."""
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0))
+    io, which adds an isatty ioctl and a seek to every open (a build opens thousands).
+
+    Only a regular file is read: a FIFO would wait for a writer forever and a device such
+    as /dev/zero never ends, so either is an OSError. O_NONBLOCK lets the open of a FIFO
+    return at once; it changes nothing for a regular file."""
+    flags = os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0)
+    fd = os.open(path, flags)
     try:
-        size = os.fstat(fd).st_size
+        stat = os.fstat(fd)
+        if not S_ISREG(stat.st_mode):
+            raise OSError(
+                errno.EINVAL, "not a regular file (a FIFO, device or socket): only files are read"
+            )
+        size = stat.st_size
         chunks = [os.read(fd, size + 1)]  # one read, unless the file grew meanwhile
         while chunks[-1]:
             chunks.append(os.read(fd, 1 << 20))
@@ -357,13 +372,20 @@ def _config(root: Path, values: dict[str, Any], loaded: Loaded | None = None) ->
     )
 
 
-def _files(directory: Path, suffix: str = ".md") -> list[Path]:
+def _files(directory: Path, suffix: str = ".md", misnamed: list[str] | None = None) -> list[Path]:
     """Files under `directory` ending in `suffix`, sorted, hidden ones skipped.
 
-    Broken symlinks are kept, so that reading them reports F011 instead of vanishing.
-    os.walk is several times faster than Path.rglob on big trees."""
+    Broken symlinks (and symlinks to themselves) are kept, so that reading them reports
+    F011 instead of vanishing. A folder reached again through a symlink is not walked
+    twice, so a symlink loop ends. A name that is not UTF-8 cannot become a URL or be
+    shown: it is left out and added to `misnamed` (as `shown_path` writes it).
+    os.scandir is several times faster than Path.rglob on big trees."""
     found: list[str] = []
     pending = [str(directory)]
+    seen: set[tuple[int, int]] = set()
+    with contextlib.suppress(OSError):
+        top = os.stat(directory)
+        seen.add((top.st_dev, top.st_ino))
     while pending:
         try:
             entries = list(os.scandir(pending.pop()))
@@ -372,11 +394,38 @@ def _files(directory: Path, suffix: str = ".md") -> list[Path]:
         for entry in entries:
             if entry.name.startswith("."):
                 continue
-            if entry.is_dir():  # follows symlinks; a broken one is not a dir
-                pending.append(entry.path)
+            if not _utf8(entry.name):
+                if misnamed is not None and (entry.name.endswith(suffix) or _is_dir(entry)):
+                    misnamed.append(shown_path(entry.path))
+                continue
+            if _is_dir(entry):
+                try:
+                    st = entry.stat()  # follows symlinks: the folder itself
+                except OSError:
+                    continue
+                if (st.st_dev, st.st_ino) not in seen:
+                    seen.add((st.st_dev, st.st_ino))
+                    pending.append(entry.path)
             elif entry.name.endswith(suffix):
                 found.append(entry.path)
     return [Path(p) for p in sorted(found)]
+
+
+def _is_dir(entry: os.DirEntry[str]) -> bool:
+    try:
+        return entry.is_dir()  # follows symlinks; a broken one is not a dir
+    except OSError:  # a symlink to itself: ELOOP
+        return False
+
+
+def _utf8(name: str) -> bool:
+    """Whether a file name read from the disk was valid UTF-8 (Python keeps the bytes
+    that were not as lone surrogates)."""
+    try:
+        name.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _digest(*paths: Path) -> str:
@@ -384,7 +433,7 @@ def _digest(*paths: Path) -> str:
     h = hashlib.sha256()
     for path in paths:
         with contextlib.suppress(OSError):
-            h.update(path.read_bytes())
+            h.update(slurp(path))
         h.update(b"\0")
     return h.hexdigest()
 
@@ -399,6 +448,7 @@ class Inputs:
 
     posts: list[Path]
     snippets: list[Path]
+    misnamed: list[str] = field(default_factory=list)  # files left out: names not UTF-8
     data: dict[Path, bytes | None] = field(default_factory=dict)
     hashes: dict[Path, str | None] = field(default_factory=dict)  # found by `digests`
     stats: dict[str, tuple] | None = None  # the memo's stat table, once read
@@ -409,7 +459,22 @@ class Inputs:
 
     @staticmethod
     def scan(root: Path) -> Inputs:
-        return Inputs(post_files(root), snippet_files(root))
+        misnamed: list[str] = []
+        posts = _files(root / "posts", misnamed=misnamed)
+        snippets = _files(root / "snippets", misnamed=misnamed)
+        return Inputs(posts, snippets, misnamed=misnamed)
+
+    def naming_problems(self, root: Path) -> list[dg.Diagnostic]:
+        top = len(shown_path(root)) + 1
+        return [
+            dg.make(
+                "F001",
+                name[top:],
+                1,
+                "this name is not valid UTF-8, so the file was not read; rename it",
+            )
+            for name in self.misnamed
+        ]
 
     def read(self, path: Path) -> bytes | None:
         """The file's bytes (None if unreadable), read from disk the first time only."""
@@ -484,8 +549,10 @@ def load_project(
         root / CONFIG_FILE, root / project.labs_path, root / project.archives_path
     )
 
+    inputs = inputs or Inputs.scan(root)
+    project.diagnostics += inputs.naming_problems(root)
     # Snippets load in worker processes while this one reads labs.yaml and archives.yaml.
-    loading = _start_loading_snippets(root, memo, inputs or Inputs.scan(root))
+    loading = _start_loading_snippets(root, memo, inputs)
     globals_key = cachelib.key("globals", project.digest)
     remembered = memo.get(globals_key) if memo is not None else None
     if remembered is None:
@@ -508,7 +575,7 @@ def load_project(
 
     if not posts:
         return project
-    for post, diags in parallel.pmap(functools.partial(load_post, root), post_files(root)):
+    for post, diags in parallel.pmap(functools.partial(load_post, root), inputs.posts):
         project.diagnostics += diags
         if post is not None:
             project.posts.append(post)

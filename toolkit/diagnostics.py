@@ -26,7 +26,7 @@ class Code:
 
 _CODES = [
     # Files of any kind.
-    Code("F001", "not-utf8", ERROR, "The file is not valid UTF-8."),
+    Code("F001", "not-utf8", ERROR, "The file, or its name, is not valid UTF-8."),
     Code("F002", "yaml-syntax", ERROR, "YAML (or TOML) that does not parse."),
     Code("F003", "no-front-matter", ERROR, "A post or snippet without a `---` front matter block."),
     Code("F004", "wrong-type", ERROR, "A value of the wrong type (a list for text...)."),
@@ -36,7 +36,7 @@ _CODES = [
     Code("F008", "bad-choice", ERROR, "A value outside its allowed set (kind, status...)."),
     Code("F009", "duplicate-key", WARNING, "The same key twice in one mapping; the last wins."),
     Code("F010", "bad-url", ERROR, "A URL that is not an absolute http(s) URL."),
-    Code("F011", "unreadable", ERROR, "A file or directory that cannot be read."),
+    Code("F011", "unreadable", ERROR, "A file that cannot be read, or that is a FIFO or a device."),
     # toolkit.toml
     Code("C001", "no-config", ERROR, "No toolkit.toml in the project directory."),
     # Posts

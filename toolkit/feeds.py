@@ -17,6 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+from typing import Any
 from urllib.parse import urlsplit
 
 from .content import slugify, tag_names
@@ -75,6 +76,7 @@ def updated(item: Item) -> dt.datetime:
 
 
 def content_html(item: Item, config: Config) -> str:
+    assert item.html is not None, "a feed's items are loaded with their HTML"
     return absolute_fragments(item.html.full(), config.site_url + item.path)
 
 
@@ -122,7 +124,7 @@ def rss(items: list[Item], config: Config, name: str, title: str) -> bytes:
 
 
 def json_feed(items: list[Item], config: Config, name: str, title: str) -> bytes:
-    feed = {
+    feed: dict[str, Any] = {
         "version": "https://jsonfeed.org/version/1.1",
         "title": title,
         "home_page_url": config.site_url,
@@ -134,7 +136,7 @@ def json_feed(items: list[Item], config: Config, name: str, title: str) -> bytes
     if config.description:
         feed["description"] = config.description
     for item in items:
-        entry = {
+        entry: dict[str, Any] = {
             "id": entry_id(item, config),
             "url": config.site_url + item.path,
             "title": item.post.title,
@@ -189,16 +191,13 @@ def feed_groups(items: list[Item], project: Project) -> list[Group]:
         tagged = [i for i in published if key in {slugify(t) for t in i.post.tags}]
         tagged = tagged[: config.max_items]
         name = f"tags/{key}.xml"
-        groups.append(
-            Group(
-                f"feed:tag:{key}",
-                shown(tagged),
-                lambda name=name, tag=tag, tagged=tagged: {
-                    name: atom(tagged, config, name, f"{config.title}: {tag}")
-                },
-                shows=tagged,
-            )
-        )
+
+        def tag_feed(
+            name: str = name, tag: str = tag, tagged: list[Item] = tagged
+        ) -> dict[str, bytes]:
+            return {name: atom(tagged, config, name, f"{config.title}: {tag}")}
+
+        groups.append(Group(f"feed:tag:{key}", shown(tagged), tag_feed, shows=tagged))
     return groups
 
 

@@ -12,6 +12,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from . import diagnostics as dg
 from .yamlfile import INVALID, Loaded, Path
@@ -223,8 +224,16 @@ _HTTP_URL = re.compile(r"https?://[^\s/?#@]+(?:[/?#]\S*)?", re.IGNORECASE)
 
 
 def is_http_url(value: str) -> bool:
-    """An absolute http(s) URL with a host, and no spaces."""
-    return _HTTP_URL.fullmatch(value) is not None
+    """An absolute http(s) URL with a host, and no spaces, that the URL parser can read
+    (`https://[::1/` looks like one, but every later use of it would fail)."""
+    if _HTTP_URL.fullmatch(value) is None:
+        return False
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port out of range
+    except ValueError:  # an unclosed IPv6 bracket, a port that is not a number
+        return False
+    return bool(parts.hostname)
 
 
 def to_datetime(value: Any) -> dt.datetime | None:
@@ -393,6 +402,14 @@ class Validator:
                 f"{name} is `{value}`, not an absolute http(s) URL; write it as https://host/path",
             )
             return None
+        if f.kind == "slug" and len(value.encode()) > NAME_MAX:
+            self.report(
+                "F008",
+                at,
+                f"{name} is {len(value)} characters long; a slug names files, so it may "
+                f"have at most {NAME_MAX} bytes: shorten it",
+            )
+            return None
         if f.kind == "slug" and not is_safe_name(value):
             self.report(
                 "F008",
@@ -447,7 +464,7 @@ def _field_schema(f: Field) -> dict:
     elif f.kind == "bool":
         s = {"type": "boolean"}
     elif f.kind == "slug":
-        s = {"type": "string", "pattern": SLUG_RE.pattern}
+        s = {"type": "string", "pattern": SLUG_RE.pattern, "maxLength": NAME_MAX}
     else:
         s = {"type": "string"}
     if f.doc:

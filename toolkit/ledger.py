@@ -27,6 +27,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 
+from .errors import Problem
 from .output import write_file
 
 LEDGER = "published.yaml"
@@ -52,7 +53,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-class LedgerError(Exception):
+class LedgerError(Problem):
     """published.yaml cannot be read; the message says where and why."""
 
 

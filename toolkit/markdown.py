@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 Token = dict[str, Any]
 
@@ -300,13 +300,20 @@ class Locator:
         return self.position(found)
 
 
+class Place(Protocol):
+    """A (line, column) read as `place[0]`, `place[1]`: a tuple, or a `Spot`."""
+
+    def __getitem__(self, i: int, /) -> int: ...
+
+
 class Spot:
     """A lazily found (line, column)."""
 
     __slots__ = ("locator", "needle", "k", "_at")
 
     def __init__(self, locator: Locator, needle: str, k: int):
-        self.locator, self.needle, self.k, self._at = locator, needle, k, None
+        self.locator, self.needle, self.k = locator, needle, k
+        self._at: tuple[int, int] | None = None
 
     def __getitem__(self, i: int) -> int:
         if self._at is None:

@@ -395,6 +395,18 @@ def swap_in(staging: Path, dest: Path) -> bool:
         return False
     old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
     os.rename(dest, old)
-    os.rename(staging, dest)
-    os.rename(old, staging)
+    try:
+        os.rename(staging, dest)
+        os.rename(old, staging)  # a read-only `dest` cannot move to another folder
+    except OSError as e:
+        # Put both back, so that no `.site.old-PID` is left behind and `dest` is as it was.
+        if not os.path.lexists(staging):
+            os.rename(dest, staging)
+        os.rename(old, dest)
+        raise OSError(
+            e.errno,
+            f"{e.strerror} ({dest.name}/ could not be replaced and is as it was: "
+            "make it writable, or delete it)",
+            str(dest),
+        ) from e
     return True

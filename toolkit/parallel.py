@@ -77,14 +77,18 @@ def start(fn: Callable[[T], R], items: Iterable[T], state: Any = None) -> Callab
     _set_shared(state)  # forked workers inherit it
     try:
         if "fork" in methods:
-            context, init, args = multiprocessing.get_context("fork"), None, ()
+            pool = ProcessPoolExecutor(
+                max_workers=n, mp_context=multiprocessing.get_context("fork")
+            )
         else:  # pragma: no cover - macOS/Windows
-            context, init, args = multiprocessing.get_context(), _set_shared, (state,)
+            pool = ProcessPoolExecutor(
+                max_workers=n,
+                mp_context=multiprocessing.get_context(),
+                initializer=_set_shared,
+                initargs=(state,),
+            )
         # Small chunks, so no worker sits idle at the end while another finishes a big one.
         chunk = max(1, len(items) // (n * 16))
-        pool = ProcessPoolExecutor(
-            max_workers=n, mp_context=context, initializer=init, initargs=args
-        )
         # map() submits everything at once, and with fork the pool starts all its
         # workers at the first submit: they inherit `state` as it is set here.
         results = pool.map(fn, items, chunksize=chunk)

@@ -56,7 +56,10 @@ class Checked:
 
     def document(self, post: Post) -> Document:
         if post.slim:  # from the build cache, without its body: read it again
-            post = content.load_post(self.project.root, self.project.root / post.path)[0]
+            again = content.load_post(self.project.root, self.project.root / post.path)[0]
+            if again is None:  # checked a moment ago; gone or broken since
+                raise OSError(f"{post.path} could not be read again")
+            post = again
         parsed = self.parsed.get(post.path) or markdown.parse(post.body)
         return document.build(post, parsed, self.project)
 
@@ -169,6 +172,7 @@ def _project_checks(
     k = cachelib.key(
         "project-checks",
         project.digest,
+        "\0".join(inputs.misnamed),  # files left out for their names (content.Inputs)
         *(f"{path}\0{digest}" for path, digest in zip(inputs.snippets, snippets, strict=True)),
     )
     found = cache.get(k)

@@ -15,6 +15,7 @@ from urllib.parse import urlsplit
 from . import diagnostics as dg
 from . import schemas
 from .content import slugify
+from .errors import Problem
 from .model import Project
 
 LABS = {  # the major AI companies, for a new project's snippets/labs.yaml
@@ -92,7 +93,7 @@ copy [@openai-preparedness-beta-audits]. Author footnotes share the same numberi
 """
 
 
-class Refused(Exception):
+class Refused(Problem):
     """The command would overwrite something or cannot work as asked; the message says why."""
 
 
@@ -124,6 +125,20 @@ def _toml_string(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+NEW_SLUG_MAX = 80  # bytes of a new file's slug: a readable URL, far from any name limit
+
+
+def shorten(slug: str, limit: int = NEW_SLUG_MAX) -> str:
+    """`slug` cut to at most `limit` bytes, at a hyphen when there is one, so that a
+    long title still makes a file name the filesystem accepts (255 bytes at most)."""
+    data = slug.encode()
+    if len(data) <= limit:
+        return slug
+    cut = data[: limit + 1].decode("utf-8", "ignore")
+    words = cut[: cut.rfind("-")].strip("-.") if "-" in cut else ""
+    return words or data[:limit].decode("utf-8", "ignore").strip("-.") or "untitled"
+
+
 def write_new(root: Path, files: dict[str, str]) -> list[Path]:
     """Write all the files or none: refuse if any exists (naming them)."""
     existing = [rel for rel in files if (root / rel).exists()]
@@ -151,7 +166,7 @@ def _q(text: str) -> str:
 
 def new_post(title: str, kind: str, today: dt.date, cite: tuple[str, ...] = ()) -> tuple[str, str]:
     """(relative path, text) of a new draft post or shortform note, citing `cite`."""
-    slug = slugify(title)
+    slug = shorten(slugify(title))
     targets = "[substack, lesswrong]" if kind == "post" else "[lesswrong]"
     claims = ", ".join(cite)
     text = (
@@ -178,7 +193,7 @@ def snippet_id(lab: str, title: str | None, url: str) -> str:
     slug = slugify(words)
     # Drop a leading repetition of the lab ("openai-openai-..."), and keep ids short.
     slug = re.sub(rf"^{re.escape(lab)}-", "", slug)
-    slug = "-".join(slug.split("-")[:8]).strip("-.")
+    slug = shorten("-".join(slug.split("-")[:8]).strip("-."))
     return f"{lab}-{slug}" if slug else lab
 
 

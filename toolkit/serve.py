@@ -17,6 +17,7 @@ import io
 import os
 import threading
 from collections.abc import Callable
+from http import HTTPStatus
 from pathlib import Path
 
 from . import build
@@ -83,6 +84,9 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         """HTML pages get the banner right after <body>; everything else as it is. The
         files on disk stay exactly what `toolkit build` writes."""
         path = self.translate_path(self.path)
+        if "\0" in path:  # `/%00`: no file is named so, and open() would raise
+            self.send_error(HTTPStatus.NOT_FOUND, "File not found")
+            return None
         if os.path.isdir(path):
             path = os.path.join(path, "index.html")
         if not self.banner.html or not path.endswith(".html") or not os.path.isfile(path):

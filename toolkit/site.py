@@ -18,12 +18,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
 from . import document, markdown
 from .content import slugify, tag_names
 from .diagnostics import Diagnostic
 from .model import Post, Project, Snippet
 from .render import html
+from .render.html import RenderedHtml
 from .render.html import escape as esc
 
 
@@ -34,7 +36,7 @@ class Item:
     post: Post
     path: str  # page path under the site root, e.g. "posts/slug/"
     summary: str
-    html: html.RenderedHtml | None  # None until loaded (only some pages need it)
+    html: RenderedHtml | None  # None until loaded (only some pages need it)
     claims: list[str]  # snippet ids the post relies on
     page_digest: str = ""  # the post's page, which holds its HTML (see PostPage)
     html_span: tuple[int, int, int, int] = (0, 0, 0, 0)
@@ -44,7 +46,7 @@ class Item:
         p = self.post
         return (self.path, p.title, p.date, p.updated, p.kind, p.status, p.tags, self.summary)
 
-    def html_from(self, page: bytes) -> html.RenderedHtml:
+    def html_from(self, page: bytes) -> RenderedHtml:
         """The post's HTML, cut from its page."""
         b0, b1, n0, n1 = self.html_span
         return html.RenderedHtml(page[b0:b1].decode("utf-8"), page[n0:n1].decode("utf-8"))
@@ -354,14 +356,14 @@ def page_groups(items: list[Item], project: Project) -> list[Group]:
     ]
     for key, tagged in sorted(by_tag.items()):
         path, tag = f"tags/{key}/", shown[key]
+
+        def tag_pages(
+            path: str = path, tag: str = tag, tagged: list[Item] = tagged
+        ) -> dict[str, bytes]:
+            return {path + "index.html": page("tag.html", path, project, tag=tag, items=tagged)}
+
         groups.append(
-            Group(
-                f"tag:{key}",
-                (config_id, tag, tuple(i.listing() for i in tagged)),
-                lambda path=path, tag=tag, tagged=tagged: {
-                    path + "index.html": page("tag.html", path, project, tag=tag, items=tagged)
-                },
-            )
+            Group(f"tag:{key}", (config_id, tag, tuple(i.listing() for i in tagged)), tag_pages)
         )
     # Claims pages show every snippet (and snippets cite each other in commentary), so
     # they depend on all of them, and on which posts cite what.
@@ -397,7 +399,7 @@ def claims_pages(items: list[Item], project: Project) -> dict[str, bytes]:
         # with an unknown lab is an error the preview's banner shows.
         if s.lab is not None and s.lab in project.labs:
             by_lab[s.lab].append(s)
-    labs = [
+    labs: list[dict[str, Any]] = [  # what the templates show of each lab
         {"key": lab.key, "name": lab.name, "url": lab.url, "snippets": by_lab[lab.key]}
         for lab in sorted(
             (project.labs[key] for key in by_lab), key=lambda lab: (lab.name.lower(), lab.key)
@@ -407,12 +409,12 @@ def claims_pages(items: list[Item], project: Project) -> dict[str, bytes]:
     files = {
         "claims/index.html": page("claims.html", "claims/", project, labs=labs, successors=later)
     }
-    for lab in labs:
-        path = f"claims/{lab['key']}/"
+    for shown in labs:
+        path = f"claims/{shown['key']}/"
         root = relative_root(path)
         articles = [
             snippet_article(s, project, root, later, cited_by.get(s.id, []))
-            for s in lab["snippets"]
+            for s in shown["snippets"]
         ]
-        files[path + "index.html"] = page("lab.html", path, project, lab=lab, articles=articles)
+        files[path + "index.html"] = page("lab.html", path, project, lab=shown, articles=articles)
     return files

@@ -56,6 +56,7 @@ class Loaded:
         return self.line(path), 1
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SCALARS = SafeConstructor.yaml_constructors
 _STR = "tag:yaml.org,2002:str"
 
@@ -173,6 +174,20 @@ class _Builder:
                 continue
             key = str(key)
             line, col = self.pos(key_node)
+            if _CONTROL.search(key):
+                # A key names things (a lab, a URL) that become paths and terminal
+                # output, where a NUL or an escape sequence does harm: never use one.
+                shown = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", key)
+                self.out.diagnostics.append(
+                    dg.make(
+                        "F004",
+                        self.path,
+                        line,
+                        f"the key `{shown}` holds a control character; retype it as plain text",
+                        col,
+                    )
+                )
+                continue
             if key in result:
                 self.out.diagnostics.append(
                     dg.make(

@@ -280,7 +280,8 @@ def write_archives_entry(path: Path, url: str, snapshot: str, line: int | None) 
             end += 1
         else:
             children = [x for x in lines[key + 1 : end] if x.strip()]
-            own = re.match(r"^([ \t]+)", children[0]).group(1) if children else indent
+            first = children[0] if children else ""  # indented: the loop stops at others
+            own = first[: len(first) - len(first.lstrip(" \t"))] if children else indent
             lines.insert(key + 1, f"{own}archive: {value}")
         write_file(path, nl.join(lines).encode("utf-8"))
         return True

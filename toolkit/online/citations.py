@@ -137,8 +137,8 @@ def post_links(checked: Checked) -> dict[str, list[_Site]]:
         for tok in parsed.every_token():
             url = checks.link_url(tok)
             if url and checks.external_link(url, project.config):
-                line, column = loc.find(url)
-                found[url].append(_Site(post.path, line, column))
+                where = loc.find(url)
+                found[url].append(_Site(post.path, where[0], where[1]))
     return found
 
 
@@ -276,9 +276,12 @@ class OnlineCheck:
             kept = self.kept(kind, url, want)
             if kept is None:
                 to_fetch.append((kind, url, want))
+                continue
+            if isinstance(kept, Live):
+                self.live[url] = kept
             else:
-                (self.live if kind == "live" else self.captures)[url] = kept
-                done += 1
+                self.captures[url] = kept
+            done += 1
         if self.options.progress and done:
             self.options.progress(done, total)
 
@@ -324,7 +327,7 @@ class OnlineCheck:
         for s in self.project.snippets.values():
             line = s.loaded.line
             capture = self.captures.get(s.archive) if s.archive else None
-            if capture is not None:
+            if capture is not None and s.archive:
                 out += self.capture_diagnostics(capture, s.archive, s.path, line(("archive",)))
                 if capture.kind == "ok" and s.quote and capture.text is not None:
                     out += self.quote_diagnostics(s, capture)
@@ -360,12 +363,12 @@ class OnlineCheck:
                         )
                     )
         for url, sites in links.items():
-            live = self.live.get(url)
+            page = self.live.get(url)
             entry = self.project.archive_index().get(url)
             for site in sites:
-                if live is not None:
+                if page is not None:
                     out += self.live_diagnostics(
-                        live,
+                        page,
                         url,
                         site.path,
                         site.line,
@@ -374,7 +377,7 @@ class OnlineCheck:
                     )
         for entry in self.project.archives.values():
             capture = self.captures.get(entry.archive) if entry.archive else None
-            if capture is not None:
+            if capture is not None and entry.archive:
                 out += self.capture_diagnostics(
                     capture, entry.archive, self.project.archives_path, entry.line
                 )

@@ -19,7 +19,7 @@ import os
 import secrets
 import threading
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Mapping, Set
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
@@ -82,7 +82,7 @@ class Fetcher:
     def __init__(
         self,
         limits: Limits | None = None,
-        archive_hosts: set[str] = frozenset(),
+        archive_hosts: Set[str] = frozenset(),
         user_agent: str = USER_AGENT,
     ):
         self.limits = limits or Limits()

@@ -123,6 +123,8 @@ def find_quote(quote: str, page_text: str) -> Match:
     from rapidfuzz import fuzz
 
     best = fuzz.partial_ratio_alignment(needle, haystack)
+    if best is None:  # only with a score_cutoff, which is not given
+        return Match(0.0, "")
     start, end = best.dest_start, best.dest_end
     # Widen the window to whole words, so the passage reads naturally.
     start = haystack.rfind(" ", 0, start) + 1

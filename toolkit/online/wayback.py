@@ -20,7 +20,7 @@ import requests
 
 from .. import urls
 from ..retry import SYSTEM_CLOCK, Clock
-from .fetch import Fetcher
+from .fetch import Fetched, Fetcher
 
 CDX_FIELDS = "timestamp,original,statuscode,mimetype,digest"
 
@@ -93,7 +93,10 @@ class Wayback:
 
     def raw(self, snapshot: urls.Snapshot):
         """The capture's original bytes (a Fetched; redirects not followed)."""
-        return self.fetcher.fetch(snapshot.raw_url(self.base), follow=False)
+        url = snapshot.raw_url(self.base)
+        if url is None:  # not a Wayback capture: it has no `id_` URL to ask
+            return Fetched(snapshot.url, "GET", error="not a Wayback Machine capture")
+        return self.fetcher.fetch(url, follow=False)
 
     def near(self, url: str, when: str | None) -> Capture | None:
         """A good (2xx) capture of `url`: the last on or before `when` (YYYYMMDD...),

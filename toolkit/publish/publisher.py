@@ -24,6 +24,7 @@ from pathlib import Path
 from .. import checks, pipeline, targets
 from .. import diagnostics as dg
 from ..document import Document
+from ..errors import Problem
 from ..ledger import LEDGER, Ledger, LedgerError  # noqa: F401 - re-exported for the CLI
 from ..model import Post
 from ..render import drafts
@@ -48,7 +49,7 @@ class Outcome:
         return self.action not in ("refused", "failed")
 
 
-class PublishError(Exception):
+class PublishError(Problem):
     """The whole run cannot go on (no credentials, unknown post...); one-line message."""
 
     def __init__(self, message: str, usage: bool = False):
@@ -412,10 +413,9 @@ def publish(
                 )
             )
             continue
-        if dry_run:
+        if pusher is None:  # a dry run
             outcomes.append(dry_run_one(root, doc, target, ledger, checked.project, env, show))
             continue
-        assert pusher is not None
         try:
             outcomes.append(pusher.push(doc))
         except ServiceError as e:

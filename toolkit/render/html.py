@@ -18,6 +18,7 @@ exactly the token types the document holds, and renders a post in a fraction of 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urljoin
 
@@ -207,7 +208,7 @@ class HtmlRenderer:
 
     # Notes ---------------------------------------------------------------------------
 
-    def notes(self, notes: list[Note]) -> str:
+    def notes(self, notes: Sequence[Note]) -> str:  # `list` is a method of this class
         if not notes:
             return ""
         items = "".join(self.note_item(n) for n in notes)
