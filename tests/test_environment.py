@@ -60,3 +60,12 @@ def test_secrets_are_declared_and_never_judged_or_shown(project):
         cli, ["--root", str(project.root), "check"], env={"EAFORUM_TOKEN": secret}
     )
     assert result.exit_code == 0, result.output
+
+
+def test_the_readme_lists_every_variable():
+    from conftest import REPO
+
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## Environment variables", 1)[1].split("\n## ", 1)[0]
+    for name in environment.variables():
+        assert f"`{name}`" in section, name
