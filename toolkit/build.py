@@ -165,7 +165,7 @@ def _up_to_date(
     still there untouched: there is nothing to do. Its diagnostics still hold for a clock
     at or after its own (a snapshot time that was not in the future then is not now), not
     for an earlier one."""
-    last = cache.get(cachelib.key("last-build"))
+    last = cache.get(cachelib.key("last-build"), dict)
     if (
         not last
         or last["fingerprint"] != fingerprint
@@ -242,7 +242,7 @@ def _build(
     groups = site.page_groups(items, project)
     feed_groups = feeds.feed_groups(items, project)
     keys = {g.name: cachelib.key("pages", g.name, repr(g.inputs)) for g in groups + feed_groups}
-    known = cache.get_many(list(keys.values()))
+    known = cache.get_many(list(keys.values()), dict)
     reusable = {
         name: known[k]
         for name, k in keys.items()

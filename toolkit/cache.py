@@ -14,7 +14,14 @@ Two tables:
   unchanged file is linked or left alone instead of written again.
 
 Every build records the keys it used and `prune()` drops the rest, so the cache holds
-one build's worth. A damaged or outdated cache is only ever a miss.
+one build's worth. A damaged or outdated cache is only ever a miss:
+- every value is stored with the sha256 of its bytes, and a value whose bytes do not match
+  (a flipped bit, an edited row) is a miss;
+- values are pickles read by an unpickler that makes nothing but the toolkit's own
+  dataclasses and named tuples and `datetime` values: a crafted row cannot run code, only
+  fail to load;
+- a value of the wrong type for what is asked (`kind=`) is a miss;
+- a file that is not an SQLite database is replaced by a new, empty cache.
 """
 
 from __future__ import annotations
@@ -23,6 +30,7 @@ import contextlib
 import dataclasses
 import functools
 import hashlib
+import io
 import os
 import pickle
 import sqlite3
@@ -33,7 +41,7 @@ from typing import Any, Protocol, TypeVar
 
 from . import __version__, environment
 
-SCHEMA = 4
+SCHEMA = 5  # 5: rows carry their checksum
 _CHUNK = 500  # parameters per SQL statement
 
 
@@ -61,7 +69,44 @@ def digest(data: bytes) -> str:
 
 
 def _dumps(value: Any) -> bytes:
-    return pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+    return hashlib.sha256(data).digest() + data
+
+
+class Damaged(ValueError):
+    """A stored value that is not what was stored, or not something we store."""
+
+
+_DATETIME = {"date", "datetime", "time", "timedelta", "timezone"}
+
+
+class _Unpickler(pickle.Unpickler):
+    """Makes only what the toolkit itself stores: its dataclasses and named tuples, and
+    `datetime` values. Anything else (a function, `os.system`, a class of another
+    package) is refused before it is touched."""
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module == "datetime" and name in _DATETIME:
+            return super().find_class(module, name)
+        if module == "toolkit" or module.startswith("toolkit."):
+            found = super().find_class(module, name)
+            if isinstance(found, type) and (
+                dataclasses.is_dataclass(found) or issubclass(found, tuple)
+            ):
+                return found
+        raise Damaged(f"the cache holds a {module}.{name}, which it never stores")
+
+
+def _loads(blob: bytes) -> Any:
+    if len(blob) < 32 or hashlib.sha256(blob[32:]).digest() != blob[:32]:
+        raise Damaged("a stored value does not match its checksum")
+    return _Unpickler(io.BytesIO(blob[32:])).load()
+
+
+def _of(kind: type | tuple[type, ...] | None, value: Any) -> Any:
+    if kind is not None and not isinstance(value, kind):
+        raise Damaged(f"the cache holds a {type(value).__name__} where it keeps a {kind}")
+    return value
 
 
 def _chunks(items: list, size: int = _CHUNK) -> Iterable[list]:
@@ -87,7 +132,19 @@ class Cache:
             return None
         if self._db is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, timeout=30)
+            try:
+                self._db = self._open()
+            except sqlite3.DatabaseError:  # not a database (or a damaged one): start anew
+                for suffix in ("", "-wal", "-shm"):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(f"{self.path}{suffix}")
+                self._db = self._open()
+        return self._db
+
+    def _open(self) -> sqlite3.Connection:
+        assert self.path is not None
+        db = sqlite3.connect(self.path, timeout=30)
+        try:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.execute(
@@ -95,8 +152,11 @@ class Cache:
                 "(key TEXT PRIMARY KEY, deps BLOB NOT NULL, value BLOB NOT NULL)"
             )
             db.execute("CREATE TABLE IF NOT EXISTS memo (key TEXT PRIMARY KEY, value BLOB)")
-            self._db = db
-        return self._db
+            db.execute("SELECT COUNT(*) FROM memo").fetchone()  # reads a page: damage shows
+        except sqlite3.DatabaseError:
+            db.close()
+            raise
+        return db
 
     def _safely(self, fn, default=None):
         try:
@@ -104,7 +164,10 @@ class Cache:
         except (
             sqlite3.Error,
             pickle.PickleError,
+            Damaged,
             EOFError,
+            KeyError,
+            IndexError,
             AttributeError,
             ImportError,
             TypeError,
@@ -116,8 +179,11 @@ class Cache:
 
     # posts -------------------------------------------------------------------------
 
-    def get_posts(self, keys: list[str], current: dict[str, str]) -> dict[str, Any]:
-        """Stored results for `keys` whose recorded snippet digests match `current`."""
+    def get_posts(
+        self, keys: list[str], current: dict[str, str], kind: type | None = None
+    ) -> dict[str, Any]:
+        """Stored results (of type `kind`) for `keys` whose recorded snippet digests match
+        `current`. A damaged row is left out, the rest are used."""
 
         def run() -> dict[str, Any]:
             db = self._connect()
@@ -129,9 +195,12 @@ class Cache:
                 for k, deps, value in db.execute(
                     f"SELECT key, deps, value FROM posts WHERE key IN ({marks})", chunk
                 ):
-                    recorded: dict[str, str | None] = pickle.loads(deps)
-                    if all(current.get(name) == d for name, d in recorded.items()):
-                        found[k] = pickle.loads(value)
+                    try:
+                        recorded = _of(dict, _loads(deps))
+                        if all(current.get(name) == d for name, d in recorded.items()):
+                            found[k] = _of(kind, _loads(value))
+                    except (Damaged, pickle.PickleError, EOFError, TypeError, ValueError):
+                        continue  # this row is a miss; it is replaced when stored again
             self.used.update(found)
             return found
 
@@ -153,7 +222,11 @@ class Cache:
 
     # memo ----------------------------------------------------------------------------
 
-    def get_many(self, keys: list[str]) -> dict[str, Any]:
+    def get_many(
+        self, keys: list[str], kind: type | tuple[type, ...] | None = None
+    ) -> dict[str, Any]:
+        """Remembered values (each of type `kind`, else left out) under `keys`."""
+
         def run() -> dict[str, Any]:
             db = self._connect()
             if db is None:
@@ -164,14 +237,17 @@ class Cache:
                 for k, value in db.execute(
                     f"SELECT key, value FROM memo WHERE key IN ({marks})", chunk
                 ):
-                    found[k] = pickle.loads(value)
+                    try:
+                        found[k] = _of(kind, _loads(value))
+                    except (Damaged, pickle.PickleError, EOFError, TypeError, ValueError):
+                        continue
             self.used.update(found)
             return found
 
         return self._safely(run, {})
 
-    def get(self, k: str) -> Any | None:
-        return self.get_many([k]).get(k)
+    def get(self, k: str, kind: type | tuple[type, ...] | None = None) -> Any | None:
+        return self.get_many([k], kind).get(k)
 
     def put_many(self, entries: dict[str, Any]) -> None:
         """Remember values; they are written together at `flush` (or `close`)."""
@@ -200,7 +276,9 @@ class Cache:
 
     def tree(self, name: str) -> Any | None:
         """The record (an `output.Tree`) of the tree a build left under `name`."""
-        return self.get(f"tree:{name}")
+        from .output import Tree
+
+        return self.get(f"tree:{name}", Tree)
 
     def set_tree(self, name: str, tree: Any | None) -> None:
         """Remember a tree's record (None: forget it, written at once, before the tree

@@ -499,7 +499,9 @@ class Inputs:
         # One table, path -> (size, mtime, ctime, inode, digest), read and written whole:
         # a build stats thousands of files, and one row costs less than thousands.
         if self.stats is None:
-            self.stats = (memo.get(cachelib.key(STAT_TABLE)) if memo is not None else None) or {}
+            self.stats = (
+                memo.get(cachelib.key(STAT_TABLE), dict) if memo is not None else None
+            ) or {}
         now = time.time_ns()
         learned = False
         for path in unknown:
@@ -554,7 +556,7 @@ def load_project(
     # Snippets load in worker processes while this one reads labs.yaml and archives.yaml.
     loading = _start_loading_snippets(root, memo, inputs)
     globals_key = cachelib.key("globals", project.digest)
-    remembered = memo.get(globals_key) if memo is not None else None
+    remembered = memo.get(globals_key, tuple) if memo is not None else None
     if remembered is None:
         labs, labs_diags = load_labs(root, root / project.labs_path)
         archives, archives_diags = load_archives(root, root / project.archives_path)
@@ -603,7 +605,7 @@ def _start_loading_snippets(root: Path, memo, inputs: Inputs):
         _content_key(root, path, digest)
         for path, digest in zip(files, inputs.digests(files, memo), strict=True)
     ]
-    known = memo.get_many(keys)
+    known = memo.get_many(keys, tuple)  # (snippet, diagnostics)
     missing = [path for path, k in zip(files, keys, strict=True) if k not in known]
     memo.disconnect()  # never carry an open SQLite connection into forked workers
     # The bytes were read to hash them: the workers get them rather than read them again.

@@ -152,7 +152,7 @@ def stored_objects(outputs: dict[str, Any]) -> list[str]:
 def _archive_index(project: Project, cache: cachelib.Cache) -> ArchiveIndex:
     """archives.yaml indexed by normalised URL; the index is kept between runs."""
     k = cachelib.key("archive-index", project.digest)
-    normal = cache.get(k)
+    normal = cache.get(k, dict)
     if normal is None:
         normal = project.archive_index().normal
         cache.put(k, normal)
@@ -175,7 +175,7 @@ def _project_checks(
         "\0".join(inputs.misnamed),  # files left out for their names (content.Inputs)
         *(f"{path}\0{digest}" for path, digest in zip(inputs.snippets, snippets, strict=True)),
     )
-    found = cache.get(k)
+    found = cache.get(k, checks.ProjectChecks)
     if found is None or not found.hold_at(at):
         found = checks.check_project(project, at)
         cache.put(k, found)
@@ -243,7 +243,7 @@ def _run(
         post_key(i, digest) if digest else ""
         for i, digest in enumerate(inputs.digests(paths, cache if cache.enabled else None))
     ]
-    hits = cache.get_posts([k for k in keys if k], digests) if not keep_parsed else {}
+    hits = cache.get_posts([k for k in keys if k], digests, PostResult) if not keep_parsed else {}
     if objects is not None and objects.verify:  # a result whose stored page is gone is no hit
         hits = {
             k: r for k, r in hits.items() if all(objects.has(d) for d in stored_objects(r.outputs))

@@ -12,12 +12,10 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
-import os
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from . import document, markdown
@@ -86,7 +84,6 @@ def _env():
 
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("toolkit", "templates"),
-        bytecode_cache=_bytecode_cache(jinja2),
         autoescape=True,
         trim_blocks=True,
         lstrip_blocks=True,
@@ -99,18 +96,6 @@ def _env():
     env.globals["status"] = lambda *a, **k: markupsafe.Markup(status_html(*a, **k))
     env.globals["meta"] = lambda *a: markupsafe.Markup(meta_html(*a))
     return env
-
-
-def _bytecode_cache(jinja2):
-    """Compiled templates, kept between runs in the user's cache directory (Jinja2 keys
-    them by the template's source), or None where that directory cannot be made."""
-    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
-    try:
-        directory = base / "toolkit" / "jinja"
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return None
-    return jinja2.FileSystemBytecodeCache(str(directory))
 
 
 def relative_root(path: str) -> str:
