@@ -4,25 +4,26 @@ With errors (or warnings under --strict) nothing is written: the previous output
 exactly as they were. Otherwise each output directory is replaced in one atomic step.
 Nothing here reads the clock, so two builds of the same input are byte-identical.
 
-A build keeps what it learned in `.toolkit/` (see `toolkit.cache`): unchanged posts are
-not parsed again, pages whose inputs did not change are not rendered again, and files
+A build keeps what it learned in `.toolkit/` (see `toolkit.incremental`): unchanged posts
+are not parsed again, pages whose inputs did not change are not rendered again, and files
 identical to the last build's are hard-linked rather than written.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import sys
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import cache as cachelib
 from . import content, environment, feeds, lock, output, pipeline, site
 from . import diagnostics as dg
 from .diagnostics import Diagnostic
+from .incremental import memo, trees
+from .incremental import store as cachelib
+from .incremental.trees import CacheMiss
 from .ledger import LEDGER, Ledger
 from .output import Entry
 from .render import drafts
@@ -49,10 +50,6 @@ def _claim(
             )
         files[rel] = entry
         owners[rel] = owner
-
-
-class CacheMiss(Exception):
-    """Something the cache promised is not there; the build starts over without it."""
 
 
 @dataclass
@@ -123,67 +120,6 @@ def _build_with_retries(
     return report
 
 
-OUTPUT_DIRS = ("site", "feeds", "drafts")
-PREVIEW = "preview"  # the tree `toolkit serve` shows: .toolkit/preview, never site/
-
-
-def destination(root: Path, directory: str) -> Path:
-    """Where an output tree lives: the preview under .toolkit/, where no deploy looks."""
-    return root / ".toolkit" / PREVIEW if directory == PREVIEW else root / directory
-
-
-def _fingerprint(root: Path, drafts: bool, inputs: content.Inputs, cache: cachelib.Cache) -> str:
-    """Everything a build reads, by content: the toolkit's code, the flags, and every
-    input file (files unchanged since they were last hashed are known by their stat, so
-    a build with nothing to do reads nothing; see `Inputs.digests`)."""
-    h = hashlib.sha256(f"{cachelib.code_version()}/{drafts}".encode())
-    fixed = [
-        root / name
-        for name in (content.CONFIG_FILE, "snippets/labs.yaml", "archives.yaml", "published.yaml")
-    ]
-    paths = fixed + inputs.posts + inputs.snippets
-    top = len(str(root)) + 1  # every input is under root: its name relative to it
-    for path, digest in zip(paths, inputs.digests(paths, cache), strict=True):
-        h.update(f"{str(path)[top:]}\0{digest or 'missing'}\0".encode())
-    h.update("\0".join(inputs.misnamed).encode())  # left out, but reported: not up to date
-    return h.hexdigest()
-
-
-def _outputs_intact(root: Path, cache: cachelib.Cache) -> bool:
-    """Every output file is exactly what the last build wrote, and nothing else is there."""
-    for directory in OUTPUT_DIRS:
-        tree = cache.tree(directory)
-        if tree is None or not tree.intact(root / directory):
-            return False
-    return True
-
-
-def _up_to_date(
-    root: Path, cache: cachelib.Cache, strict: bool, fingerprint: str, at: dt.datetime
-) -> BuildReport | None:
-    """The last build's report, when nothing it read has changed and its outputs are all
-    still there untouched: there is nothing to do. Its diagnostics still hold for a clock
-    at or after its own (a snapshot time that was not in the future then is not now), not
-    for an earlier one."""
-    last = cache.get(cachelib.key("last-build"), dict)
-    if (
-        not last
-        or last["fingerprint"] != fingerprint
-        or last.get("at") is None
-        or at < last["at"]
-        or not _outputs_intact(root, cache)
-    ):
-        return None
-    diagnostics = last["diagnostics"]
-    return BuildReport(
-        diagnostics,
-        ok=not dg.has_failures(diagnostics, strict),
-        posts=last["posts"],
-        reused=last["posts"],
-        up_to_date=True,
-    )
-
-
 def _build(
     root: Path,
     cache: cachelib.Cache,
@@ -197,17 +133,23 @@ def _build(
     at = at or pipeline.now()
     inputs = content.Inputs.scan(root)
     fingerprint = (
-        _fingerprint(root, drafts, inputs, cache) if cache.enabled and not preview else None
+        memo.fingerprint(root, drafts, inputs, cache) if cache.enabled and not preview else None
     )
     if fingerprint:
-        report = _up_to_date(root, cache, strict, fingerprint, at)
-        if report is not None:
-            return report
+        last = memo.last_build(root, cache, fingerprint, at)
+        if last is not None:  # nothing it read has changed: its report holds, nothing to do
+            return BuildReport(
+                last["diagnostics"],
+                ok=not dg.has_failures(last["diagnostics"], strict),
+                posts=last["posts"],
+                reused=last["posts"],
+                up_to_date=True,
+            )
     store = cachelib.ObjectStore(root / ".toolkit" / "objects" if cache.enabled else None, verify)
     # site/'s staging tree is chosen now: when it is a new one, workers write the pages
     # they render straight into it.
-    site_name = PREVIEW if preview else "site"
-    site_staging = _staging(root, site_name, cache)
+    site_name = output.PREVIEW if preview else "site"
+    site_staging = trees.staging(root, site_name, cache)
     checked = pipeline.run(
         root,
         at,
@@ -235,7 +177,7 @@ def _build(
     posts = checked.posts(drafts)
     pages = {p.path: checked.outputs[p.path]["site"] for p in posts}
     items = [pages[p.path].item(p) for p in posts]
-    files = _Files(
+    files = trees.Files(
         store, pages, {pages[p.path].page_digest for p in posts if p.path in checked.fresh}
     )
 
@@ -274,7 +216,7 @@ def _build(
     _claim(site_files, owners, {f"feeds/{rel}": e for rel, e in feed_files.items()}, "feeds/")
 
     outputs = (
-        {PREVIEW: site_files}
+        {output.PREVIEW: site_files}
         if preview
         else {"site": site_files, "feeds": feed_files, "drafts": _drafts(checked, root)}
     )
@@ -283,89 +225,16 @@ def _build(
         d for outputs in checked.outputs.values() for d in pipeline.stored_objects(outputs)
     }
     for directory, entries in outputs.items():
-        staging = site_staging if directory == site_name else _staging(root, directory, cache)
-        _write_tree(root, directory, entries, cache, files, staging)
+        staging = site_staging if directory == site_name else trees.staging(root, directory, cache)
+        trees.write_tree(root, directory, entries, cache, files, staging)
         report.written[directory] = sorted(entries)
         kept.update(e.digest for e in entries.values())
     if fingerprint:
-        cache.put(
-            cachelib.key("last-build"),
-            {
-                "fingerprint": fingerprint,
-                "at": at,
-                "posts": report.posts,
-                "diagnostics": report.diagnostics,
-            },
-        )
+        memo.remember_build(cache, fingerprint, at, report.posts, report.diagnostics)
     cache.prune()
     if not preview:  # a preview leaves out feeds/ and drafts/: keep what they need
         store.prune(kept)
     return report
-
-
-@dataclass
-class Staging:
-    """Where the next output tree is made, and the record of the old tree there (None: a
-    new, empty tree, into which workers may write pages directly)."""
-
-    path: Path
-    record: output.Tree | None
-
-    @property
-    def new(self) -> bool:
-        return self.record is None
-
-
-def _staging(root: Path, directory: str, cache: cachelib.Cache) -> Staging | None:
-    """`.toolkit/trees/<directory>`, with the record of the tree a build left there to
-    bring up to date in place. None without a cache."""
-    if not cache.enabled:
-        return None
-    path = root / ".toolkit" / "trees" / directory
-    spare = cache.tree(f"spare:{directory}")
-    if spare is None or path.is_symlink() or not path.is_dir():
-        output.discard(path)  # what is there, if anything, is not known: never reused
-        path.mkdir(parents=True)
-        spare = None
-    return Staging(path, spare)
-
-
-def _write_tree(
-    root: Path,
-    directory: str,
-    entries: dict[str, Entry],
-    cache: cachelib.Cache,
-    files: _Files,
-    staging: Staging | None,
-) -> output.Tree:
-    """Replace root/directory with `entries` in one step.
-
-    The tree it replaces is kept as `.toolkit/trees/<directory>`, and the next build
-    stages in it (only what changed is rewritten); its record is forgotten before it is
-    touched, so a build stopped half-way leaves a tree that is discarded, never reused.
-    Without a cache, a new tree is made beside the old one and the old one removed.
-    """
-    dest = destination(root, directory)
-    live = cache.tree(directory)
-    if staging is None:
-        import tempfile
-
-        dest.parent.mkdir(parents=True, exist_ok=True)
-        fresh = Path(tempfile.mkdtemp(dir=dest.parent, prefix=f".{directory}.new-"))
-        tree = output.stage_tree(entries, dest, fresh, live, None, files.load, files.source)
-        if output.swap_in(fresh, dest):
-            output.discard(fresh)
-        return tree
-    path, spare = staging.path, staging.record
-    cache.set_tree(f"spare:{directory}", None)
-    tree = output.stage_tree(entries, dest, path, live, spare, files.load, files.source)
-    if output.swap_in(path, dest):  # the old tree is now at `path`
-        if live is not None:
-            cache.set_tree(f"spare:{directory}", live)
-        else:  # not one we wrote: nothing says what is in it
-            output.discard(path)
-    cache.set_tree(directory, tree)
-    return tree
 
 
 def _drafts(checked: pipeline.Checked, root: Path) -> dict[str, Entry]:
@@ -382,35 +251,3 @@ def _drafts(checked: pipeline.Checked, root: Path) -> dict[str, Entry]:
         for name, data in drafts.exports(parts, ledger, post.targets).items():
             files[name] = Entry.of(data)
     return files
-
-
-class _Files:
-    """Bytes the build writes, by digest: fresh ones in memory (and in the object store),
-    the rest from the store. Missing bytes mean the cache lied: start over without it."""
-
-    def __init__(
-        self, store: cachelib.ObjectStore, pages: dict[str, site.PostPage], fresh: set[str]
-    ):
-        self.store = store
-        self.memory = {p.page_digest: p.page for p in pages.values() if p.page is not None}
-        self.fresh = set(fresh)  # objects written during this build
-
-    def add(self, data: bytes) -> Entry:
-        digest = self.store.put(data)
-        self.fresh.add(digest)
-        self.memory[digest] = data
-        return Entry(digest, data)
-
-    def source(self, digest: str):
-        return self.store.source(digest, verified=digest in self.fresh)
-
-    def load_html(self, items: Iterable[site.Item]) -> None:
-        for item in items:
-            if item.html is None:
-                item.html = item.html_from(self.load(item.page_digest))
-
-    def load(self, digest: str) -> bytes:
-        data = self.memory.get(digest) or self.store.get(digest)
-        if data is None:
-            raise CacheMiss(digest)
-        return data

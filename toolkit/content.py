@@ -20,10 +20,10 @@ from pathlib import Path
 from stat import S_ISREG
 from typing import Any
 
-from . import cache as cachelib
 from . import diagnostics as dg
 from . import fields, parallel, targets, yamlfile
 from .errors import Problem, shown_path
+from .incremental import store as cachelib
 from .model import ArchiveEntry, Config, Lab, Post, Project, Snippet
 from .yamlfile import Loaded
 
@@ -542,8 +542,8 @@ def load_project(
     """Everything under `root`, with every loading problem as a diagnostic.
 
     With `posts=False` the posts are left for the caller (the pipeline loads and parses
-    each post in one step, in parallel). `memo` (a `toolkit.cache.Cache`) remembers loaded
-    files between runs, by content (see `Inputs.digests`).
+    each post in one step, in parallel). `memo` (a `toolkit.incremental.store.Cache`)
+    remembers loaded files between runs, by content (see `Inputs.digests`).
     """
     config, diags = load_config(root)
     project = Project(root=root, config=config, diagnostics=list(diags))

@@ -410,3 +410,12 @@ def swap_in(staging: Path, dest: Path) -> bool:
             str(dest),
         ) from e
     return True
+
+
+OUTPUT_DIRS = ("site", "feeds", "drafts")
+PREVIEW = "preview"  # the tree `toolkit serve` shows: .toolkit/preview, never site/
+
+
+def destination(root: Path, directory: str) -> Path:
+    """Where an output tree lives: the preview under .toolkit/, where no deploy looks."""
+    return root / ".toolkit" / PREVIEW if directory == PREVIEW else root / directory

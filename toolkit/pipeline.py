@@ -17,11 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import cache as cachelib
 from . import checks, content, document, environment, markdown, parallel, site
 from . import diagnostics as dg
 from .diagnostics import Diagnostic
 from .document import Document
+from .incremental import memo
+from .incremental import store as cachelib
 from .model import ArchiveIndex, Post, Project
 
 # A per-post renderer: the post's document and the project in, any picklable value out.
@@ -149,39 +150,6 @@ def stored_objects(outputs: dict[str, Any]) -> list[str]:
     return [v.page_digest for v in outputs.values() if isinstance(v, site.PostPage)]
 
 
-def _archive_index(project: Project, cache: cachelib.Cache) -> ArchiveIndex:
-    """archives.yaml indexed by normalised URL; the index is kept between runs."""
-    k = cachelib.key("archive-index", project.digest)
-    normal = cache.get(k, dict)
-    if normal is None:
-        normal = project.archive_index().normal
-        cache.put(k, normal)
-    project.derived.archive_index = ArchiveIndex(project.archives, normal)
-    return project.derived.archive_index
-
-
-def _project_checks(
-    project: Project, at: dt.datetime, cache: cachelib.Cache, inputs: content.Inputs
-) -> list[Diagnostic]:
-    """`checks.check_project`, remembered: it depends on toolkit.toml, labs.yaml,
-    archives.yaml and every snippet file, and on the clock only as it passes a snapshot
-    time, so a build that changed only posts need not check every archive link again."""
-    if not cache.enabled:
-        return checks.check_project(project, at).diagnostics
-    snippets = inputs.digests(inputs.snippets, cache)
-    k = cachelib.key(
-        "project-checks",
-        project.digest,
-        "\0".join(inputs.misnamed),  # files left out for their names (content.Inputs)
-        *(f"{path}\0{digest}" for path, digest in zip(inputs.snippets, snippets, strict=True)),
-    )
-    found = cache.get(k, checks.ProjectChecks)
-    if found is None or not found.hold_at(at):
-        found = checks.check_project(project, at)
-        cache.put(k, found)
-    return list(found.diagnostics)  # a copy: the caller adds to it
-
-
 def run(
     root: Path,
     at: dt.datetime | None = None,
@@ -256,7 +224,7 @@ def _run(
     store = objects if objects is not None and objects.enabled else None
     job = _Job(
         project,
-        _archive_index(project, cache),
+        memo.archive_index(project, cache),
         keep_parsed,
         renderers,
         digests,
@@ -278,7 +246,7 @@ def _run(
     # While the workers take the posts, this process writes what the cache has learned,
     # checks the rest of the project, and stores each result as it comes back.
     cache.flush()
-    checked = Checked(project, {}, _project_checks(project, at or now(), cache, inputs))
+    checked = Checked(project, {}, memo.project_checks(project, at or now(), cache, inputs))
     # Keep a result only if its bulk went to the object store (else it would be lost),
     # and never one with errors (their messages may depend on other files).
     storable = cache.enabled and objects is not None and objects.enabled

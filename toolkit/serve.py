@@ -20,7 +20,7 @@ from collections.abc import Callable
 from http import HTTPStatus
 from pathlib import Path
 
-from . import build
+from . import build, output
 from .diagnostics import Diagnostic
 
 WATCHED = ("posts", "snippets")
@@ -46,7 +46,7 @@ def snapshot(root: Path) -> dict[str, tuple[int, int]]:
 
 def preview_dir(root: Path) -> Path:
     """The tree the preview server shows."""
-    return build.destination(root, build.PREVIEW)
+    return output.destination(root, output.PREVIEW)
 
 
 def preview(root: Path, drafts: bool = True, banner: Banner | None = None) -> list[Diagnostic]:

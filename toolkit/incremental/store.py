@@ -39,7 +39,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from . import __version__, environment
+from .. import __version__, environment
 
 SCHEMA = 5  # 5: rows carry their checksum
 _CHUNK = 500  # parameters per SQL statement
@@ -50,7 +50,7 @@ def code_version() -> str:
     """A hash of the toolkit's own code and templates: a new version, or an edited
     checkout, never reuses results the old code produced."""
     h = hashlib.sha256(f"{__version__}/{SCHEMA}".encode())
-    package = Path(__file__).parent
+    package = Path(__file__).parent.parent  # the whole toolkit package
     for path in sorted(package.rglob("*")):
         if path.suffix in (".py", ".html", ".css") and path.is_file():
             h.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
@@ -276,7 +276,7 @@ class Cache:
 
     def tree(self, name: str) -> Any | None:
         """The record (an `output.Tree`) of the tree a build left under `name`."""
-        from .output import Tree
+        from ..output import Tree
 
         return self.get(f"tree:{name}", Tree)
 
