@@ -23,7 +23,6 @@ from typing import Any
 from . import diagnostics as dg
 from . import fields, parallel, targets, yamlfile
 from .errors import Problem, shown_path
-from .incremental import store as cachelib
 from .model import ArchiveEntry, Config, Lab, Post, Project, Snippet
 from .yamlfile import Loaded
 
@@ -499,9 +498,7 @@ class Inputs:
         # One table, path -> (size, mtime, ctime, inode, digest), read and written whole:
         # a build stats thousands of files, and one row costs less than thousands.
         if self.stats is None:
-            self.stats = (
-                memo.get(cachelib.key(STAT_TABLE), dict) if memo is not None else None
-            ) or {}
+            self.stats = (memo.get(memo.key(STAT_TABLE), dict) if memo is not None else None) or {}
         now = time.time_ns()
         learned = False
         for path in unknown:
@@ -524,7 +521,7 @@ class Inputs:
         if memo is not None and learned:
             # Only this run's files: the table never keeps files that are gone.
             seen = {str(path) for path in self.hashes}
-            memo.put(cachelib.key(STAT_TABLE), {k: v for k, v in self.stats.items() if k in seen})
+            memo.put(memo.key(STAT_TABLE), {k: v for k, v in self.stats.items() if k in seen})
         return [self.hashes[path] for path in paths]
 
 
@@ -555,7 +552,7 @@ def load_project(
     project.diagnostics += inputs.naming_problems(root)
     # Snippets load in worker processes while this one reads labs.yaml and archives.yaml.
     loading = _start_loading_snippets(root, memo, inputs)
-    globals_key = cachelib.key("globals", project.digest)
+    globals_key = memo.key("globals", project.digest) if memo is not None else ""
     remembered = memo.get(globals_key, tuple) if memo is not None else None
     if remembered is None:
         labs, labs_diags = load_labs(root, root / project.labs_path)
@@ -584,9 +581,9 @@ def load_project(
     return project
 
 
-def _content_key(root: Path, path: Path, digest: str | None) -> str:
+def _content_key(memo, root: Path, path: Path, digest: str | None) -> str:
     """A file's identity for the memo: its path and the hash of its bytes."""
-    return cachelib.key("file", rel(root, path), digest or "unreadable")
+    return memo.key("file", rel(root, path), digest or "unreadable")
 
 
 def _load_snippet_item(
@@ -602,7 +599,7 @@ def _start_loading_snippets(root: Path, memo, inputs: Inputs):
     if memo is None or not memo.enabled:
         return parallel.start(functools.partial(load_snippet, root), files)
     keys = [
-        _content_key(root, path, digest)
+        _content_key(memo, root, path, digest)
         for path, digest in zip(files, inputs.digests(files, memo), strict=True)
     ]
     known = memo.get_many(keys, tuple)  # (snippet, diagnostics)

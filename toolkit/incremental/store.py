@@ -127,6 +127,9 @@ class Cache:
     def enabled(self) -> bool:
         return self.path is not None
 
+    # Keys are made here, so the loaders that use this cache as a memo never import it.
+    key = staticmethod(key)
+
     def _connect(self) -> sqlite3.Connection | None:
         if self.path is None:
             return None
