@@ -24,7 +24,6 @@ from .diagnostics import Diagnostic
 from .incremental import memo, trees
 from .incremental import store as cachelib
 from .incremental.trees import CacheMiss
-from .ledger import LEDGER, Ledger
 from .output import Entry
 from .render import drafts
 
@@ -244,6 +243,8 @@ def _drafts(checked: pipeline.Checked, root: Path) -> dict[str, Entry]:
     ]
     if not with_targets:
         return {}
+    from .ledger import LEDGER, Ledger  # here: ruamel.yaml is slow to import
+
     ledger = Ledger(root / LEDGER)
     files: dict[str, Entry] = {}
     for post in with_targets:

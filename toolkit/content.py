@@ -136,6 +136,7 @@ def split_front_matter(text: str) -> tuple[str, int, str, int] | None:
     return text[start.end() : end.start()], fm_offset, text[body_start:], body_line
 
 
+@functools.lru_cache(maxsize=16384)  # tags are slugified per post, per page and per feed
 def slugify(text: str) -> str:
     """`What's new: xAI's draft` -> `whats-new-xais-draft`."""
     text = re.sub(r"['’]", "", text.lower())

@@ -187,9 +187,12 @@ def feed_groups(items: list[Item], project: Project) -> list[Group]:
         )
     )
     shown_as = tag_names([i.post for i in published])
+    by_key: dict[str, list[Item]] = {key: [] for key in shown_as}
+    for item in published:  # newest first, as `published` is
+        for key in dict.fromkeys(slugify(t) for t in item.post.tags):
+            by_key[key].append(item)
     for key, tag in sorted(shown_as.items()):
-        tagged = [i for i in published if key in {slugify(t) for t in i.post.tags}]
-        tagged = tagged[: config.max_items]
+        tagged = by_key[key][: config.max_items]
         name = f"tags/{key}.xml"
 
         def tag_feed(

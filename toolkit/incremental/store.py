@@ -85,16 +85,24 @@ class _Unpickler(pickle.Unpickler):
     `datetime` values. Anything else (a function, `os.system`, a class of another
     package) is refused before it is touched."""
 
+    allowed: dict[tuple[str, str], Any] = {}  # what was let in once, for every later row
+
     def find_class(self, module: str, name: str) -> Any:
+        found = self.allowed.get((module, name))
+        if found is not None:
+            return found
         if module == "datetime" and name in _DATETIME:
-            return super().find_class(module, name)
-        if module == "toolkit" or module.startswith("toolkit."):
             found = super().find_class(module, name)
-            if isinstance(found, type) and (
+        elif module == "toolkit" or module.startswith("toolkit."):
+            found = super().find_class(module, name)
+            if not isinstance(found, type) or not (
                 dataclasses.is_dataclass(found) or issubclass(found, tuple)
             ):
-                return found
-        raise Damaged(f"the cache holds a {module}.{name}, which it never stores")
+                found = None
+        if found is None:
+            raise Damaged(f"the cache holds a {module}.{name}, which it never stores")
+        self.allowed[(module, name)] = found
+        return found
 
 
 def _loads(blob: bytes) -> Any:

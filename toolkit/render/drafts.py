@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import targets
 from ..document import Document
-from ..ledger import Ledger
 from ..model import Project
 from . import html as htmlrender
-from . import lesswrong as forumrender
-from . import substack as ssrender
+
+if TYPE_CHECKING:  # only read here; a build with nothing to do never loads ruamel.yaml
+    from ..ledger import Ledger
 
 
 @dataclass
@@ -39,6 +39,9 @@ def render_parts(doc: Document, project: Project) -> Parts | None:
     """The drafts renderer: None for a post that names no target."""
     if not doc.post.targets:
         return None
+    from . import lesswrong as forumrender  # here: they load mistune's renderers, which a
+    from . import substack as ssrender  # build with nothing to render never needs
+
     return Parts(
         doc.post.slug,
         doc.post.title,
@@ -63,6 +66,9 @@ def paste_html(doc: Document, site_url: str) -> str:
 
 def request_body(parts: Parts, target: targets.Target, ledger: Ledger) -> dict[str, Any]:
     """The exact JSON `publish` sends next to `target` for this post."""
+    from . import lesswrong as forumrender
+    from . import substack as ssrender
+
     if target.kind == "substack":
         return ssrender.draft_body(
             parts.title,
