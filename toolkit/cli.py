@@ -522,6 +522,7 @@ def publish(obj: Context, posts: tuple[str, ...], service: str, dry_run: bool, f
         dry_run=dry_run,
         force=force,
         show=lambda text: click.echo(text),
+        note=lambda text: click.echo(text, err=True),
     )
     if not outcomes:
         click.echo(

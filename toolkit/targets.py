@@ -42,6 +42,7 @@ class Target:
     credential: str  # the environment variable that holds its secret
     credential_doc: str  # where the writer finds that secret
     shows: Shows
+    comment_interval: float = 0.0  # seconds the service wants between comments (quick takes)
 
 
 TARGETS: dict[str, Target] = {}
@@ -73,6 +74,10 @@ _FORUM_SHOWS = Shows(
     tables=True, math=True, images=True, spoilers=True, footnotes_in_list_items=True
 )
 
+# ForumMagnum's own limit on every account, drafts included (its rate-limit constants:
+# one comment per 8 seconds); a quick take is a comment.
+FORUM_COMMENT_INTERVAL = 8.0
+
 register(
     Target(
         name="substack",
@@ -97,6 +102,7 @@ register(
         credential="LESSWRONG_TOKEN",
         credential_doc=_FORUM_TOKEN,
         shows=_FORUM_SHOWS,
+        comment_interval=FORUM_COMMENT_INTERVAL,
     )
 )
 register(
@@ -109,5 +115,6 @@ register(
         credential="EAFORUM_TOKEN",
         credential_doc=_FORUM_TOKEN,
         shows=_FORUM_SHOWS,
+        comment_interval=FORUM_COMMENT_INTERVAL,
     )
 )

@@ -9,7 +9,10 @@ send `draft: true` (the server's default is to publish); updates never send `dra
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
+import re
+import time
 from typing import Any
 
 from .http import Http, ServiceError, bot_wall_error
@@ -35,6 +38,53 @@ DRAFT_COMMENTS = (
     "{postId: $postId}}, limit: 50) { results { _id draft pageUrl createdAt "
     "contents { version markdown } } } }"
 )
+
+
+class RateLimited(ServiceError):
+    """The forum refused a comment (a quick take) for its rate limit; `wait` is how many
+    seconds it asked us to wait, when it said."""
+
+    def __init__(self, message: str, wait: float | None):
+        super().__init__(message, fatal=True)
+        self.wait = wait
+
+
+# `Rate limit: You cannot comment for <moment fromNow> (until <JavaScript Date>)`
+_RATE_LIMIT = re.compile(
+    r"Rate limit: You cannot comment for (?P<span>[^(]*?)\s*(?:\(until (?P<until>.*)\))?\s*$"
+)
+_JS_DATE = re.compile(
+    r"\w{3} (?P<month>\w{3}) (?P<day>\d{1,2}) (?P<year>\d{4}) "
+    r"(?P<time>\d{2}:\d{2}:\d{2}) GMT(?P<offset>[+-]\d{4})"
+)
+_SPAN = re.compile(r"(?:in )?(?P<n>\d+|an?|a few) (?P<unit>second|minute|hour|day)s?")
+_UNIT = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+
+
+def comment_wait(message: str, now: float | None = None) -> float | None:
+    """Seconds a comment rate-limit message asks us to wait (None: not one, or unreadable).
+    The `until` date wins (it is exact to the second); else the human span ("8 seconds",
+    "a minute"). `now` is the wall clock in seconds since the epoch."""
+    m = _RATE_LIMIT.search(message)
+    if m is None:
+        return None
+    date = _JS_DATE.search(m.group("until") or "")
+    if date is not None:
+        with_offset = (
+            f"{date['day']} {date['month']} {date['year']} {date['time']} {date['offset']}"
+        )
+        try:
+            until = dt.datetime.strptime(with_offset, "%d %b %Y %H:%M:%S %z")
+        except ValueError:
+            until = None
+        if until is not None:
+            return max(0.0, until.timestamp() - (time.time() if now is None else now))
+    span = _SPAN.search(m.group("span"))
+    if span is None:
+        return None
+    n = span["n"]
+    count = 10 if n == "a few" else 1 if n in ("a", "an") else int(n)
+    return float(count * _UNIT[span["unit"]])
 
 
 def content_hash(markdown: str | None, title: str | None = None) -> str:
@@ -84,6 +134,8 @@ class Forum:
                     f"(app.operation_not_allowed); check ${self.credential}",
                     fatal=True,
                 )
+            if "Rate limit: You cannot comment" in message:
+                raise RateLimited(f"{self.label}: {message}", comment_wait(message))
             raise ServiceError(f"{self.label}: {message}")
         if response.status_code >= 400:
             raise ServiceError(f"{self.label} rejected the request ({response.status_code})")

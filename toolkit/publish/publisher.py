@@ -30,6 +30,7 @@ from ..model import Post
 from ..render import drafts
 from ..render import lesswrong as lwrender
 from ..render import substack as ssrender
+from ..retry import SYSTEM_CLOCK, Clock
 from ..targets import Target
 from . import lesswrong as lwclient
 from . import substack as ssclient
@@ -216,11 +217,26 @@ class SubstackPusher:
 # ForumMagnum forums (LessWrong, the EA Forum...) -------------------------------------
 
 
+# The longest wait for a forum's comment rate limit sat out in a run; longer, we stop and
+# say when to come back.
+MAX_RATE_WAIT = 60.0
+
+
 class ForumPusher:
-    def __init__(self, target: Target, client: lwclient.Forum, ledger: Ledger, force: bool):
+    def __init__(
+        self,
+        target: Target,
+        client: lwclient.Forum,
+        ledger: Ledger,
+        force: bool,
+        clock: Clock = SYSTEM_CLOCK,
+        note: Callable[[str], None] = lambda text: None,
+    ):
         self.target, self.client, self.ledger, self.force = target, client, ledger, force
         self.name = target.name
+        self.clock, self.note = clock, note
         self._user: dict | None = None
+        self._last_comment: float | None = None  # when this run last created a comment
 
     def user(self) -> dict:
         if self._user is None:  # checks the token before anything is sent
@@ -268,9 +284,45 @@ class ForumPusher:
             slug, self.name, {"pending": {"since": _now(), "kind": kind, "title": doc.post.title}}
         )
         request = lwrender.request(doc, None, user.get("shortformFeedId"))
-        document = self.client.mutate(request, creates=True)
+        document = (
+            self.create_comment(request)
+            if quick_take
+            else self.client.mutate(request, creates=True)
+        )
         return Outcome(
             slug, self.name, "created", self.record(slug, kind, document, sent_hash, title)
+        )
+
+    def create_comment(self, request: dict) -> dict:
+        """Create a quick take (a comment), respecting the forum's comment rate limit:
+        creates are spaced by the target's documented interval, and a refusal for the
+        limit is waited out and sent once more when the wait is short. (A refused create
+        made nothing, so sending it again cannot make a second draft.)"""
+        interval = self.target.comment_interval
+        if self._last_comment is not None and interval > 0:
+            wait = self._last_comment + interval - self.clock.now()
+            if wait > 0:
+                self.note(f"{self.target.label} allows one comment per {interval:g} s; waiting")
+                self.clock.sleep(wait)
+        try:
+            document = self.client.mutate(request, creates=True)
+        except lwclient.RateLimited as e:
+            if e.wait is None or e.wait > MAX_RATE_WAIT:
+                raise ServiceError(self._come_back(e.wait), fatal=True) from None
+            self.note(f"{self.target.label} asks us to wait {e.wait:.0f} s before a comment")
+            self.clock.sleep(e.wait + 1)  # its `until` is to the second: one more is safe
+            document = self.client.mutate(request, creates=True)
+        self._last_comment = self.clock.now()
+        return document
+
+    def _come_back(self, wait: float | None) -> str:
+        label = self.target.label
+        if wait is None:
+            return f"{label} is limiting comments for now; run publish again later"
+        at = dt.datetime.fromtimestamp(self.clock.wall() + wait, dt.timezone.utc)
+        return (
+            f"{label} allows no more comments until {at:%H:%M} UTC (in {wait / 60:.0f} min); "
+            "run publish again then: what was pushed is recorded"
         )
 
     def find(self, quick_take: bool, markdown: str, title: str | None, user: dict) -> dict | None:
@@ -352,22 +404,33 @@ def base_url(target: Target, config) -> str:
     return url
 
 
-def _substack(target: Target, url: str, secret: str, ledger: Ledger, force: bool):
+def _substack(
+    target: Target, url: str, secret: str, ledger: Ledger, force: bool, note: Callable
+) -> SubstackPusher:
     return SubstackPusher(target, ssclient.Substack(url, secret, Http(target.label)), ledger, force)
 
 
-def _forum(target: Target, url: str, secret: str, ledger: Ledger, force: bool):
+def _forum(
+    target: Target, url: str, secret: str, ledger: Ledger, force: bool, note: Callable
+) -> ForumPusher:
     client = lwclient.Forum(url, secret, Http(target.label), target.label, target.credential)
-    return ForumPusher(target, client, ledger, force)
+    return ForumPusher(target, client, ledger, force, note=note)
 
 
 # A target's kind picks the pusher that speaks its service's API.
 PUSHERS = {"substack": _substack, "forummagnum": _forum}
 
 
-def make_pusher(target: Target, config, ledger: Ledger, force: bool, env: dict[str, str]):
+def make_pusher(
+    target: Target,
+    config,
+    ledger: Ledger,
+    force: bool,
+    env: dict[str, str],
+    note: Callable[[str], None] = lambda text: None,
+):
     secret = credentials(target, env)
-    return PUSHERS[target.kind](target, base_url(target, config), secret, ledger, force)
+    return PUSHERS[target.kind](target, base_url(target, config), secret, ledger, force, note)
 
 
 def publish(
@@ -378,8 +441,10 @@ def publish(
     force: bool = False,
     env: dict[str, str] | None = None,
     show: Callable[[str], None] = print,
+    note: Callable[[str], None] = lambda text: None,
 ) -> list[Outcome]:
-    """Push the chosen posts to the target named `service` (as drafts); what happened."""
+    """Push the chosen posts to the target named `service` (as drafts); what happened.
+    `show` gets what a dry run would send; `note` what the run is waiting for."""
     env = dict(os.environ) if env is None else env
     target = targets.TARGETS.get(service)
     if target is None:
@@ -395,7 +460,7 @@ def publish(
     ledger = Ledger(root / LEDGER)
     posts = select(checked, service, selectors)
     config = checked.project.config
-    pusher = None if dry_run else make_pusher(target, config, ledger, force, env)
+    pusher = None if dry_run else make_pusher(target, config, ledger, force, env, note)
     outcomes = []
     for post in posts:
         doc = checked.document(post)
