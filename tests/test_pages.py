@@ -343,3 +343,9 @@ def test_serve_answers_a_missing_page_with_the_sites_404(examples):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_notes_sections_are_named_apart_on_a_page_with_several_posts(site):
+    page = html_doc(site / "shortform/index.html")
+    labels = [s.get("aria-label") for s in page.iterfind(".//section[@class='notes']")]
+    assert len(labels) >= 2 and len(set(labels)) == len(labels)

@@ -57,6 +57,9 @@ class HtmlRenderer:
         self.prefix = prefix
         self.site_url = site_url
         self.project = project
+        # Unique on a page that shows several posts' notes (the shortform page), as
+        # landmarks' names must be.
+        self.notes_label = "Notes"
         self.by_number: dict[int, Note] = {}  # the notes references may preview
         self.previews: dict[int, str] = {}  # note number -> its preview text, once made
         self.quoted: set[int] = set()  # notes of `{claim}` blocks: the body shows the quote
@@ -235,7 +238,7 @@ class HtmlRenderer:
             return ""
         items = "".join(self.note_item(n) for n in notes)
         return (
-            f'<section class="notes" role="doc-endnotes" aria-label="Notes">\n'
+            f'<section class="notes" role="doc-endnotes" aria-label="{escape(self.notes_label)}">\n'
             f"<ol>\n{items}</ol>\n</section>\n"
         )
 
@@ -272,11 +275,11 @@ class HtmlRenderer:
                 plain = f"No archived copy yet of {titles}."
             text = text[:-4] + f' <span class="no-archive">{plain}</span></p>'
         out = [text]
-        for s in cited:
+        companies = [self.company(s) for s in cited]
+        for s, company in zip(cited, companies, strict=True):
             if s.quote and note.number not in self.quoted:
-                # With several sources, each quote names its company, in the sources' order.
-                lab = self.project.labs.get(s.lab or "")
-                who = f"{escape(lab.name if lab else s.lab or '')}: " if len(cited) > 1 else ""
+                # Quotes from several companies each name theirs, in the sources' order.
+                who = f"{escape(company)}: " if len(set(companies)) > 1 else ""
                 quote = escape(shorten(s.quote, QUOTE_LIMIT))
                 out.append(f'<p class="note-quote">{who}“{quote}”</p>')
             elif s.lab in self.project.labs:
@@ -286,6 +289,11 @@ class HtmlRenderer:
                     f"{escape(s.title)}</a></p>"
                 )
         return "\n".join(out)
+
+    def company(self, snippet) -> str:
+        assert self.project is not None
+        lab = self.project.labs.get(snippet.lab or "")
+        return lab.name if lab else snippet.lab or ""
 
     def preview(self, note: Note) -> str:
         """What a reference shows of its note on hover or focus: the quote first, if any."""
@@ -355,6 +363,7 @@ def render(doc: Document, site_url: str, project: Project | None = None) -> Rend
     """The post's body and notes. With `project`, citation notes show what they cite
     (see the module's doc); without it, the notes as the document has them."""
     renderer = HtmlRenderer(doc.post.slug, site_url, project)
+    renderer.notes_label = f"Notes to “{doc.post.title}”"
     if project is not None:
         renderer.by_number = {n.number: n for n in doc.notes}
     return RenderedHtml(renderer.blocks(doc.body), renderer.notes(doc.notes))
