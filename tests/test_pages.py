@@ -349,3 +349,16 @@ def test_notes_sections_are_named_apart_on_a_page_with_several_posts(site):
     page = html_doc(site / "shortform/index.html")
     labels = [s.get("aria-label") for s in page.iterfind(".//section[@class='notes']")]
     assert len(labels) >= 2 and len(set(labels)) == len(labels)
+
+
+def test_preview_banner_says_build_refuses_only_when_there_are_errors():
+    from toolkit import diagnostics as dg
+    from toolkit.site import problems_html
+
+    warning = dg.make("F006", "posts/a.md", 2, "unknown key 'tittle'")
+    error = dg.make("F001", "posts/b.md", 1, "not UTF-8")
+    assert error.severity == "error" and warning.severity == "warning"
+    only_warnings = "".join(html_doc(problems_html([warning])).itertext())
+    assert "refuse until" not in only_warnings and "will build" in only_warnings
+    with_error = "".join(html_doc(problems_html([warning, error])).itertext())
+    assert "will refuse until the errors are fixed" in with_error
