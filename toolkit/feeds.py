@@ -80,7 +80,9 @@ def content_html(item: Item, config: Config) -> str:
     return absolute_fragments(item.html.full(), config.site_url + item.path)
 
 
-def _generator(items: list[Item], config: Config, name: str, title: str):
+def _generator(items: list[Item], config: Config, name: str, title: str, home: str = ""):
+    """A feed of `items`; its alternate link is the page that shows them (`home`, a
+    path under the site: the tag's page for a tag's feed), the site's root by default."""
     feed_generator, feed_extension, entry_extension = _feedgen()
     self_url = f"{config.site_url}feeds/{name}"
     fg = feed_generator()
@@ -95,7 +97,7 @@ def _generator(items: list[Item], config: Config, name: str, title: str):
     fg.updated(last)
     fg.lastBuildDate(last)
     fg.link(href=self_url, rel="self")
-    fg.link(href=config.site_url, rel="alternate")  # last: RSS uses the last link
+    fg.link(href=config.site_url + home, rel="alternate")  # last: RSS uses the last link
     for item in items:
         page_url = config.site_url + item.path
         fe = fg.add_entry(order="append")
@@ -115,8 +117,8 @@ def _generator(items: list[Item], config: Config, name: str, title: str):
     return fg
 
 
-def atom(items: list[Item], config: Config, name: str, title: str) -> bytes:
-    return _generator(items, config, name, title).atom_str(pretty=True)
+def atom(items: list[Item], config: Config, name: str, title: str, home: str = "") -> bytes:
+    return _generator(items, config, name, title, home).atom_str(pretty=True)
 
 
 def rss(items: list[Item], config: Config, name: str, title: str) -> bytes:
@@ -180,7 +182,7 @@ def feed_groups(items: list[Item], project: Project) -> list[Group]:
             shown(shortform),
             lambda: {
                 "shortform.xml": atom(
-                    shortform, config, "shortform.xml", f"{config.title}: shortform"
+                    shortform, config, "shortform.xml", f"{config.title}: shortform", "shortform/"
                 )
             },
             shows=shortform,
@@ -196,9 +198,9 @@ def feed_groups(items: list[Item], project: Project) -> list[Group]:
         name = f"tags/{key}.xml"
 
         def tag_feed(
-            name: str = name, tag: str = tag, tagged: list[Item] = tagged
+            name: str = name, tag: str = tag, tagged: list[Item] = tagged, key: str = key
         ) -> dict[str, bytes]:
-            return {name: atom(tagged, config, name, f"{config.title}: {tag}")}
+            return {name: atom(tagged, config, name, f"{config.title}: {tag}", f"tags/{key}/")}
 
         groups.append(Group(f"feed:tag:{key}", shown(tagged), tag_feed, shows=tagged))
     return groups

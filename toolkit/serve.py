@@ -80,6 +80,26 @@ class _Handler(http.server.SimpleHTTPRequestHandler):
         self.send_header("X-Robots-Tag", "noindex")
         super().end_headers()
 
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        """A missing page gets the site's own 404.html (with the banner), as a host would
+        serve it; any other error, and a preview without that page, the base's answer."""
+        page_404 = os.path.join(self.directory, "404.html")
+        if code != HTTPStatus.NOT_FOUND or not os.path.isfile(page_404):
+            super().send_error(code, message, explain)
+            return
+        with open(page_404, "rb") as f:
+            page = f.read()
+        if self.banner.html:
+            page = page.replace(b"<body>\n", b"<body>\n" + self.banner.html, 1)
+        self.send_response(code, message)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(page)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Connection", "close")
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(page)
+
     def send_head(self):
         """HTML pages get the banner right after <body>; everything else as it is. The
         files on disk stay exactly what `toolkit build` writes."""

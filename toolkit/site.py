@@ -12,11 +12,14 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
+from urllib.parse import urlsplit
+from xml.sax.saxutils import escape as xml_escape
 
 from . import document, markdown
 from .content import slugify, tag_names
@@ -105,18 +108,54 @@ def relative_root(path: str) -> str:
 
 
 def page(template: str, path: str, project: Project, **context) -> bytes:
+    """A page from its template. Every page has a meta description: the one given, else
+    the site's, else its title."""
+    config = project.config
     text = (
         _env()
         .get_template(template)
         .render(
-            site=project.config,
+            site=config,
             path=path,
-            root=relative_root(path),
-            description=context.pop("description", ""),
+            root=context.pop("root", relative_root(path)),
+            description=context.pop("description", "") or config.description or config.title,
+            og_type=context.pop("og_type", "website"),
             **context,
         )
     )
     return text.encode("utf-8")
+
+
+def site_path(project: Project) -> str:
+    """The path of the site's root on its host ("/" or "/blog/"): for pages served at
+    any depth (404.html), whose links cannot be relative."""
+    return urlsplit(project.config.site_url).path or "/"
+
+
+def json_ld(item: Item, project: Project) -> str:
+    """A post's schema.org BlogPosting, for search engines and link previews; safe
+    inside <script> (no "<" survives)."""
+    config, post = project.config, item.post
+    data: dict[str, Any] = {
+        "@context": "https://schema.org",
+        "@type": "BlogPosting",
+        "headline": post.title,
+        "url": config.site_url + item.path,
+        "mainEntityOfPage": config.site_url + item.path,
+        "author": {"@type": "Person", "name": config.author or config.title},
+        "publisher": {"@type": "Organization", "name": config.title, "url": config.site_url},
+        "inLanguage": config.language,
+    }
+    if post.date:
+        data["datePublished"] = post.date.isoformat()
+    if post.updated or post.date:
+        data["dateModified"] = (post.updated or post.date).isoformat()  # type: ignore[union-attr]
+    if item.summary:
+        data["description"] = item.summary
+    if post.tags:
+        data["keywords"] = list(post.tags)
+    text = json.dumps(data, ensure_ascii=False, indent=1)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def successors(project: Project) -> dict[str, Snippet]:
@@ -146,8 +185,17 @@ _ARTICLE = "<toolkit-article>"  # a post page's article goes here; escaped text 
 
 def post_page(item: Item, project: Project) -> tuple[bytes, tuple[int, int, int, int]]:
     """A post's page, and where in it its body and notes are (see PostPage)."""
+    import markupsafe
+
     shell = page(
-        "post.html", item.path, project, post=item.post, article=_ARTICLE, description=item.summary
+        "post.html",
+        item.path,
+        project,
+        post=item.post,
+        article=_ARTICLE,
+        description=item.summary or item.post.title,
+        og_type="article",
+        json_ld=markupsafe.Markup(json_ld(item, project)),
     )
     before, after = shell.split(_ARTICLE.encode(), 1)
     head, tail = (part.encode("utf-8") for part in article_parts(item, project))
@@ -164,13 +212,14 @@ def article_parts(item: Item, project: Project) -> tuple[str, str]:
     relies on after. (Written in Python, like `snippet_article`: a build renders
     thousands, and a template spent most of a page's time here.)"""
     post, root = item.post, relative_root(item.path)
+    kind = " shortform" if post.kind == "shortform" else ""
     head = [
-        f'<article class="post {esc(post.kind)}" id="{esc(post.slug)}">\n<header>\n'
+        f'<article class="post{kind}" id="{esc(post.slug)}">\n<header>\n'
         f"<h1>{esc(post.title)}</h1>\n"
     ]
     if post.subtitle:
         head.append(f'<p class="subtitle">{esc(post.subtitle)}</p>')
-    head.append(f"{meta_html(post, root)}\n</header>\n")
+    head.append(f"{meta_html(post, root, project.config.author)}\n</header>\n")
     tail = []
     if item.claims:
         later = successors(project)
@@ -191,9 +240,11 @@ def _date_html(value: dt.date | None) -> str:
     )
 
 
-def meta_html(post: Post, root: str) -> str:
-    """The line under a post's title: date, update, kind, draft label, tags."""
-    out = [f'<p class="meta">{_date_html(post.date)}']
+def meta_html(post: Post, root: str, author: str | None = None) -> str:
+    """The line under a post's title: byline (on the post's own page), date, update,
+    kind, draft label, tags."""
+    byline = f'By <span class="author">{esc(author)}</span> · ' if author else ""
+    out = [f'<p class="meta">{byline}{_date_html(post.date)}']
     if post.updated:
         out.append(f" · updated {_date_html(post.updated)}")
     if post.kind == "shortform":
@@ -213,7 +264,7 @@ def meta_html(post: Post, root: str) -> str:
 
 def render_post(doc: document.Document, project: Project) -> PostPage:
     """The per-post renderer for the site: the post's HTML and its whole page."""
-    rendered = html.render(doc, project.config.site_url)
+    rendered = html.render(doc, project.config.site_url, project)
     item = Item(doc.post, doc.path, doc.summary, rendered, doc.claims)
     data, span = post_page(item, project)
     return PostPage(
@@ -328,7 +379,11 @@ def page_groups(items: list[Item], project: Project) -> list[Group]:
             (config_id, tuple((i.listing(), i.page_digest) for i in shortform)),
             lambda: {
                 "shortform/index.html": page(
-                    "shortform.html", "shortform/", project, items=shortform
+                    "shortform.html",
+                    "shortform/",
+                    project,
+                    items=shortform,
+                    description=f"Shortform notes from {project.config.title}, newest first.",
                 )
             },
             shows=shortform,
@@ -336,7 +391,15 @@ def page_groups(items: list[Item], project: Project) -> list[Group]:
         Group(
             "tags",
             (config_id, tuple(counts)),
-            lambda: {"tags/index.html": page("tags.html", "tags/", project, tags=counts)},
+            lambda: {
+                "tags/index.html": page(
+                    "tags.html",
+                    "tags/",
+                    project,
+                    tags=counts,
+                    description=f"Every tag on {project.config.title}, with its posts.",
+                )
+            },
         ),
     ]
     for key, tagged in sorted(by_tag.items()):
@@ -345,7 +408,16 @@ def page_groups(items: list[Item], project: Project) -> list[Group]:
         def tag_pages(
             path: str = path, tag: str = tag, tagged: list[Item] = tagged
         ) -> dict[str, bytes]:
-            return {path + "index.html": page("tag.html", path, project, tag=tag, items=tagged)}
+            return {
+                path + "index.html": page(
+                    "tag.html",
+                    path,
+                    project,
+                    tag=tag,
+                    items=tagged,
+                    description=f"Posts tagged “{tag}” on {project.config.title}.",
+                )
+            }
 
         groups.append(
             Group(f"tag:{key}", (config_id, tag, tuple(i.listing() for i in tagged)), tag_pages)
@@ -357,12 +429,81 @@ def page_groups(items: list[Item], project: Project) -> list[Group]:
     groups.append(
         Group("claims", (config_id, snippets, citing), lambda: claims_pages(items, project))
     )
-    groups.append(Group("style", (), lambda: {"style.css": stylesheet()}))
+    groups.append(Group("style", (), lambda: {"style.css": static("style.css")}))
+    groups.append(Group("favicon", (), lambda: {"favicon.svg": static("favicon.svg")}))
+    groups.append(
+        Group(
+            "404",
+            (config_id,),
+            lambda: {
+                "404.html": page(
+                    "404.html",
+                    "404.html",
+                    project,
+                    root=site_path(project),
+                    description="This page is not here.",
+                )
+            },
+        )
+    )
+    published = [i for i in items if i.post.published]
+    # Published pages only: a drafts build's draft posts, and tag pages only drafts
+    # carry, are previews, not pages a search engine should list.
+    pages = sitemap_pages(published, sorted(tag_names([i.post for i in published])), project)
+    groups.append(
+        Group(
+            "sitemap",
+            (config_id, tuple(pages)),
+            lambda: {"sitemap.xml": sitemap_xml(pages, project), "robots.txt": robots_txt(project)},
+        )
+    )
     return groups
 
 
+def static(name: str) -> bytes:
+    return resources.files("toolkit").joinpath(f"static/{name}").read_bytes()
+
+
 def stylesheet() -> bytes:
-    return resources.files("toolkit").joinpath("static/style.css").read_bytes()
+    return static("style.css")
+
+
+def claims_labs(project: Project) -> list[str]:
+    """Keys of the labs with a claims page: those with a snippet (see `claims_pages`)."""
+    return sorted({s.lab for s in project.snippets.values() if s.lab in project.labs})
+
+
+def sitemap_pages(
+    published: list[Item], tag_keys: list[str], project: Project
+) -> list[tuple[str, str | None]]:
+    """(path, last modified) of every page a search engine may list."""
+    newest = max(((i.post.updated or i.post.date) for i in published if i.post.date), default=None)
+    stamp = newest.isoformat() if newest else None
+    pages: list[tuple[str, str | None]] = [("", stamp), ("shortform/", None), ("tags/", None)]
+    pages += [(f"tags/{key}/", None) for key in tag_keys]
+    pages.append(("claims/", None))
+    pages += [(f"claims/{key}/", None) for key in claims_labs(project)]
+    for item in published:
+        when = item.post.updated or item.post.date
+        pages.append((item.path, when.isoformat() if when else None))
+    return pages
+
+
+def sitemap_xml(pages: list[tuple[str, str | None]], project: Project) -> bytes:
+    """The sitemaps.org file: absolute URLs under base_url."""
+    out = [
+        '<?xml version="1.0" encoding="UTF-8"?>\n',
+        '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n',
+    ]
+    for path, modified in pages:
+        lastmod = f"<lastmod>{modified}</lastmod>" if modified else ""
+        out.append(f"<url><loc>{xml_escape(project.config.site_url + path)}</loc>{lastmod}</url>\n")
+    out.append("</urlset>\n")
+    return "".join(out).encode("utf-8")
+
+
+def robots_txt(project: Project) -> bytes:
+    return f"User-agent: *\nAllow: /\n\nSitemap: {project.config.site_url}sitemap.xml\n".encode()
 
 
 def build_pages(items: list[Item], project: Project) -> dict[str, bytes]:
@@ -392,7 +533,15 @@ def claims_pages(items: list[Item], project: Project) -> dict[str, bytes]:
     ]
     later = successors(project)
     files = {
-        "claims/index.html": page("claims.html", "claims/", project, labs=labs, successors=later)
+        "claims/index.html": page(
+            "claims.html",
+            "claims/",
+            project,
+            labs=labs,
+            successors=later,
+            description="Every claim these posts rely on, by company: the company's own "
+            "words, where they said it, and an archived copy where there is one.",
+        )
     }
     for shown in labs:
         path = f"claims/{shown['key']}/"
@@ -401,5 +550,13 @@ def claims_pages(items: list[Item], project: Project) -> dict[str, bytes]:
             snippet_article(s, project, root, later, cited_by.get(s.id, []))
             for s in shown["snippets"]
         ]
-        files[path + "index.html"] = page("lab.html", path, project, lab=shown, articles=articles)
+        files[path + "index.html"] = page(
+            "lab.html",
+            path,
+            project,
+            lab=shown,
+            articles=articles,
+            description=f"What {shown['name']} has said, quoted exactly: each claim with its "
+            "source, an archived copy, and the posts that cite it.",
+        )
     return files

@@ -6,9 +6,17 @@ written as `href="#..."`; `absolute_fragments` turns them into links to the post
 page for feeds, where a bare `#fn` would resolve against the feed's URL.
 
 Links with an archived copy carry the Robust Links attributes (`data-originalurl`,
-`data-versionurl`, `data-versiondate`); the visible link to the copy carries
-`data-originalurl` and `data-versiondate`, as the Robust Links spec describes for a link
-whose href is the snapshot.
+`data-versionurl` holding the snapshot's URL alone, `data-versiondate` its date); the
+visible link to the copy carries `data-originalurl` and `data-versiondate`, as the Robust
+Links spec describes for a link whose href is the snapshot.
+
+Given the project, a citation note also shows the words it cites (the snippet's quote,
+shortened) or, where the post already quotes them in a `{claim}` block, a link to the
+claim's entry on the claims page; and it says so when a source has no archived copy.
+Every note reference carries the note's opening words in `data-preview` (the stylesheet
+shows them on hover and keyboard focus, no script) and points at the note with
+`aria-describedby`. A word joiner keeps a reference on the line of the word before it,
+and a no-break space keeps "↩" with the note's last word.
 
 The renderer is a small class of its own rather than mistune's HTMLRenderer: it knows
 exactly the token types the document holds, and renders a post in a fraction of the time
@@ -24,9 +32,13 @@ from urllib.parse import urljoin
 
 from ..document import Document, Note
 from ..markdown import Token, plain_text
+from ..model import Project
 
 _SCHEME = re.compile(r"^[a-zA-Z][a-zA-Z0-9+.-]*:")
 _SAFE_SCHEMES = ("http:", "https:", "mailto:")
+WORD_JOINER = "&#8288;"  # no line break on either side: a note number stays with its word
+QUOTE_LIMIT = 240  # characters of a snippet's quote shown in a note
+PREVIEW_LIMIT = 300  # characters of a note shown in its reference's preview
 
 
 def escape(text: str) -> str:
@@ -41,9 +53,16 @@ class HtmlRenderer:
     _block: dict = {}
     _inline: dict = {}
 
-    def __init__(self, prefix: str, site_url: str):
+    def __init__(self, prefix: str, site_url: str, project: Project | None = None):
         self.prefix = prefix
         self.site_url = site_url
+        self.project = project
+        # Unique on a page that shows several posts' notes (the shortform page), as
+        # landmarks' names must be.
+        self.notes_label = "Notes"
+        self.by_number: dict[int, Note] = {}  # the notes references may preview
+        self.previews: dict[int, str] = {}  # note number -> its preview text, once made
+        self.quoted: set[int] = set()  # notes of `{claim}` blocks: the body shows the quote
 
     # Ids -----------------------------------------------------------------------------
 
@@ -103,9 +122,15 @@ class HtmlRenderer:
 
     def note_ref(self, tok: Token) -> str:
         number = tok["attrs"]["number"]
+        preview = self.previews.get(number)
+        if preview is None and number in self.by_number:
+            preview = self.previews[number] = self.preview(self.by_number[number])
+        preview_attr = f' data-preview="{escape(preview)}"' if preview else ""
+        described = f' aria-describedby="{self.note_id(number)}"' if preview else ""
         return (
-            f'<sup class="note-ref" id="{self.ref_id(number, tok["attrs"]["occurrence"])}">'
-            f'<a href="#{self.note_id(number)}" role="doc-noteref">{number}</a></sup>'
+            f'{WORD_JOINER}<sup class="note-ref" '
+            f'id="{self.ref_id(number, tok["attrs"]["occurrence"])}"{preview_attr}>'
+            f'<a href="#{self.note_id(number)}" role="doc-noteref"{described}>{number}</a></sup>'
         )
 
     def link(self, tok: Token) -> str:
@@ -122,8 +147,6 @@ class HtmlRenderer:
                 out.append(f' data-versiondate="{attrs["archive_date"]}"')
         elif attrs.get("archive"):
             version = attrs["archive"]
-            if attrs.get("archive_date"):
-                version += " " + attrs["archive_date"]
             out.append(f' data-originalurl="{escape(href)}" data-versionurl="{escape(version)}"')
             if attrs.get("archive_date"):
                 out.append(f' data-versiondate="{attrs["archive_date"]}"')
@@ -184,6 +207,8 @@ class HtmlRenderer:
 
     def claim(self, tok: Token) -> str:
         attrs = tok["attrs"]
+        if attrs.get("number"):
+            self.quoted.add(attrs["number"])
         return (
             f'<figure class="claim" data-snippet="{escape(attrs["snippet"])}">\n'
             f"<blockquote>\n{self.blocks(tok['children'])}</blockquote>\n"
@@ -213,26 +238,82 @@ class HtmlRenderer:
             return ""
         items = "".join(self.note_item(n) for n in notes)
         return (
-            f'<section class="notes" role="doc-endnotes" aria-label="Notes">\n'
+            f'<section class="notes" role="doc-endnotes" aria-label="{escape(self.notes_label)}">\n'
             f"<ol>\n{items}</ol>\n</section>\n"
         )
 
     def note_item(self, note: Note) -> str:
         text = self.blocks(note.children).rstrip()
-        backs = " ".join(
+        if note.kind == "citation" and self.project is not None:
+            text = self.cited_words(note, text)
+        backs = "&nbsp;".join(
             f'<a href="#{self.ref_id(note.number, k)}" class="backref" role="doc-backlink" '
             f'aria-label="Back to reference {note.number}{"" if k == 1 else f" ({k})"}">'
             f"↩{'' if k == 1 else f'<sup>{k}</sup>'}</a>"
             for k in range(1, max(note.refs, 1) + 1)
         )
         if text.endswith("</p>"):
-            text = text[:-4] + " " + backs + "</p>"
+            text = text[:-4] + "&nbsp;" + backs + "</p>"
         else:
             text += "\n" + backs
         return (
             f'<li id="{self.note_id(note.number)}" class="note note-{note.kind}" '
             f'value="{note.number}">{text}</li>\n'
         )
+
+    def cited_words(self, note: Note, text: str) -> str:
+        """A citation note's source paragraph, then what it cites: the quote, or (when
+        the body quotes it already, or there is none) a link to the claim's entry."""
+        assert self.project is not None
+        cited = [s for s in (self.project.snippets.get(i) for i in note.snippets) if s]
+        missing = [s for s in cited if not s.archive]
+        if missing and text.endswith("</p>"):
+            if len(cited) == 1:
+                plain = "No archived copy yet."
+            else:
+                titles = ", ".join(f"“{escape(s.source_title or s.title)}”" for s in missing)
+                plain = f"No archived copy yet of {titles}."
+            text = text[:-4] + f' <span class="no-archive">{plain}</span></p>'
+        out = [text]
+        companies = [self.company(s) for s in cited]
+        for s, company in zip(cited, companies, strict=True):
+            if s.quote and note.number not in self.quoted:
+                # Quotes from several companies each name theirs, in the sources' order.
+                who = f"{escape(company)}: " if len(set(companies)) > 1 else ""
+                quote = escape(shorten(s.quote, QUOTE_LIMIT))
+                out.append(f'<p class="note-quote">{who}“{quote}”</p>')
+            elif s.lab in self.project.labs:
+                href = f"{self.site_url}claims/{s.lab}/#{s.id}"
+                out.append(
+                    f'<p class="note-claim">The claim: <a href="{escape(href)}">'
+                    f"{escape(s.title)}</a></p>"
+                )
+        return "\n".join(out)
+
+    def company(self, snippet) -> str:
+        assert self.project is not None
+        lab = self.project.labs.get(snippet.lab or "")
+        return lab.name if lab else snippet.lab or ""
+
+    def preview(self, note: Note) -> str:
+        """What a reference shows of its note on hover or focus: the quote first, if any."""
+        words = " ".join(plain_text(note.children).split())
+        if note.kind == "citation" and self.project is not None:
+            cited = [s for s in (self.project.snippets.get(i) for i in note.snippets) if s]
+            if any(not s.archive for s in cited):
+                words += " No archived copy yet."
+            quotes = [f"“{shorten(s.quote, QUOTE_LIMIT)}”" for s in cited if s.quote]
+            if quotes and note.number not in self.quoted:
+                words = " ".join(quotes) + " — " + words
+        return shorten(words, PREVIEW_LIMIT)
+
+
+def shorten(text: str, limit: int) -> str:
+    """`text` on one line, cut at a word before `limit` characters, with "…" if cut."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "…"
 
 
 HtmlRenderer._block = {
@@ -278,8 +359,13 @@ class RenderedHtml:
         return self.body + self.notes
 
 
-def render(doc: Document, site_url: str) -> RenderedHtml:
-    renderer = HtmlRenderer(doc.post.slug, site_url)
+def render(doc: Document, site_url: str, project: Project | None = None) -> RenderedHtml:
+    """The post's body and notes. With `project`, citation notes show what they cite
+    (see the module's doc); without it, the notes as the document has them."""
+    renderer = HtmlRenderer(doc.post.slug, site_url, project)
+    renderer.notes_label = f"Notes to “{doc.post.title}”"
+    if project is not None:
+        renderer.by_number = {n.number: n for n in doc.notes}
     return RenderedHtml(renderer.blocks(doc.body), renderer.notes(doc.notes))
 
 
