@@ -57,6 +57,10 @@ CASES = [
     ("F008", {"posts/bad.md": post("title: T\nkind: shortfrom\n", "x\n")}, "posts/bad.md", 3),
     ("F008", {"posts/bad.md": post("title: T\nstatus: publshed\n", "x\n")}, "posts/bad.md", 3),
     ("F009", {"posts/bad.md": post("title: T\ntitle: U\n", "x\n")}, "posts/bad.md", 3),
+    # A control character escaped in YAML, and a form feed pasted into a body.
+    ("F012", {"posts/bad.md": post('title: T\nsummary: "A\\x01B"\n', "x\n")}, "posts/bad.md", 3),
+    ("F012", {"posts/bad.md": post("title: T\n", "one\ntwo\x0cthree\n")}, "posts/bad.md", 5),
+    ("F012", {"snippets/labs.yaml": 'openai:\n  name: "Open\\x1bAI"\n'}, "snippets/labs.yaml", 2),
     (
         "F010",
         {

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from . import diagnostics as dg
-from . import urls
+from . import fields, urls
 from .content import CONFIG_FILE
 from .diagnostics import Diagnostic
 from .markdown import Locator, Parsed
@@ -311,6 +311,8 @@ def _check_body(
     reported_refs: set[str] = set()
     checked_claims: set[str] = set()
 
+    yield from _control_characters(post, loc)
+
     def cited(snippet_id: str, where: tuple[int, int], how: str) -> Iterator[Diagnostic]:
         checked_claims.add(snippet_id)
         yield from _check_citation(post, snippet_id, where, how, project, relies_on)
@@ -406,6 +408,17 @@ def _check_body(
             yield from _status_problems(
                 post, claim, post.loaded.at(("claims", i)), "relies on", project, relies_on
             )
+
+
+def _control_characters(post: Post, loc: Locator) -> Iterator[Diagnostic]:
+    """F012 at each line of the body that holds a control character (the first on it)."""
+    last_line = 0
+    for m in fields.CONTROL_RE.finditer(post.body):
+        line, column = loc.position(m.start())
+        if line != last_line:
+            last_line = line
+            message = fields.control_message(m.group(0), "this line")
+            yield dg.make("F012", post.path, line, message, column)
 
 
 def _cited_ids(tokens: list) -> set[str]:

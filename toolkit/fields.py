@@ -12,11 +12,34 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
 from . import diagnostics as dg
 from .yamlfile import INVALID, Loaded, Path
 
 SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+# C0 control characters other than tab, newline and carriage return: no output format can
+# carry them (XML 1.0 forbids them outright), and they arrive unseen, pasted from a PDF.
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def control_message(text: str, where: str) -> str:
+    """What F012 says about the first control character in `text`."""
+    m = CONTROL_RE.search(text)
+    char = m.group(0) if m else "\x00"
+    name = _CONTROL_NAMES.get(char, "a control character")
+    return (
+        f"{where} holds {name} (U+{ord(char):04X}), which no page or feed can carry; "
+        "delete it (it often comes with text pasted from a PDF)"
+    )
+
+
+_CONTROL_NAMES = {
+    "\x0c": "a form feed",
+    "\x1b": "an escape",
+    "\x00": "a NUL",
+    "\x0b": "a vertical tab",
+}
 DATETIME_PATTERN = (
     r"^\d{4}-\d{2}-\d{2}"
     r"([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$"
@@ -195,12 +218,21 @@ CONFIG = (
 )
 
 
+_URL_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _HTTP_URL = re.compile(r"https?://[^\s/?#@]+(?:[/?#]\S*)?", re.IGNORECASE)
 
 
 def is_http_url(value: str) -> bool:
-    """An absolute http(s) URL with a host, and no spaces."""
-    return _HTTP_URL.fullmatch(value) is not None
+    """An absolute http(s) URL with a host, no spaces or control characters, that
+    urllib can take apart (so `https://[::1/x`, an unclosed IPv6 host, is not one)."""
+    if _HTTP_URL.fullmatch(value) is None or _URL_CONTROL.search(value):
+        return False
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        return False
+    return bool(parts.hostname)
 
 
 def to_datetime(value: Any) -> dt.datetime | None:
@@ -288,6 +320,13 @@ class Validator:
             result[f.name] = self.field(f, value[f.name], at + (f.name,))
         return result
 
+    def text(self, value: str, name: str, at: Path) -> str:
+        """`value` without control characters, each text reported (F012) at its key."""
+        if CONTROL_RE.search(value) is None:
+            return value
+        self.report("F012", at, control_message(value, name))
+        return CONTROL_RE.sub("", value)
+
     @staticmethod
     def default(f: Field) -> Any:
         if f.kind == "table":
@@ -313,6 +352,7 @@ class Validator:
                 if not isinstance(item, str):
                     self.report("F004", at + (i,), f"each item of {name} must be text")
                     continue
+                item = self.text(item, f"an item of {name}", at + (i,))
                 if f.items == "choice" and item not in f.choices:
                     self.report(
                         "F008",
@@ -352,7 +392,7 @@ class Validator:
                 kind = "a mapping"
             self.report("F004", at, f"{name} must be {_TYPE_NAMES[f.kind]}, not {kind}")
             return f.default
-        value = value.strip()
+        value = self.text(value.strip(), name, at)
         if f.kind == "choice" and value not in f.choices:
             self.report(
                 "F008",
