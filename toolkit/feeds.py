@@ -7,8 +7,13 @@ feedgen builds Atom and RSS. Its traps (see feeds-and-peers.md, section 3) and w
 - RSS `<channel><link>` is the href of the last `link()` call: the alternate link goes last;
 - Atom entry links lose `rel`/`type`, and there is no `xml:base`: the small extension
   below restores the attributes and puts `xml:base` (the post's URL) on `<content>`;
-- `description()` on an entry replaces the Atom content: we only call `summary()`,
-  which becomes the RSS `<description>` next to `<content:encoded>`.
+- `summary()` also becomes the RSS `<description>`, which readers take as HTML, while a
+  summary is plain text (as Atom's `<summary>` and JSON Feed's `summary` say): we set the
+  description first, HTML-escaped, with `description()`, whose Atom content `content()`
+  then replaces, and `summary()` leaves a description it did not set alone;
+- lxml refuses text that XML 1.0 cannot carry (C0 controls but tab and newline): `check`
+  reports them (F012) and every string is cleaned of them here anyway, so no input can
+  make a feed fail to build.
 Every URL in content is absolute; note links point at the post's page, not at `#fn`.
 """
 
@@ -16,7 +21,9 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import html
 import json
+import re
 from urllib.parse import urlsplit
 
 from .content import slugify
@@ -62,6 +69,14 @@ def _feedgen():
     return FeedGenerator, FeedExtension, EntryExtension
 
 
+# Characters XML 1.0 cannot hold in any form (not even as a character reference).
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    return _NOT_XML.sub("", text)
+
+
 def entry_id(item: Item, config: Config) -> str:
     """A tag: URI from the site's host, the first publication date and the page path.
     It never changes when the title does."""
@@ -84,9 +99,9 @@ def _generator(items: list[Item], config: Config, name: str, title: str):
     fg = feed_generator()
     fg.register_extension("xmlbase", feed_extension, entry_extension, atom=True, rss=False)
     fg.id(self_url)
-    fg.title(title)
-    fg.subtitle(config.description or title)
-    fg.author({"name": config.author or config.title})
+    fg.title(xml_text(title))
+    fg.subtitle(xml_text(config.description or title))
+    fg.author({"name": xml_text(config.author or config.title)})
     fg.language(config.language)
     fg.generator("toolkit", uri="https://pypi.org/project/toolkit/")
     last = max((updated(i) for i in items), default=EPOCH)
@@ -98,18 +113,20 @@ def _generator(items: list[Item], config: Config, name: str, title: str):
         page_url = config.site_url + item.path
         fe = fg.add_entry(order="append")
         fe.id(entry_id(item, config))
-        fe.title(item.post.title)
+        fe.title(xml_text(item.post.title))
         link = {"href": page_url, "rel": "alternate", "type": "text/html"}
         fe.link(link)
         fe.xmlbase.base = page_url
         fe.xmlbase.links = [link]
-        fe.content(content_html(item, config), type="html")
+        if item.summary:  # before content(), which replaces the Atom content it sets
+            fe.description(html.escape(xml_text(item.summary), quote=False))
+        fe.content(xml_text(content_html(item, config)), type="html")
         if item.summary:
-            fe.summary(item.summary)
+            fe.summary(xml_text(item.summary))
         fe.published(item.post.date or EPOCH)
         fe.updated(updated(item))
         for tag in item.post.tags:
-            fe.category(term=tag)
+            fe.category(term=xml_text(tag))
     return fg
 
 

@@ -145,18 +145,63 @@ def parse(body: str) -> Parsed:
 
 
 def _clean(tokens: Any) -> list[Token]:
-    """Drop blank lines (they carry nothing any renderer needs) and link bare URLs."""
+    """Drop blank lines (they carry nothing any renderer needs), decode character
+    references in text, and link bare URLs."""
     result = []
     for tok in tokens:
         kind = tok.get("type")
         if kind == "blank_line":
             continue
+        if kind == "text" and "&" in tok.get("raw", ""):
+            tok["raw"] = decode_references(tok["raw"])
+        elif kind == "link" and "&" in ((tok.get("attrs") or {}).get("title") or ""):
+            tok["attrs"]["title"] = decode_references(tok["attrs"]["title"])
         if "children" in tok:
             tok["children"] = (
-                _clean(tok["children"]) if kind not in ("link", "image") else tok["children"]
+                _clean(tok["children"])
+                if kind not in ("link", "image")
+                else _decode_text(tok["children"])
             )
         result.append(tok)
     return _autolink(result)
+
+
+# A character reference as CommonMark reads one: a name, or a decimal or hex number, always
+# closed by `;` (HTML's legacy `&amp` without one is text).
+_REFERENCE = re.compile(r"&(?:#([0-9]{1,7})|#[xX]([0-9a-fA-F]{1,6})|([A-Za-z][A-Za-z0-9]{0,31}));")
+
+
+def _reference(m: re.Match) -> str:
+    if m.group(3) is not None:
+        from html.entities import html5
+
+        return html5.get(m.group(3) + ";", m.group(0))  # an unknown name stays as written
+    number = int(m.group(1), 10) if m.group(1) is not None else int(m.group(2), 16)
+    # CommonMark turns NUL and what is not a character into U+FFFD; so do we with the
+    # control characters no page or feed can carry (`&#12;` is a form feed).
+    if (
+        number > 0x10FFFF
+        or 0xD800 <= number <= 0xDFFF
+        or (number < 0x20 and number not in (0x09, 0x0A, 0x0D))
+    ):
+        return "\ufffd"
+    return chr(number)
+
+
+def decode_references(text: str) -> str:
+    """Text with its character references (`&amp;`, `&eacute;`, `&#8212;`) decoded, as
+    CommonMark says; mistune leaves them in its tokens for its own HTML renderer to
+    decode, and every renderer of ours escapes text, so undecoded they showed twice
+    escaped (`AT&amp;T` on the page). Code spans and blocks keep theirs, as CommonMark says."""
+    return _REFERENCE.sub(_reference, text)
+
+
+def _decode_text(tokens: list[Token]) -> list[Token]:
+    """Character references decoded in the text of a link's or image's children."""
+    for tok in walk(tokens):
+        if tok.get("type") == "text" and "&" in tok.get("raw", ""):
+            tok["raw"] = decode_references(tok["raw"])
+    return tokens
 
 
 def _escape_url(url: str) -> str:
