@@ -400,3 +400,17 @@ def test_positions_stay_right_after_directives_and_code(project):
     project.write("posts/bad.md", post("title: T\nclaims: [openai-prep]\n", body))
     diags = [d for d in project.diagnostics() if d.path == "posts/bad.md"]
     assert [(d.code, d.line, d.column) for d in diags] == [("P012", 16, 12), ("P003", 16, 36)]
+
+
+def test_unsafe_link_is_placed_at_the_link_not_at_the_word_in_prose(project):
+    body = 'Never click javascript: links.\n\nHere: [x](javascript:alert("hi")).\n'
+    project.write("posts/bad.md", post("title: T\n", body))
+    found = only(project.diagnostics(), "P011")
+    assert [(d.line, d.column) for d in found] == [(6, 11)]
+
+
+def test_each_repeat_of_a_link_is_placed_at_its_own_line(project):
+    body = "".join(f"{i}. [a](https://metr.org/a) and `https://metr.org/a`\n" for i in range(1, 6))
+    project.write("posts/bad.md", post("title: T\n", body))
+    found = only(project.diagnostics(), "P012")
+    assert [(d.line, d.column) for d in found] == [(i, 8) for i in range(4, 9)]

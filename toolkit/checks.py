@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
+from urllib.parse import unquote
 
 from . import diagnostics as dg
 from . import fields, urls
@@ -531,7 +532,10 @@ def _check_link(
     if not scheme:
         return  # relative links and #fragments stay on this site
     if scheme not in ("http", "https"):
-        where = loc.find(url.split(":", 1)[0] + ":")
+        # The link as written (mistune gives it percent-encoded), else its `](scheme:` or
+        # `<scheme:`: a bare `javascript:` earlier in the prose is not the link.
+        written = url.split(":", 1)[0] + ":"
+        where = loc.find(url, unquote(url), "](" + written, "<" + written, written)
         yield dg.make(
             "P011",
             post.path,

@@ -13,6 +13,7 @@ Tokens are mistune's dicts (`{"type": ..., "children"|"raw": ..., "attrs": ...}`
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -306,6 +307,10 @@ class Locator:
     Searching is deferred until a position is actually wanted (most posts have no
     problems), but every `find` is counted, so the k-th call for a string still means
     its k-th occurrence.
+
+    Placing every diagnostic of a post is one pass over it: each string's search resumes
+    where its previous occurrence was found (a link repeated 20,000 times is not searched
+    for from the top 20,000 times), and lines come from a table of line starts.
     """
 
     def __init__(self, body: str, first_line: int):
@@ -313,6 +318,9 @@ class Locator:
         self.first_line = first_line
         self.counts: dict[str, int] = {}
         self._text: str | None = None
+        self._found: dict[str, list[int]] = {}  # each string's occurrences found so far
+        self._exhausted: set[str] = set()  # strings whose every occurrence is in _found
+        self._line_starts: list[int] | None = None
 
     @property
     def text(self) -> str:
@@ -321,28 +329,43 @@ class Locator:
         return self._text
 
     def position(self, offset: int) -> tuple[int, int]:
-        text = self.text
-        line = self.first_line + text.count("\n", 0, offset)
-        column = offset - (text.rfind("\n", 0, offset) + 1) + 1
-        return line, column
+        if self._line_starts is None:
+            self._line_starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
+        index = bisect.bisect_right(self._line_starts, offset) - 1
+        return self.first_line + index, offset - self._line_starts[index] + 1
 
-    def find(self, needle: str) -> Spot:
-        """The next occurrence of `needle` (resolved only when read)."""
+    def find(self, *needles: str) -> Spot:
+        """The next occurrence of the first of `needles` that the body holds at all
+        (resolved only when read): a link's URL as written, say, then its scheme."""
+        needle = needles[0]
+        for candidate in needles:
+            if candidate and self._nth(candidate, 0) is not None:
+                needle = candidate
+                break
         k = self.counts.get(needle, 0)
         self.counts[needle] = k + 1
         return Spot(self, needle, k)
 
+    def _nth(self, needle: str, k: int) -> int | None:
+        """Offset of the k-th (0-based) occurrence, searching on from the last one found."""
+        found = self._found.setdefault(needle, [])
+        while len(found) <= k and needle not in self._exhausted:
+            nxt = self.text.find(needle, found[-1] + 1 if found else 0)
+            if nxt < 0:
+                self._exhausted.add(needle)
+            else:
+                found.append(nxt)
+        return found[k] if k < len(found) else None
+
     def occurrence(self, needle: str, k: int) -> tuple[int, int]:
         """Position of the k-th (0-based) occurrence; the last one, or the body's start."""
-        offset, found = -1, -1
-        for _ in range(k + 1):
-            nxt = self.text.find(needle, offset + 1)
-            if nxt < 0:
-                break
-            offset = found = nxt
-        if found < 0:
-            return self.first_line, 1
-        return self.position(found)
+        offset = self._nth(needle, k)
+        if offset is None:
+            found = self._found.get(needle)
+            if not found:
+                return self.first_line, 1
+            offset = found[-1]
+        return self.position(offset)
 
 
 class Spot:
