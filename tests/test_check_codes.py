@@ -414,3 +414,20 @@ def test_each_repeat_of_a_link_is_placed_at_its_own_line(project):
     project.write("posts/bad.md", post("title: T\n", body))
     found = only(project.diagnostics(), "P012")
     assert [(d.line, d.column) for d in found] == [(i, 8) for i in range(4, 9)]
+
+
+@pytest.mark.parametrize(
+    "body,line,column,inside",
+    [
+        ("Text.[^a]\n\n[^a]: See [^a] again.\n", 6, 11, "itself"),
+        ("Text.[^a] More.[^b]\n\n[^a]: Note a.\n\n[^b]: Unlike [^a].\n", 8, 14, "`[^b]`"),
+    ],
+    ids=["self-reference", "reference-to-another-note"],
+)
+def test_a_footnote_referenced_inside_a_footnote_is_reported_there(
+    project, body, line, column, inside
+):
+    project.write("posts/bad.md", post("title: T\n", body))
+    [d] = only(project.diagnostics(), "P015")
+    assert (d.line, d.column) == (line, column)
+    assert f"inside {inside}" in d.message

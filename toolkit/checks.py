@@ -14,7 +14,7 @@ from . import diagnostics as dg
 from . import fields, urls
 from .content import CONFIG_FILE
 from .diagnostics import Diagnostic
-from .markdown import Locator, Parsed
+from .markdown import Locator, Parsed, walk
 from .model import ArchiveIndex, Post, Project, Snippet
 
 
@@ -378,6 +378,8 @@ def _check_body(
     def position(d) -> tuple[int, int]:
         return loc.position(d.offset) if d.offset >= 0 else loc.find(f"[^{d.label}]:")
 
+    yield from _nested_footnote_refs(post, parsed, loc)
+
     first_defs: dict[str, object] = {}
     for d in parsed.definitions:
         if d.key in first_defs:
@@ -409,6 +411,30 @@ def _check_body(
             yield from _status_problems(
                 post, claim, post.loaded.at(("claims", i)), "relies on", project, relies_on
             )
+
+
+def _nested_footnote_refs(post: Post, parsed: Parsed, loc: Locator) -> Iterator[Diagnostic]:
+    """P015 for each `[^x]` inside a footnote's text (`[^a]: see [^a]`): notes cannot
+    nest on Substack or LessWrong, so every output would show it as typed."""
+    for d in parsed.definitions:
+        start = d.offset + len(f"[^{d.label}]:") if d.offset >= 0 else -1
+        for tok in walk(d.children):
+            if tok["type"] != "footnote_ref":
+                continue
+            found = loc.text.find(tok["raw"], start) if start >= 0 else -1
+            line, column = loc.position(found) if found >= 0 else loc.find(tok["raw"])
+            inside = "itself" if tok["attrs"]["key"] == d.key else f"`[^{d.label}]`"
+            yield dg.make(
+                "P015",
+                post.path,
+                line,
+                f"footnote `{tok['raw']}` is referenced inside {inside}; notes cannot "
+                "nest (not on Substack or LessWrong either), so it would show as typed; "
+                "write the point out in the note, or reference it from the text",
+                column,
+            )
+            if start >= 0 and found >= 0:
+                start = found + 1
 
 
 def _control_characters(post: Post, loc: Locator) -> Iterator[Diagnostic]:

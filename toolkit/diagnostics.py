@@ -61,6 +61,12 @@ _CODES = [
     Code("P012", "link-not-archived", WARNING, "An external link with no entry in archives.yaml."),
     Code("P013", "empty-claim", ERROR, "A {claim} block whose snippet has no `quote` to show."),
     Code("P014", "unknown-directive", ERROR, "A fenced directive other than {claim}."),
+    Code(
+        "P015",
+        "footnote-in-footnote",
+        ERROR,
+        "A footnote reference inside a footnote; notes cannot nest, so it would show as typed.",
+    ),
     # Snippets
     Code("S001", "duplicate-snippet-id", ERROR, "Two snippet files with the same id."),
     Code("S002", "unknown-lab", ERROR, "`lab` is not a key of snippets/labs.yaml."),

@@ -23,7 +23,9 @@ Token = dict[str, Any]
 # mistune is imported when the first post is parsed (see `_make`): a rebuild that finds
 # every post in the cache never pays for it.
 
-_KEY = r"[A-Za-z0-9_](?:[A-Za-z0-9_.:/-]*[A-Za-z0-9_])?"
+# A snippet or document id: letters (any script: `[@café]`), digits and `_`, with `.:/-`
+# inside. Ids are file names, so they may be in any language a slug may (see slugify).
+_KEY = r"\w(?:[\w.:/-]*\w)?"
 _ITEM = r"@" + _KEY + r"(?:[ \t]*,[^;\]\n]+)?"
 # Not followed by `(` or `[`: `[@handle](url)` stays a link.
 CITATION = r"\[" + _ITEM + r"(?:\s*;\s*" + _ITEM + r")*\](?![(\[])"
