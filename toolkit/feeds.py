@@ -24,7 +24,7 @@ import functools
 import html
 import json
 import re
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from .content import slugify
 from .model import Config, Project
@@ -77,12 +77,18 @@ def xml_text(text: str) -> str:
     return _NOT_XML.sub("", text)
 
 
+def page_url(item: Item, config: Config) -> str:
+    """The page's absolute URL; a slug in another script is percent-encoded (feeds want
+    URIs; `quote` leaves the ASCII slugs of old as they were)."""
+    return config.site_url + quote(item.path)
+
+
 def entry_id(item: Item, config: Config) -> str:
     """A tag: URI from the site's host, the first publication date and the page path.
     It never changes when the title does."""
     host = urlsplit(config.base_url).hostname or "localhost"
     date = (item.post.date or EPOCH).date().isoformat()
-    return f"tag:{host},{date}:/{item.path}"
+    return f"tag:{host},{date}:/{quote(item.path)}"
 
 
 def updated(item: Item) -> dt.datetime:
@@ -90,12 +96,12 @@ def updated(item: Item) -> dt.datetime:
 
 
 def content_html(item: Item, config: Config) -> str:
-    return absolute_fragments(item.html.full(), config.site_url + item.path)
+    return absolute_fragments(item.html.full(), page_url(item, config))
 
 
 def _generator(items: list[Item], config: Config, name: str, title: str):
     feed_generator, feed_extension, entry_extension = _feedgen()
-    self_url = f"{config.site_url}feeds/{name}"
+    self_url = f"{config.site_url}feeds/{quote(name)}"
     fg = feed_generator()
     fg.register_extension("xmlbase", feed_extension, entry_extension, atom=True, rss=False)
     fg.id(self_url)
@@ -110,13 +116,13 @@ def _generator(items: list[Item], config: Config, name: str, title: str):
     fg.link(href=self_url, rel="self")
     fg.link(href=config.site_url, rel="alternate")  # last: RSS uses the last link
     for item in items:
-        page_url = config.site_url + item.path
+        url = page_url(item, config)
         fe = fg.add_entry(order="append")
         fe.id(entry_id(item, config))
         fe.title(xml_text(item.post.title))
-        link = {"href": page_url, "rel": "alternate", "type": "text/html"}
+        link = {"href": url, "rel": "alternate", "type": "text/html"}
         fe.link(link)
-        fe.xmlbase.base = page_url
+        fe.xmlbase.base = url
         fe.xmlbase.links = [link]
         if item.summary:  # before content(), which replaces the Atom content it sets
             fe.description(html.escape(xml_text(item.summary), quote=False))
@@ -143,7 +149,7 @@ def json_feed(items: list[Item], config: Config, name: str, title: str) -> bytes
         "version": "https://jsonfeed.org/version/1.1",
         "title": title,
         "home_page_url": config.site_url,
-        "feed_url": f"{config.site_url}feeds/{name}",
+        "feed_url": f"{config.site_url}feeds/{quote(name)}",
         "language": config.language,
         "authors": [{"name": config.author or config.title}],
         "items": [],
@@ -153,7 +159,7 @@ def json_feed(items: list[Item], config: Config, name: str, title: str) -> bytes
     for item in items:
         entry = {
             "id": entry_id(item, config),
-            "url": config.site_url + item.path,
+            "url": page_url(item, config),
             "title": item.post.title,
             "content_html": content_html(item, config),
             "date_published": (item.post.date or EPOCH).isoformat(),

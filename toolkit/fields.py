@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,7 +18,21 @@ from urllib.parse import urlsplit
 from . import diagnostics as dg
 from .yamlfile import INVALID, Loaded, Path
 
-SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+# Letters and digits of any script (see content.slugify), `.`, `_` and `-`; a letter or
+# digit first. `is_slug` adds what a pattern says badly: lower case, no `..`, NFC.
+SLUG_RE = re.compile(r"^[^\W_][\w.-]*$")
+
+
+def is_slug(value: str) -> bool:
+    return (
+        SLUG_RE.fullmatch(value) is not None
+        and value == value.lower()
+        and ".." not in value
+        and unicodedata.is_normalized("NFC", value)
+        and len(value.encode("utf-8")) <= 100
+    )
+
+
 # C0 control characters other than tab, newline and carriage return: no output format can
 # carry them (XML 1.0 forbids them outright), and they arrive unseen, pasted from a PDF.
 CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
@@ -408,7 +423,7 @@ class Validator:
                 f"{name} is `{value}`, not an absolute http(s) URL; write it as https://host/path",
             )
             return None
-        if f.kind == "slug" and not SLUG_RE.match(value):
+        if f.kind == "slug" and not is_slug(value):
             self.report(
                 "F008",
                 at,
