@@ -4,6 +4,7 @@ names the service, never a traceback, and nothing it said is recorded."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -28,6 +29,8 @@ KEYS = {
     "TOOLKIT_SPN_POLL": "0.01",
 }
 PAPER = "paris-frameworks-compared"
+# What may not reach a terminal raw: C0 controls other than newline, DEL and C1.
+RAW_CONTROL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f]")
 PAGE = "<html><body><p>We will publish a report before each deployment.</p></body></html>"
 
 
@@ -46,6 +49,7 @@ def files(root: Path) -> dict[str, bytes]:
 def run(root: Path, args: list[str], env: dict[str, str]):
     result = CliRunner().invoke(cli, ["--root", str(root), *args], env=env)
     assert "Traceback" not in result.output, result.output
+    assert RAW_CONTROL.search(result.output) is None, repr(result.output)
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(
         result.exception
     )

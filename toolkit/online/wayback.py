@@ -21,6 +21,7 @@ import requests
 
 from .. import fields, urls
 from ..answers import Maybe, UnexpectedAnswer, expect, parse_json
+from ..diagnostics import printable
 from .fetch import Fetcher
 
 CDX_FIELDS = "timestamp,original,statuscode,mimetype,digest"
@@ -200,7 +201,7 @@ class SavePageNow:
             said = ""
             if isinstance(data, dict) and data.get("status_ext"):
                 code = str(data["status_ext"]).removeprefix("error:")
-                said = f" ({code}: {data.get('message') or code})"
+                said = printable(f" ({code}: {data.get('message') or code})")
             raise ArchiveError(
                 f"Save Page Now answered HTTP {response.status_code}{said}; try later"
             )
@@ -256,8 +257,8 @@ def _saved(status: dict, url: str) -> SaveResult:
 def _failure(data: dict) -> SaveResult | None:
     if data.get("status") != "error":
         return None
-    code = str(data.get("status_ext", "")).removeprefix("error:")
-    message = str(data.get("message") or code)
+    code = printable(str(data.get("status_ext", "")).removeprefix("error:"))
+    message = printable(str(data.get("message") or code))
     if code == "too-many-daily-captures":
         return SaveResult("archived-today", message=message)
     if code in STOP:

@@ -12,6 +12,7 @@ from typing import Any
 
 from .. import fields
 from ..answers import Maybe, UnexpectedAnswer, expect, parse_json
+from ..diagnostics import printable
 from .http import Http, ServiceError, bot_wall_error
 
 ENV = "LESSWRONG_TOKEN"
@@ -101,9 +102,12 @@ class LessWrong:
         payload = _expect(payload, _ANSWER, "the answer")
         errors = payload.get("errors")
         if errors:
-            message = "; ".join(
-                str(e.get("message", e)) if isinstance(e, dict) else e for e in errors
-            )[:300]
+            # The server's words go to the terminal: shown escaped, like any diagnostic.
+            message = printable(
+                "; ".join(str(e.get("message", e)) if isinstance(e, dict) else e for e in errors)[
+                    :300
+                ]
+            )
             if "operation_not_allowed" in message:
                 raise ServiceError(
                     "LessWrong refused: not allowed with this login token "

@@ -15,6 +15,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from ..answers import Maybe, UnexpectedAnswer, expect, parse_json
+from ..diagnostics import printable
 from .http import Http, ServiceError
 
 ENV = "SUBSTACK_SID"
@@ -158,6 +159,11 @@ class Substack:
 
 
 def _error_text(response) -> str:
+    """What Substack said went wrong, shown escaped (it goes to the terminal)."""
+    return printable(_said(response))
+
+
+def _said(response) -> str:
     try:
         data = parse_json(response.content, SERVICE)
     except UnexpectedAnswer:
