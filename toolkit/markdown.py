@@ -340,10 +340,8 @@ class Locator:
         """The next occurrence of the first of `needles` that the body holds at all
         (resolved only when read): a link's URL as written, say, then its scheme."""
         needle = needles[0]
-        for candidate in needles:
-            if candidate and self._nth(candidate, 0) is not None:
-                needle = candidate
-                break
+        if len(needles) > 1:  # choosing searches now; one string is searched when read
+            needle = next((n for n in needles if n and self._nth(n, 0) is not None), needle)
         k = self.counts.get(needle, 0)
         self.counts[needle] = k + 1
         return Spot(self, needle, k)
