@@ -57,6 +57,10 @@ CASES = [
     ("F008", {"posts/bad.md": post("title: T\nkind: shortfrom\n", "x\n")}, "posts/bad.md", 3),
     ("F008", {"posts/bad.md": post("title: T\nstatus: publshed\n", "x\n")}, "posts/bad.md", 3),
     ("F009", {"posts/bad.md": post("title: T\ntitle: U\n", "x\n")}, "posts/bad.md", 3),
+    # A control character escaped in YAML, and a form feed pasted into a body.
+    ("F012", {"posts/bad.md": post('title: T\nsummary: "A\\x01B"\n', "x\n")}, "posts/bad.md", 3),
+    ("F012", {"posts/bad.md": post("title: T\n", "one\ntwo\x0cthree\n")}, "posts/bad.md", 5),
+    ("F012", {"snippets/labs.yaml": 'openai:\n  name: "Open\\x1bAI"\n'}, "snippets/labs.yaml", 2),
     (
         "F010",
         {
@@ -396,3 +400,34 @@ def test_positions_stay_right_after_directives_and_code(project):
     project.write("posts/bad.md", post("title: T\nclaims: [openai-prep]\n", body))
     diags = [d for d in project.diagnostics() if d.path == "posts/bad.md"]
     assert [(d.code, d.line, d.column) for d in diags] == [("P012", 16, 12), ("P003", 16, 36)]
+
+
+def test_unsafe_link_is_placed_at_the_link_not_at_the_word_in_prose(project):
+    body = 'Never click javascript: links.\n\nHere: [x](javascript:alert("hi")).\n'
+    project.write("posts/bad.md", post("title: T\n", body))
+    found = only(project.diagnostics(), "P011")
+    assert [(d.line, d.column) for d in found] == [(6, 11)]
+
+
+def test_each_repeat_of_a_link_is_placed_at_its_own_line(project):
+    body = "".join(f"{i}. [a](https://metr.org/a) and `https://metr.org/a`\n" for i in range(1, 6))
+    project.write("posts/bad.md", post("title: T\n", body))
+    found = only(project.diagnostics(), "P012")
+    assert [(d.line, d.column) for d in found] == [(i, 8) for i in range(4, 9)]
+
+
+@pytest.mark.parametrize(
+    "body,line,column,inside",
+    [
+        ("Text.[^a]\n\n[^a]: See [^a] again.\n", 6, 11, "itself"),
+        ("Text.[^a] More.[^b]\n\n[^a]: Note a.\n\n[^b]: Unlike [^a].\n", 8, 14, "`[^b]`"),
+    ],
+    ids=["self-reference", "reference-to-another-note"],
+)
+def test_a_footnote_referenced_inside_a_footnote_is_reported_there(
+    project, body, line, column, inside
+):
+    project.write("posts/bad.md", post("title: T\n", body))
+    [d] = only(project.diagnostics(), "P017")
+    assert (d.line, d.column) == (line, column)
+    assert f"inside {inside}" in d.message

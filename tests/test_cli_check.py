@@ -124,3 +124,19 @@ def test_python_dash_m_runs_the_cli(project):
         text=True,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_control_characters_in_messages_are_shown_escaped(project):
+    # An OSC sequence (sets the terminal's title) and a bidi override in unknown keys.
+    project.write(
+        "posts/bad.md", post('title: T\n"\\x1b]0;PWNED\\x07": x\n"a\\u202eb": y\n', "x\n")
+    )
+    text = invoke(project, "check")
+    assert "\x1b" not in text.output and "\u202e" not in text.output
+    assert "error F012 the key `\\x1b]0;PWNED\\x07` holds a control character" in text.stdout
+    assert "unknown key `a\\u202eb`" in text.stdout
+    as_json = invoke(project, "check", "--format", "json")
+    assert "\x1b" not in as_json.stdout and "\u202e" not in as_json.stdout
+    messages = [d["message"] for d in json.loads(as_json.stdout)]
+    assert any("`\\x1b]0;PWNED\\x07`" in m for m in messages), messages
+    assert any("`a\u202eb`" in m for m in messages), messages

@@ -50,7 +50,7 @@ def test_a_lab_key_that_is_not_a_safe_name_is_an_error_at_its_line(project, key)
     _lab_project(project, key)
     found = [d for d in project.diagnostics() if d.path == "snippets/labs.yaml"]
     if "\x00" in key:  # refused sooner, as any key holding a control character
-        assert [(d.code, d.line) for d in found] == [("F004", 1)], found
+        assert [(d.code, d.line) for d in found] == [("F012", 1)], found
         return
     assert [(d.code, d.line) for d in found] == [("F008", 1)], found
     assert "not a valid name" in found[0].message

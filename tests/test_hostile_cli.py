@@ -155,7 +155,7 @@ def test_a_slug_too_long_for_a_file_name_is_a_diagnostic(project):
     result = run(project.root, "build")
     assert result.exit_code == 1
     assert "posts/long.md:3:1: error F008" in result.stdout
-    assert "at most 200" in result.stdout and "Traceback" not in result.output
+    assert "at most 100 bytes" in result.stdout and "Traceback" not in result.output
 
 
 # Files in posts/ that are not plain files ---------------------------------------------------
@@ -227,7 +227,7 @@ def test_a_nul_in_a_yaml_key_is_a_diagnostic(project):
     result = run(project.root, "build")
     assert result.exit_code == 1
     assert (
-        "snippets/labs.yaml:4:1: error F004 the key `open\\x00ai` holds a control character"
+        "snippets/labs.yaml:4:1: error F012 the key `open\\x00ai` holds a control character"
         in result.stdout
     )
     assert "\0" not in result.stdout.splitlines()[0]

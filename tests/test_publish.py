@@ -300,8 +300,12 @@ def test_substack_without_a_publication_url_says_where_to_set_it(site, substack)
             "fix it by hand",
         ),
         (f"- {PAPER}\n", "published.yaml must map post slugs to services"),
+        (
+            f"{PAPER}:\n  lesswrong:\n    id: &a [1, *a]\n",
+            "published.yaml:3:16: the alias `*a` is inside its own anchor",
+        ),
     ],
-    ids=["does-not-parse", "not-a-mapping"],
+    ids=["does-not-parse", "not-a-mapping", "alias-inside-its-anchor"],
 )
 def test_an_unreadable_ledger_is_named_and_left_as_it_is(site, lesswrong, text, problem):
     (site / "published.yaml").write_text(text)

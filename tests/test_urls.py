@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from toolkit import urls
+from toolkit import fields, urls
 
 
 @pytest.mark.parametrize(
@@ -142,3 +142,21 @@ def test_an_http_url_is_absolute_with_a_host_and_no_space(value, ok):
     from toolkit import fields
 
     assert fields.is_http_url(value) is ok
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://[::1/x",  # an IPv6 host never closed
+        "https://example.org:99999/",  # no such port
+        "https://example.org/\x01x",  # a control character
+        "https://example.org/a\x7f",
+    ],
+)
+def test_what_urllib_cannot_take_apart_is_not_a_url(url):
+    assert not fields.is_http_url(url)
+
+
+@pytest.mark.parametrize("url", ["https://[::1]/x", "http://localhost:8080/a?b#c"])
+def test_what_urllib_can_take_apart_is_a_url(url):
+    assert fields.is_http_url(url)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+import yaml
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -77,3 +79,42 @@ def test_the_fast_reader_takes_the_usual_file_and_declines_the_rest():
         "https://a.example/x:\r\n  archive: https://w.example/a\r\n",
     ):  # CRLF
         assert yamlfile.load_url_map(declined) is None, declined
+
+
+def alias_bomb(levels: int, width: int = 9) -> str:
+    """`levels` anchors, each a list of `width` aliases of the one before: width**levels
+    values once expanded, in a few lines."""
+    lines = ["a0: &a0 [" + ", ".join(["lol"] * width) + "]"]
+    for i in range(1, levels):
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * width) + "]")
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.parametrize(
+    "text,line,message",
+    [
+        (alias_bomb(6), 5, "the alias `*a3` makes this YAML expand to more than 10,000"),
+        ("a: &a [1, *a]\n", 1, "inside its own anchor"),
+        ("a: " + "[" * 150 + "]" * 150 + "\n", 1, "nested more than 100 levels deep"),
+    ],
+    ids=["alias-bomb", "alias-inside-its-anchor", "nested-150-deep"],
+)
+@pytest.mark.parametrize("loader", ["libyaml", "python"])
+def test_yaml_that_would_expand_without_end_is_f002_at_its_line(
+    monkeypatch, loader, text, line, message
+):
+    if loader == "python":  # PyYAML without libyaml composes in Python, recursively
+        monkeypatch.setattr(yamlfile, "_Loader", yaml.SafeLoader)
+    read = yamlfile.load(text, "x.yaml")
+    assert read.value is None
+    [d] = read.diagnostics
+    assert (d.code, d.line) == ("F002", line) and message in d.message, d
+    where = yamlfile.expansion_problem(text)
+    assert where is not None and where[0] == line and message in where[2]
+
+
+def test_a_few_aliases_still_read_as_copies():
+    read = yamlfile.load("base: &b {x: 1, y: [1, 2]}\nother: *b\n", "x.yaml")
+    assert read.diagnostics == []
+    assert read.value == {"base": {"x": 1, "y": [1, 2]}, "other": {"x": 1, "y": [1, 2]}}
+    assert yamlfile.expansion_problem("base: &b {x: 1}\nother: *b\n") is None

@@ -8,12 +8,13 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
+from urllib.parse import unquote
 
-from . import content, target_check, urls
+from . import content, fields, target_check, urls
 from . import diagnostics as dg
 from .content import CONFIG_FILE
 from .diagnostics import Diagnostic
-from .markdown import Locator, Parsed, Place
+from .markdown import Locator, Parsed, Place, walk
 from .model import ArchiveIndex, Post, Project, Snippet
 
 
@@ -335,6 +336,8 @@ def _check_body(
     reported_refs: set[str] = set()
     checked_claims: set[str] = set()
 
+    yield from _control_characters(post, loc)
+
     def cited(snippet_id: str, where: Place, how: str) -> Iterator[Diagnostic]:
         checked_claims.add(snippet_id)
         yield from _check_citation(post, snippet_id, where, how, project, relies_on)
@@ -400,6 +403,8 @@ def _check_body(
     def position(d) -> Place:
         return loc.position(d.offset) if d.offset >= 0 else loc.find(f"[^{d.label}]:")
 
+    yield from _nested_footnote_refs(post, parsed, loc)
+
     first_defs: dict[str, object] = {}
     for d in parsed.definitions:
         if d.key in first_defs:
@@ -431,6 +436,42 @@ def _check_body(
             yield from _status_problems(
                 post, claim, post.loaded.at(("claims", i)), "relies on", project, relies_on
             )
+
+
+def _nested_footnote_refs(post: Post, parsed: Parsed, loc: Locator) -> Iterator[Diagnostic]:
+    """P015 for each `[^x]` inside a footnote's text (`[^a]: see [^a]`): notes cannot
+    nest on Substack or LessWrong, so every output would show it as typed."""
+    for d in parsed.definitions:
+        start = d.offset + len(f"[^{d.label}]:") if d.offset >= 0 else -1
+        for tok in walk(d.children):
+            if tok["type"] != "footnote_ref":
+                continue
+            found = loc.text.find(tok["raw"], start) if start >= 0 else -1
+            where = loc.position(found) if found >= 0 else loc.find(tok["raw"])
+            line, column = where[0], where[1]
+            inside = "itself" if tok["attrs"]["key"] == d.key else f"`[^{d.label}]`"
+            yield dg.make(
+                "P017",
+                post.path,
+                line,
+                f"footnote `{tok['raw']}` is referenced inside {inside}; notes cannot "
+                "nest (not on Substack or LessWrong either), so it would show as typed; "
+                "write the point out in the note, or reference it from the text",
+                column,
+            )
+            if start >= 0 and found >= 0:
+                start = found + 1
+
+
+def _control_characters(post: Post, loc: Locator) -> Iterator[Diagnostic]:
+    """F012 at each line of the body that holds a control character (the first on it)."""
+    last_line = 0
+    for m in fields.CONTROL_RE.finditer(post.body):
+        line, column = loc.position(m.start())
+        if line != last_line:
+            last_line = line
+            message = fields.control_message(m.group(0), "this line")
+            yield dg.make("F012", post.path, line, message, column)
 
 
 def _cited_ids(tokens: list) -> set[str]:
@@ -543,7 +584,10 @@ def _check_link(
     if not scheme:
         return  # relative links and #fragments stay on this site
     if scheme not in ("http", "https"):
-        where = loc.find(url.split(":", 1)[0] + ":")
+        # The link as written (mistune gives it percent-encoded), else its `](scheme:` or
+        # `<scheme:`: a bare `javascript:` earlier in the prose is not the link.
+        written = url.split(":", 1)[0] + ":"
+        where = loc.find(url, unquote(url), "](" + written, "<" + written, written)
         yield dg.make(
             "P011",
             post.path,

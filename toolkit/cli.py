@@ -68,12 +68,7 @@ def echo_diagnostics(diags: list[dg.Diagnostic], fmt: str, strict: bool) -> None
         click.echo(dg.to_json(diags))
         return
     for d in diags:
-        color = "red" if d.severity == dg.ERROR else "yellow"
-        location = click.style(f"{d.path}:{d.line}:{d.column}:", bold=True)
-        click.echo(
-            f"{location} {click.style(d.severity, fg=color)} "
-            f"{click.style(d.code, bold=True)} {d.message}"
-        )
+        click.echo(d.format(click.style))
     click.echo(dg.summary(diags, strict), err=True)
 
 

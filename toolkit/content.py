@@ -14,6 +14,7 @@ import os
 import re
 import sys
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -136,12 +137,23 @@ def split_front_matter(text: str) -> tuple[str, int, str, int] | None:
     return text[start.end() : end.start()], fm_offset, text[body_start:], body_line
 
 
+SLUG_BYTES = 100  # a slug is a file and folder name: well under any system's 255 bytes
+
+
 @functools.lru_cache(maxsize=16384)  # tags are slugified per post, per page and per feed
 def slugify(text: str) -> str:
-    """`What's new: xAI's draft` -> `whats-new-xais-draft`."""
-    text = re.sub(r"['’]", "", text.lower())
-    slug = re.sub(r"[^a-z0-9._-]+", "-", text).strip("-.")
-    return re.sub(r"-{2,}", "-", slug) or "untitled"
+    """`What's new: xAI's draft` -> `whats-new-xais-draft`; `Café` -> `café`.
+
+    Letters and digits of any script are kept (NFC, lower-cased); anything else but `.`,
+    `_` and `-` becomes `-`. The result is always one safe path name: no `/`, `\\`, NUL
+    or control character, never `.`-first or `..` anywhere, at most SLUG_BYTES of UTF-8."""
+    text = unicodedata.normalize("NFC", text).lower()
+    text = re.sub(r"['’]", "", text)
+    slug = re.sub(r"[^\w.-]+", "-", text)
+    slug = re.sub(r"\.{2,}", ".", re.sub(r"-{2,}", "-", slug)).strip("-.")
+    if len(slug.encode("utf-8")) > SLUG_BYTES:
+        slug = slug.encode("utf-8")[:SLUG_BYTES].decode("utf-8", "ignore").rstrip("-.")
+    return slug or "untitled"
 
 
 def tag_names(posts: list[Post]) -> dict[str, str]:

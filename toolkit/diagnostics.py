@@ -9,7 +9,8 @@ and archive links, L = live and archived copies checked online.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+import re
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass
 
 ERROR = "error"
@@ -37,6 +38,12 @@ _CODES = [
     Code("F009", "duplicate-key", WARNING, "The same key twice in one mapping; the last wins."),
     Code("F010", "bad-url", ERROR, "A URL that is not an absolute http(s) URL."),
     Code("F011", "unreadable", ERROR, "A file that cannot be read, or that is a FIFO or a device."),
+    Code(
+        "F012",
+        "control-character",
+        ERROR,
+        "A control character (form feed, ESC...) in text; only tab and newline belong.",
+    ),
     # toolkit.toml
     Code("C001", "no-config", ERROR, "No toolkit.toml in the project directory."),
     # Posts
@@ -65,6 +72,12 @@ _CODES = [
         "tag-spelled-two-ways",
         WARNING,
         "One tag spelled two ways (`AI`, `ai`): they share a page; one spelling shows.",
+    ),
+    Code(
+        "P017",
+        "footnote-in-footnote",
+        ERROR,
+        "A footnote reference inside a footnote; notes cannot nest, so it would show as typed.",
     ),
     # Snippets
     Code("S001", "duplicate-snippet-id", ERROR, "Two snippet files with the same id."),
@@ -111,8 +124,40 @@ class Diagnostic:
     code: str
     message: str
 
-    def format(self) -> str:
-        return f"{self.path}:{self.line}:{self.column}: {self.severity} {self.code} {self.message}"
+    def format(self, style: Callable[..., str] | None = None) -> str:
+        """The one-line text form; `style` (click.style's signature) colours it.
+
+        Paths and messages echo what the writer's files hold, so anything a terminal would
+        act on (ESC sequences, carriage returns, bidi overrides) is shown escaped."""
+        paint = style or _plain
+        color = "red" if self.severity == ERROR else "yellow"
+        location = paint(f"{printable(self.path)}:{self.line}:{self.column}:", bold=True)
+        return (
+            f"{location} {paint(self.severity, fg=color)} {paint(self.code, bold=True)} "
+            f"{printable(self.message)}"
+        )
+
+
+def _plain(text: str, **_: object) -> str:
+    return text
+
+
+# What a terminal may act on instead of showing: C0 controls (and so newlines, which would
+# break the one-line format), DEL, C1 controls (0x9b is a CSI on some terminals), and the
+# bidirectional overrides and isolates that reorder what is shown.
+_BIDI_AND_C1 = r"\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_UNPRINTABLE = re.compile(r"[\x00-\x1f" + _BIDI_AND_C1 + "]")
+_UNPRINTABLE_IN_JSON = re.compile("[" + _BIDI_AND_C1 + "]")
+
+
+def _escape(m: re.Match) -> str:
+    c = ord(m.group(0))
+    return f"\\x{c:02x}" if c < 0x100 else f"\\u{c:04x}"
+
+
+def printable(text: str) -> str:
+    """`text` with every character a terminal would act on written as an escape (`\\x1b`)."""
+    return _UNPRINTABLE.sub(_escape, text)
 
 
 def make(code: str, path: str, line: int, message: str, column: int = 1) -> Diagnostic:
@@ -141,7 +186,10 @@ def has_failures(diags: Iterable[Diagnostic], strict: bool = False) -> bool:
 
 
 def to_json(diags: Iterable[Diagnostic]) -> str:
-    return json.dumps([asdict(d) for d in diags], indent=2, ensure_ascii=False)
+    # json.dumps escapes C0 controls itself; C1 and bidi controls are valid raw in JSON but
+    # act on a terminal that shows the output, so they become \\u escapes too.
+    text = json.dumps([asdict(d) for d in diags], indent=2, ensure_ascii=False)
+    return _UNPRINTABLE_IN_JSON.sub(lambda m: f"\\u{ord(m.group(0)):04x}", text)
 
 
 def summary(diags: list[Diagnostic], strict: bool = False) -> str:

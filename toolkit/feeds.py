@@ -7,8 +7,13 @@ feedgen builds Atom and RSS. Its traps (see feeds-and-peers.md, section 3) and w
 - RSS `<channel><link>` is the href of the last `link()` call: the alternate link goes last;
 - Atom entry links lose `rel`/`type`, and there is no `xml:base`: the small extension
   below restores the attributes and puts `xml:base` (the post's URL) on `<content>`;
-- `description()` on an entry replaces the Atom content: we only call `summary()`,
-  which becomes the RSS `<description>` next to `<content:encoded>`.
+- `summary()` also becomes the RSS `<description>`, which readers take as HTML, while a
+  summary is plain text (as Atom's `<summary>` and JSON Feed's `summary` say): we set the
+  description first, HTML-escaped, with `description()`, whose Atom content `content()`
+  then replaces, and `summary()` leaves a description it did not set alone;
+- lxml refuses text that XML 1.0 cannot carry (C0 controls but tab and newline): `check`
+  reports them (F012) and every string is cleaned of them here anyway, so no input can
+  make a feed fail to build.
 Every URL in content is absolute; note links point at the post's page, not at `#fn`.
 """
 
@@ -16,9 +21,11 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import html
 import json
+import re
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 from .content import slugify, tag_names
 from .model import Config, Project
@@ -63,12 +70,26 @@ def _feedgen():
     return FeedGenerator, FeedExtension, EntryExtension
 
 
+# Characters XML 1.0 cannot hold in any form (not even as a character reference).
+_NOT_XML = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    return _NOT_XML.sub("", text)
+
+
+def page_url(item: Item, config: Config) -> str:
+    """The page's absolute URL; a slug in another script is percent-encoded (feeds want
+    URIs; `quote` leaves the ASCII slugs of old as they were)."""
+    return config.site_url + quote(item.path)
+
+
 def entry_id(item: Item, config: Config) -> str:
     """A tag: URI from the site's host, the first publication date and the page path.
     It never changes when the title does."""
     host = urlsplit(config.base_url).hostname or "localhost"
     date = (item.post.date or EPOCH).date().isoformat()
-    return f"tag:{host},{date}:/{item.path}"
+    return f"tag:{host},{date}:/{quote(item.path)}"
 
 
 def updated(item: Item) -> dt.datetime:
@@ -77,20 +98,20 @@ def updated(item: Item) -> dt.datetime:
 
 def content_html(item: Item, config: Config) -> str:
     assert item.html is not None, "a feed's items are loaded with their HTML"
-    return absolute_fragments(item.html.full(), config.site_url + item.path)
+    return absolute_fragments(item.html.full(), page_url(item, config))
 
 
 def _generator(items: list[Item], config: Config, name: str, title: str, home: str = ""):
     """A feed of `items`; its alternate link is the page that shows them (`home`, a
     path under the site: the tag's page for a tag's feed), the site's root by default."""
     feed_generator, feed_extension, entry_extension = _feedgen()
-    self_url = f"{config.site_url}feeds/{name}"
+    self_url = f"{config.site_url}feeds/{quote(name)}"
     fg = feed_generator()
     fg.register_extension("xmlbase", feed_extension, entry_extension, atom=True, rss=False)
     fg.id(self_url)
-    fg.title(title)
-    fg.subtitle(config.description or title)
-    fg.author({"name": config.author or config.title})
+    fg.title(xml_text(title))
+    fg.subtitle(xml_text(config.description or title))
+    fg.author({"name": xml_text(config.author or config.title)})
     fg.language(config.language)
     fg.generator("toolkit", uri="https://pypi.org/project/toolkit/")
     last = max((updated(i) for i in items), default=EPOCH)
@@ -99,21 +120,23 @@ def _generator(items: list[Item], config: Config, name: str, title: str, home: s
     fg.link(href=self_url, rel="self")
     fg.link(href=config.site_url + home, rel="alternate")  # last: RSS uses the last link
     for item in items:
-        page_url = config.site_url + item.path
+        url = page_url(item, config)
         fe = fg.add_entry(order="append")
         fe.id(entry_id(item, config))
-        fe.title(item.post.title)
-        link = {"href": page_url, "rel": "alternate", "type": "text/html"}
+        fe.title(xml_text(item.post.title))
+        link = {"href": url, "rel": "alternate", "type": "text/html"}
         fe.link(link)
-        fe.xmlbase.base = page_url
+        fe.xmlbase.base = url
         fe.xmlbase.links = [link]
-        fe.content(content_html(item, config), type="html")
+        if item.summary:  # before content(), which replaces the Atom content it sets
+            fe.description(html.escape(xml_text(item.summary), quote=False))
+        fe.content(xml_text(content_html(item, config)), type="html")
         if item.summary:
-            fe.summary(item.summary)
+            fe.summary(xml_text(item.summary))
         fe.published(item.post.date or EPOCH)
         fe.updated(updated(item))
         for tag in item.post.tags:
-            fe.category(term=tag)
+            fe.category(term=xml_text(tag))
     return fg
 
 
@@ -130,7 +153,7 @@ def json_feed(items: list[Item], config: Config, name: str, title: str) -> bytes
         "version": "https://jsonfeed.org/version/1.1",
         "title": title,
         "home_page_url": config.site_url,
-        "feed_url": f"{config.site_url}feeds/{name}",
+        "feed_url": f"{config.site_url}feeds/{quote(name)}",
         "language": config.language,
         "authors": [{"name": config.author or config.title}],
         "items": [],
@@ -140,7 +163,7 @@ def json_feed(items: list[Item], config: Config, name: str, title: str) -> bytes
     for item in items:
         entry: dict[str, Any] = {
             "id": entry_id(item, config),
-            "url": config.site_url + item.path,
+            "url": page_url(item, config),
             "title": item.post.title,
             "content_html": content_html(item, config),
             "date_published": (item.post.date or EPOCH).isoformat(),

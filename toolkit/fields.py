@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -17,20 +18,51 @@ from urllib.parse import urlsplit
 from . import diagnostics as dg
 from .yamlfile import INVALID, Loaded, Path
 
-SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
-NAME_MAX = 200  # bytes: a file name is at most 255, and a name may gain a suffix
+# Letters and digits of any script (see content.slugify), `.`, `_` and `-`; a letter or
+# digit first. `is_slug` adds what a pattern says badly: lower case, no `..`, NFC.
+SLUG_RE = re.compile(r"^[^\W_][\w.-]*$")
+NAME_MAX = 100  # bytes: a file name is at most 255, and a name may gain a suffix
 
 
-def is_safe_name(value: object) -> bool:
-    """Whether `value` may name a folder or file in an output tree: a slug (no `/`, `\\`,
-    `..`, NUL, leading dot or upper case) short enough for any filesystem."""
+def is_slug(value: str) -> bool:
     return (
-        isinstance(value, str)
-        and SLUG_RE.fullmatch(value) is not None
-        and len(value.encode()) <= NAME_MAX
+        SLUG_RE.fullmatch(value) is not None
+        and value == value.lower()
+        and ".." not in value
+        and unicodedata.is_normalized("NFC", value)
+        and len(value.encode("utf-8")) <= NAME_MAX
     )
 
 
+def is_safe_name(value: object) -> bool:
+    """Whether `value` may name a folder or file in an output tree (a lab key, a tag's
+    key, an id): a slug, so no `/`, `\\`, `..`, NUL or leading dot, and short enough for
+    any filesystem."""
+    return isinstance(value, str) and is_slug(value)
+
+
+# C0 control characters other than tab, newline and carriage return: no output format can
+# carry them (XML 1.0 forbids them outright), and they arrive unseen, pasted from a PDF.
+CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def control_message(text: str, where: str) -> str:
+    """What F012 says about the first control character in `text`."""
+    m = CONTROL_RE.search(text)
+    char = m.group(0) if m else "\x00"
+    name = _CONTROL_NAMES.get(char, "a control character")
+    return (
+        f"{where} holds {name} (U+{ord(char):04X}), which no page or feed can carry; "
+        "delete it (it often comes with text pasted from a PDF)"
+    )
+
+
+_CONTROL_NAMES = {
+    "\x0c": "a form feed",
+    "\x1b": "an escape",
+    "\x00": "a NUL",
+    "\x0b": "a vertical tab",
+}
 DATETIME_PATTERN = (
     r"^\d{4}-\d{2}-\d{2}"
     r"([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?)?$"
@@ -220,18 +252,19 @@ def choices(f: Field) -> tuple[str, ...]:
     return f.choices
 
 
+_URL_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _HTTP_URL = re.compile(r"https?://[^\s/?#@]+(?:[/?#]\S*)?", re.IGNORECASE)
 
 
 def is_http_url(value: str) -> bool:
-    """An absolute http(s) URL with a host, and no spaces, that the URL parser can read
-    (`https://[::1/` looks like one, but every later use of it would fail)."""
-    if _HTTP_URL.fullmatch(value) is None:
+    """An absolute http(s) URL with a host, no spaces or control characters, that
+    urllib can take apart (so `https://[::1/x`, an unclosed IPv6 host, is not one)."""
+    if _HTTP_URL.fullmatch(value) is None or _URL_CONTROL.search(value):
         return False
     try:
         parts = urlsplit(value)
-        parts.port  # noqa: B018 - raises ValueError for a port out of range
-    except ValueError:  # an unclosed IPv6 bracket, a port that is not a number
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
         return False
     return bool(parts.hostname)
 
@@ -321,6 +354,13 @@ class Validator:
             result[f.name] = self.field(f, value[f.name], at + (f.name,))
         return result
 
+    def text(self, value: str, name: str, at: Path) -> str:
+        """`value` without control characters, each text reported (F012) at its key."""
+        if CONTROL_RE.search(value) is None:
+            return value
+        self.report("F012", at, control_message(value, name))
+        return CONTROL_RE.sub("", value)
+
     @staticmethod
     def default(f: Field) -> Any:
         if f.kind == "table":
@@ -346,6 +386,7 @@ class Validator:
                 if not isinstance(item, str):
                     self.report("F004", at + (i,), f"each item of {name} must be text")
                     continue
+                item = self.text(item, f"an item of {name}", at + (i,))
                 allowed = choices(f)
                 if f.items != "text" and item not in allowed:
                     self.report(
@@ -386,7 +427,7 @@ class Validator:
                 kind = "a mapping"
             self.report("F004", at, f"{name} must be {_TYPE_NAMES[f.kind]}, not {kind}")
             return f.default
-        value = value.strip()
+        value = self.text(value.strip(), name, at)
         if f.kind == "choice" and value not in f.choices:
             self.report(
                 "F008",
@@ -410,7 +451,7 @@ class Validator:
                 f"have at most {NAME_MAX} bytes: shorten it",
             )
             return None
-        if f.kind == "slug" and not is_safe_name(value):
+        if f.kind == "slug" and not is_slug(value):
             self.report(
                 "F008",
                 at,

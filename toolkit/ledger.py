@@ -27,6 +27,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 
+from . import yamlfile
 from .errors import Problem
 from .output import write_file
 
@@ -73,8 +74,13 @@ class Ledger:
         self.path = path
         self.yaml = _yaml()
         if path.exists():
+            text = path.read_text(encoding="utf-8")
+            # ruamel keeps an alias as a shared object, but reading an entry copies it out.
+            if (problem := yamlfile.expansion_problem(text)) is not None:
+                line, column, message = problem
+                raise LedgerError(f"{path.name}:{line}:{column}: {message}")
             try:
-                data = self.yaml.load(path.read_text(encoding="utf-8"))
+                data = self.yaml.load(text)
             except Exception as e:  # ruamel raises many kinds; all mean "fix the file"
                 raise LedgerError(_parse_problem(path.name, e)) from None
             if data is not None and not isinstance(data, dict):

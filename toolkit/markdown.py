@@ -13,6 +13,7 @@ Tokens are mistune's dicts (`{"type": ..., "children"|"raw": ..., "attrs": ...}`
 
 from __future__ import annotations
 
+import bisect
 import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -22,7 +23,9 @@ Token = dict[str, Any]
 # mistune is imported when the first post is parsed (see `_make`): a rebuild that finds
 # every post in the cache never pays for it.
 
-_KEY = r"[A-Za-z0-9_](?:[A-Za-z0-9_.:/-]*[A-Za-z0-9_])?"
+# A snippet or document id: letters (any script: `[@café]`), digits and `_`, with `.:/-`
+# inside. Ids are file names, so they may be in any language a slug may (see slugify).
+_KEY = r"\w(?:[\w.:/-]*\w)?"
 _ITEM = r"@" + _KEY + r"(?:[ \t]*,[^;\]\n]+)?"
 # Not followed by `(` or `[`: `[@handle](url)` stays a link.
 CITATION = r"\[" + _ITEM + r"(?:\s*;\s*" + _ITEM + r")*\](?![(\[])"
@@ -145,18 +148,63 @@ def parse(body: str) -> Parsed:
 
 
 def _clean(tokens: Any) -> list[Token]:
-    """Drop blank lines (they carry nothing any renderer needs) and link bare URLs."""
+    """Drop blank lines (they carry nothing any renderer needs), decode character
+    references in text, and link bare URLs."""
     result = []
     for tok in tokens:
         kind = tok.get("type")
         if kind == "blank_line":
             continue
+        if kind == "text" and "&" in tok.get("raw", ""):
+            tok["raw"] = decode_references(tok["raw"])
+        elif kind == "link" and "&" in ((tok.get("attrs") or {}).get("title") or ""):
+            tok["attrs"]["title"] = decode_references(tok["attrs"]["title"])
         if "children" in tok:
             tok["children"] = (
-                _clean(tok["children"]) if kind not in ("link", "image") else tok["children"]
+                _clean(tok["children"])
+                if kind not in ("link", "image")
+                else _decode_text(tok["children"])
             )
         result.append(tok)
     return _autolink(result)
+
+
+# A character reference as CommonMark reads one: a name, or a decimal or hex number, always
+# closed by `;` (HTML's legacy `&amp` without one is text).
+_REFERENCE = re.compile(r"&(?:#([0-9]{1,7})|#[xX]([0-9a-fA-F]{1,6})|([A-Za-z][A-Za-z0-9]{0,31}));")
+
+
+def _reference(m: re.Match) -> str:
+    if m.group(3) is not None:
+        from html.entities import html5
+
+        return html5.get(m.group(3) + ";", m.group(0))  # an unknown name stays as written
+    number = int(m.group(1), 10) if m.group(1) is not None else int(m.group(2), 16)
+    # CommonMark turns NUL and what is not a character into U+FFFD; so do we with the
+    # control characters no page or feed can carry (`&#12;` is a form feed).
+    if (
+        number > 0x10FFFF
+        or 0xD800 <= number <= 0xDFFF
+        or (number < 0x20 and number not in (0x09, 0x0A, 0x0D))
+    ):
+        return "\ufffd"
+    return chr(number)
+
+
+def decode_references(text: str) -> str:
+    """Text with its character references (`&amp;`, `&eacute;`, `&#8212;`) decoded, as
+    CommonMark says; mistune leaves them in its tokens for its own HTML renderer to
+    decode, and every renderer of ours escapes text, so undecoded they showed twice
+    escaped (`AT&amp;T` on the page). Code spans and blocks keep theirs, as CommonMark says."""
+    return _REFERENCE.sub(_reference, text)
+
+
+def _decode_text(tokens: list[Token]) -> list[Token]:
+    """Character references decoded in the text of a link's or image's children."""
+    for tok in walk(tokens):
+        if tok.get("type") == "text" and "&" in tok.get("raw", ""):
+            tok["raw"] = decode_references(tok["raw"])
+    return tokens
 
 
 def _escape_url(url: str) -> str:
@@ -261,6 +309,10 @@ class Locator:
     Searching is deferred until a position is actually wanted (most posts have no
     problems), but every `find` is counted, so the k-th call for a string still means
     its k-th occurrence.
+
+    Placing every diagnostic of a post is one pass over it: each string's search resumes
+    where its previous occurrence was found (a link repeated 20,000 times is not searched
+    for from the top 20,000 times), and lines come from a table of line starts.
     """
 
     def __init__(self, body: str, first_line: int):
@@ -268,6 +320,9 @@ class Locator:
         self.first_line = first_line
         self.counts: dict[str, int] = {}
         self._text: str | None = None
+        self._found: dict[str, list[int]] = {}  # each string's occurrences found so far
+        self._exhausted: set[str] = set()  # strings whose every occurrence is in _found
+        self._line_starts: list[int] | None = None
 
     @property
     def text(self) -> str:
@@ -276,28 +331,41 @@ class Locator:
         return self._text
 
     def position(self, offset: int) -> tuple[int, int]:
-        text = self.text
-        line = self.first_line + text.count("\n", 0, offset)
-        column = offset - (text.rfind("\n", 0, offset) + 1) + 1
-        return line, column
+        if self._line_starts is None:
+            self._line_starts = [0] + [m.end() for m in re.finditer("\n", self.text)]
+        index = bisect.bisect_right(self._line_starts, offset) - 1
+        return self.first_line + index, offset - self._line_starts[index] + 1
 
-    def find(self, needle: str) -> Spot:
-        """The next occurrence of `needle` (resolved only when read)."""
+    def find(self, *needles: str) -> Spot:
+        """The next occurrence of the first of `needles` that the body holds at all
+        (resolved only when read): a link's URL as written, say, then its scheme."""
+        needle = needles[0]
+        if len(needles) > 1:  # choosing searches now; one string is searched when read
+            needle = next((n for n in needles if n and self._nth(n, 0) is not None), needle)
         k = self.counts.get(needle, 0)
         self.counts[needle] = k + 1
         return Spot(self, needle, k)
 
+    def _nth(self, needle: str, k: int) -> int | None:
+        """Offset of the k-th (0-based) occurrence, searching on from the last one found."""
+        found = self._found.setdefault(needle, [])
+        while len(found) <= k and needle not in self._exhausted:
+            nxt = self.text.find(needle, found[-1] + 1 if found else 0)
+            if nxt < 0:
+                self._exhausted.add(needle)
+            else:
+                found.append(nxt)
+        return found[k] if k < len(found) else None
+
     def occurrence(self, needle: str, k: int) -> tuple[int, int]:
         """Position of the k-th (0-based) occurrence; the last one, or the body's start."""
-        offset, found = -1, -1
-        for _ in range(k + 1):
-            nxt = self.text.find(needle, offset + 1)
-            if nxt < 0:
-                break
-            offset = found = nxt
-        if found < 0:
-            return self.first_line, 1
-        return self.position(found)
+        offset = self._nth(needle, k)
+        if offset is None:
+            found = self._found.get(needle)
+            if not found:
+                return self.first_line, 1
+            offset = found[-1]
+        return self.position(offset)
 
 
 class Place(Protocol):

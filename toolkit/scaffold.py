@@ -108,7 +108,12 @@ def labs_yaml() -> str:
 
 
 def init_files(directory: Path, today: dt.date) -> dict[str, str]:
-    title = directory.resolve().name.replace("-", " ").replace("_", " ").title() or "My Site"
+    name = directory.resolve().name
+    # A folder name may hold anything but "/" (a newline, bytes that are not UTF-8): the
+    # title keeps its words only.
+    name = name.encode("utf-8", "replace").decode("utf-8")
+    name = re.sub(r"[\x00-\x1f\x7f-\x9f]", " ", name.replace("-", " ").replace("_", " "))
+    title = " ".join(name.split()).title() or "My Site"
     files = {
         "toolkit.toml": CONFIG.format(title=_toml_string(title)),
         ".gitignore": GITIGNORE,
@@ -122,7 +127,9 @@ def init_files(directory: Path, today: dt.date) -> dict[str, str]:
 
 
 def _toml_string(text: str) -> str:
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    """A TOML basic string: JSON's escapes are TOML's (\\n, \\", \\uXXXX), and DEL, which
+    JSON leaves as it is, is escaped too."""
+    return json.dumps(text, ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
 NEW_SLUG_MAX = 80  # bytes of a new file's slug: a readable URL, far from any name limit

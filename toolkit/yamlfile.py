@@ -3,6 +3,13 @@
 PyYAML's composer keeps a mark (line, column) on every node; the usual `safe_load` throws
 them away. We compose with libyaml when it is there (fast), then build plain Python values
 and a side table of positions, so a problem is reported at the line of the offending key.
+
+Anchors and aliases are read, but an alias is a copy of its node in the values we build:
+nine levels of `&a [*a, *a, ...]` are a few lines that expand to 9^9 values (the "billion
+laughs"). So aliases may add at most `MAX_ALIASED` values to a file, nothing may nest deeper
+than `MAX_DEPTH`, and an alias may not sit inside its own anchor; past that the file is
+F002 at the alias that broke the limit. `expansion_problem` applies the same limits to YAML read
+elsewhere (published.yaml, with ruamel) before it is loaded.
 """
 
 from __future__ import annotations
@@ -57,12 +64,27 @@ class Loaded:
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+MAX_DEPTH = 100  # levels of nesting; front matter uses three or four
+MAX_ALIASED = 10_000  # values that aliases may add to one file, in all
+
+
+class _TooComplex(Exception):
+    def __init__(self, node: yaml.Node, message: str):
+        super().__init__(message)
+        self.node, self.message = node, message
+
+
 _SCALARS = SafeConstructor.yaml_constructors
 _STR = "tag:yaml.org,2002:str"
 
 
 def load(text: str, path: str, line_offset: int = 0) -> Loaded:
     """Parse one YAML document. `line_offset` is the number of file lines before `text`."""
+    # Only an alias can expand; reading the events first names the alias that does.
+    if "*" in text and (expanded := expansion_problem(text)) is not None:
+        line, col, msg = expanded
+        return Loaded(None, {}, [dg.make("F002", path, line + line_offset, msg, col)])
     try:
         node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as e:
@@ -76,12 +98,75 @@ def load(text: str, path: str, line_offset: int = 0) -> Loaded:
     except yaml.YAMLError as e:  # pragma: no cover - unmarked errors are rare
         msg = f"YAML does not parse: {e}"
         return Loaded(None, {}, [dg.make("F002", path, line_offset + 1, msg)])
+    except RecursionError:  # the pure-Python composer, on nesting libyaml would refuse
+        msg = f"YAML nested too deeply to read (more than {MAX_DEPTH} levels); flatten it"
+        return Loaded(None, {}, [dg.make("F002", path, line_offset + 1, msg)])
     loaded = Loaded(None)
     if node is None:
         return loaded
     builder = _Builder(path, line_offset, loaded)
-    loaded.value = builder.build(node, ())
+    try:
+        loaded.value = builder.build(node, ())
+    except _TooComplex as e:
+        line, col = builder.pos(e.node)
+        return Loaded(None, {}, [dg.make("F002", path, line, e.message, col)])
     return loaded
+
+
+def expansion_problem(text: str) -> tuple[int, int, str] | None:
+    """(line, column, message) when `text` breaks the limits that `load` keeps (aliases
+    adding more than MAX_ALIASED values, nesting deeper than MAX_DEPTH, an alias inside its
+    own anchor), else None. Reads libyaml's events, which expand nothing; for YAML loaded
+    by other means. Text that does not parse is left for its loader to report."""
+    sizes: dict[str, int] = {}  # anchor -> how many values its node holds, expanded
+    stack: list[list] = [[0, None]]  # open collections: [values so far, anchor]
+    aliased = 0
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            mark = event.start_mark
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                stack.append([1, event.anchor])
+                if len(stack) - 1 > MAX_DEPTH:
+                    return mark.line + 1, mark.column + 1, _too_deep()
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                size, anchor = stack.pop()
+                if anchor is not None:
+                    sizes[anchor] = size
+                stack[-1][0] += size
+            elif isinstance(event, yaml.ScalarEvent):
+                if event.anchor is not None:
+                    sizes[event.anchor] = 1
+                stack[-1][0] += 1
+            elif isinstance(event, yaml.AliasEvent):
+                if any(anchor == event.anchor for _, anchor in stack):
+                    return mark.line + 1, mark.column + 1, _inside_itself(event.anchor)
+                if event.anchor not in sizes:
+                    return None  # an undefined alias: the loader says so
+                aliased += sizes[event.anchor]
+                stack[-1][0] += sizes[event.anchor]
+                if aliased > MAX_ALIASED:
+                    return mark.line + 1, mark.column + 1, _too_many(event.anchor)
+    except yaml.YAMLError:
+        return None
+    return None
+
+
+def _too_deep() -> str:
+    return f"YAML nested more than {MAX_DEPTH} levels deep; flatten it"
+
+
+def _too_many(anchor: str) -> str:
+    return (
+        f"the alias `*{anchor}` makes this YAML expand to more than {MAX_ALIASED:,} values "
+        "(anchors that repeat aliases multiply); write the values out instead"
+    )
+
+
+def _inside_itself(anchor: str) -> str:
+    return (
+        f"the alias `*{anchor}` is inside its own anchor, so it never ends; "
+        "write the values out instead"
+    )
 
 
 # archives.yaml as `toolkit archive` writes it and people copy it: URL keys, each with
@@ -143,6 +228,7 @@ class _Builder:
     def __init__(self, path: str, offset: int, out: Loaded):
         self.path, self.offset, self.out = path, offset, out
         self.constructor = SafeConstructor()
+        self.depth = 0  # collections being built: Python's stack is the limit otherwise
 
     def pos(self, node: yaml.Node) -> tuple[int, int]:
         return node.start_mark.line + 1 + self.offset, node.start_mark.column + 1
@@ -150,15 +236,21 @@ class _Builder:
     def build(self, node: yaml.Node, at: Path) -> Any:
         if at == ():
             self.out.positions[()] = self.pos(node)
-        if isinstance(node, yaml.MappingNode):
-            return self.mapping(node, at)
-        if isinstance(node, yaml.SequenceNode):
+        if not isinstance(node, (yaml.MappingNode, yaml.SequenceNode)):
+            return self.scalar(node)
+        if self.depth >= MAX_DEPTH:
+            raise _TooComplex(node, _too_deep())
+        self.depth += 1
+        try:
+            if isinstance(node, yaml.MappingNode):
+                return self.mapping(node, at)
             items = []
             for i, item in enumerate(node.value):
                 self.out.positions[at + (i,)] = self.pos(item)
                 items.append(self.build(item, at + (i,)))
             return items
-        return self.scalar(node)
+        finally:
+            self.depth -= 1
 
     def mapping(self, node: yaml.MappingNode, at: Path) -> dict:
         result: dict[str, Any] = {}
@@ -180,7 +272,7 @@ class _Builder:
                 shown = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", key)
                 self.out.diagnostics.append(
                     dg.make(
-                        "F004",
+                        "F012",
                         self.path,
                         line,
                         f"the key `{shown}` holds a control character; retype it as plain text",

@@ -12,13 +12,15 @@ Every path hangs off `[archive] wayback_url` (https://web.archive.org by default
 
 from __future__ import annotations
 
-import json
+import re
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
 import requests
 
-from .. import urls
+from .. import fields, urls
+from ..answers import Maybe, UnexpectedAnswer, expect, parse_json
+from ..diagnostics import printable
 from ..retry import SYSTEM_CLOCK, Clock
 from .fetch import Fetched, Fetcher
 
@@ -37,11 +39,18 @@ class ArchiveError(Exception):
     """The archive could not be asked (down, limiting, refusing): a message to show."""
 
 
+CDX = "The archive's CDX server"
+# Save Page Now's answers, as far as we read them (errors can come with HTTP 200).
+_SPN_STATUS = {"status": Maybe(str), "status_ext": Maybe(object), "message": Maybe(object)}
+_TIMESTAMP = re.compile(r"[0-9]{14}")
+
+
 def _rows(data: bytes) -> list[Capture]:
+    """The captures in a CDX answer: a list of rows of text, the first the header."""
     try:
-        table = json.loads(data or b"[]")
-    except ValueError as e:
-        raise ArchiveError("the archive's CDX answer was not JSON") from e
+        table = expect(parse_json(data or b"[]", CDX), [[(str, int)]], CDX)
+    except UnexpectedAnswer as e:
+        raise ArchiveError(str(e)) from None
     if not table:
         return []
     header, rows = table[0], table[1:]
@@ -49,13 +58,13 @@ def _rows(data: bytes) -> list[Capture]:
     for row in rows:
         if not row:
             continue
-        values = dict(zip(header, row, strict=False))
+        values = {k: str(v) for k, v in zip(header, row, strict=False)}
         status = values.get("statuscode", "")
         out.append(
             Capture(
                 values.get("timestamp", ""),
                 values.get("original", ""),
-                int(status) if str(status).isdigit() else None,
+                int(status) if status.isdigit() else None,
                 values.get("mimetype", ""),
             )
         )
@@ -187,22 +196,26 @@ class SavePageNow:
                 "$WAYBACK_ACCESS_KEY and $WAYBACK_SECRET_KEY "
                 "(https://archive.org/account/s3.php)"
             )
+        unreadable: UnexpectedAnswer | None = None
         try:
-            data = response.json()
-        except ValueError:
-            data = None
+            data = parse_json(response.content, "Save Page Now")
+        except UnexpectedAnswer as e:
+            data, unreadable = None, e
         if response.status_code == 429 or response.status_code >= 500:
             # Limits and outages stop the run; the JSON, when there is some, says which.
             said = ""
             if isinstance(data, dict) and data.get("status_ext"):
                 code = str(data["status_ext"]).removeprefix("error:")
-                said = f" ({code}: {data.get('message') or code})"
+                said = printable(f" ({code}: {data.get('message') or code})")
             raise ArchiveError(
                 f"Save Page Now answered HTTP {response.status_code}{said}; try later"
             )
-        if not isinstance(data, dict):
-            raise ArchiveError("Save Page Now answered with something that is not a JSON object")
-        return data
+        if unreadable is not None:
+            raise ArchiveError(str(unreadable))
+        try:
+            return expect(data, _SPN_STATUS, "Save Page Now")
+        except UnexpectedAnswer as e:
+            raise ArchiveError(str(e)) from None
 
     def available(self) -> int | None:
         """How many captures this account may start now (None if it will not say)."""
@@ -223,9 +236,7 @@ class SavePageNow:
         while self.clock.now() < deadline:
             status = self._json("GET", f"/save/status/{job}")
             if status.get("status") == "success":
-                return SaveResult(
-                    "saved", str(status.get("timestamp")), status.get("original_url") or url
-                )
+                return _saved(status, url)
             failure = _failure(status)
             if failure:
                 return failure
@@ -237,11 +248,22 @@ class SavePageNow:
         )
 
 
+def _saved(status: dict, url: str) -> SaveResult:
+    """A finished job's capture; its timestamp and URL go into the writer's files, so
+    anything but 14 digits and an http(s) URL is refused, not recorded."""
+    timestamp, original = status.get("timestamp"), status.get("original_url") or url
+    if not (isinstance(timestamp, str) and _TIMESTAMP.fullmatch(timestamp)):
+        raise ArchiveError(str(UnexpectedAnswer("Save Page Now", "a capture without its time")))
+    if not (isinstance(original, str) and fields.is_http_url(original)):
+        raise ArchiveError(str(UnexpectedAnswer("Save Page Now", "a capture of no URL")))
+    return SaveResult("saved", timestamp, original)
+
+
 def _failure(data: dict) -> SaveResult | None:
     if data.get("status") != "error":
         return None
-    code = str(data.get("status_ext", "")).removeprefix("error:")
-    message = str(data.get("message") or code)
+    code = printable(str(data.get("status_ext", "")).removeprefix("error:"))
+    message = printable(str(data.get("message") or code))
     if code == "too-many-daily-captures":
         return SaveResult("archived-today", message=message)
     if code in STOP:

@@ -15,9 +15,43 @@ import re
 import time
 from typing import Any
 
+from .. import fields
+from ..answers import Maybe, UnexpectedAnswer, expect, parse_json
+from ..diagnostics import printable
 from .http import Http, ServiceError, bot_wall_error
 
 ENV = "LESSWRONG_TOKEN"
+SERVICE = "LessWrong"
+
+# The shapes of what we read from the answers (other fields pass unchecked).
+_ANSWER = {"errors": Maybe([(dict, str)]), "data": Maybe(dict)}
+_USER = {"_id": str, "shortformFeedId": Maybe(str)}
+_DOCUMENT = {
+    "_id": str,
+    "title": Maybe(str),
+    "draft": Maybe(bool),
+    "pageUrl": Maybe(str),
+    "contents": Maybe({"markdown": Maybe(str)}),
+}
+
+
+def _expect(value: Any, shape: Any, what: str) -> Any:
+    """`value` when it has `shape`, else the ServiceError that names LessWrong."""
+    try:
+        return expect(value, shape, SERVICE, what)
+    except UnexpectedAnswer as e:
+        raise ServiceError(str(e)) from None
+
+
+def _document(value: Any, what: str) -> Any:
+    """A post or comment as we read it: its id, and a pageUrl (when it has one) that is a
+    link, since it is recorded in published.yaml and shown."""
+    document = _expect(value, _DOCUMENT, what)
+    url = document.get("pageUrl")
+    if url and not fields.is_http_url(url):
+        raise ServiceError(str(UnexpectedAnswer(SERVICE, f"{what}.pageUrl is not a link")))
+    return document
+
 
 CURRENT_USER = "query CurrentUser { currentUser { _id username displayName slug shortformFeedId } }"
 GET_POST = (
@@ -117,17 +151,23 @@ class Forum:
             headers={"Accept": "application/json"},
         )
         try:
-            payload = response.json()
-        except ValueError:
+            payload = parse_json(response.content, SERVICE)
+        except UnexpectedAnswer:
             if response.status_code == 403:  # an HTML refusal: the edge, not the API
                 raise bot_wall_error(self.label) from None
             raise ServiceError(
                 f"{self.label} answered with something that is not JSON "
                 f"({response.status_code}); try again later"
             ) from None
-        errors = payload.get("errors") if isinstance(payload, dict) else None
+        payload = _expect(payload, _ANSWER, "the answer")
+        errors = payload.get("errors")
         if errors:
-            message = "; ".join(str(e.get("message", e)) for e in errors)[:300]
+            # The server's words go to the terminal: shown escaped, like any diagnostic.
+            message = printable(
+                "; ".join(str(e.get("message", e)) if isinstance(e, dict) else e for e in errors)[
+                    :300
+                ]
+            )
             if "operation_not_allowed" in message:
                 raise ServiceError(
                     f"{self.label} refused: not allowed with this login token "
@@ -142,9 +182,10 @@ class Forum:
         return payload.get("data") or {}
 
     def current_user(self) -> dict[str, Any]:
-        user = self.call(
+        data = self.call(
             {"operationName": "CurrentUser", "query": CURRENT_USER, "variables": {}}, retry=True
-        ).get("currentUser")
+        )
+        user = _expect(data.get("currentUser"), Maybe(_USER), "currentUser")
         if not user:
             raise ServiceError(
                 f"{self.label} does not recognise ${self.credential} (logged out, or not a "
@@ -157,18 +198,22 @@ class Forum:
     def mutate(self, request: dict, *, creates: bool) -> dict[str, Any]:
         """Run a create or update request (see render.lesswrong.request); the document."""
         data = self.call(request, retry=not creates)
+        if len(data) > 1:
+            raise ServiceError(str(UnexpectedAnswer(SERVICE, "more than one result")))
         (result,) = data.values() if data else (None,)
-        document = (result or {}).get("data")
-        if not document:
+        document = _expect(result, Maybe({"data": Maybe(dict)}), "the result")
+        if not document or not document.get("data"):
             raise ServiceError(f"{self.label} answered without the draft; check the site")
-        return document
+        return _document(document["data"], "the draft")
 
     def get_post(self, post_id: str) -> dict | None:
         data = self.call(
             {"operationName": "GetDraft", "query": GET_POST, "variables": {"id": post_id}},
             retry=True,
         )
-        return (data.get("post") or {}).get("result")
+        found = _expect(data.get("post"), Maybe({"result": Maybe(dict)}), "post")
+        result = (found or {}).get("result")
+        return None if result is None else _document(result, "post.result")
 
     def get_quick_take(self, comment_id: str) -> dict | None:
         data = self.call(
@@ -179,14 +224,18 @@ class Forum:
             },
             retry=True,
         )
-        return (data.get("comment") or {}).get("result")
+        found = _expect(data.get("comment"), Maybe({"result": Maybe(dict)}), "comment")
+        result = (found or {}).get("result")
+        return None if result is None else _document(result, "comment.result")
 
     def draft_posts(self, user_id: str) -> list[dict]:
         data = self.call(
             {"operationName": "DraftPosts", "query": DRAFT_POSTS, "variables": {"userId": user_id}},
             retry=True,
         )
-        return list((data.get("posts") or {}).get("results") or [])
+        found = _expect(data.get("posts"), Maybe({"results": Maybe(list)}), "posts")
+        results = (found or {}).get("results") or []
+        return [_document(d, f"posts.results[{i}]") for i, d in enumerate(results)]
 
     def draft_quick_takes(self, feed_id: str | None) -> list[dict]:
         if not feed_id:
@@ -199,4 +248,6 @@ class Forum:
             },
             retry=True,
         )
-        return list((data.get("comments") or {}).get("results") or [])
+        found = _expect(data.get("comments"), Maybe({"results": Maybe(list)}), "comments")
+        results = (found or {}).get("results") or []
+        return [_document(d, f"comments.results[{i}]") for i, d in enumerate(results)]

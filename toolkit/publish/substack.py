@@ -14,9 +14,30 @@ import json
 from typing import Any
 from urllib.parse import urlsplit
 
+from ..answers import Maybe, UnexpectedAnswer, expect, parse_json
+from ..diagnostics import printable
 from .http import Http, ServiceError
 
 ENV = "SUBSTACK_SID"
+SERVICE = "Substack"
+# A draft as we read it (other fields pass unchecked).
+_DRAFT = {
+    "id": int,
+    "draft_title": Maybe(str),
+    "draft_subtitle": Maybe(str),
+    "draft_body": Maybe((str, dict)),
+    "is_published": Maybe(bool),
+    "draft_created_at": Maybe(str),
+    "draft_updated_at": Maybe(str),
+}
+
+
+def _expect(value: Any, shape: Any, what: str) -> Any:
+    """`value` when it has `shape`, else the ServiceError that names Substack."""
+    try:
+        return expect(value, shape, SERVICE, what)
+    except UnexpectedAnswer as e:
+        raise ServiceError(str(e)) from None
 
 
 def cookie_name(publication_url: str) -> str:
@@ -32,7 +53,7 @@ def content_hash(draft: dict[str, Any]) -> str:
     """A fingerprint of what a draft says (title, subtitle, body), to notice remote edits."""
     body = draft.get("draft_body")
     if isinstance(body, str):
-        with contextlib.suppress(ValueError):
+        with contextlib.suppress(ValueError, RecursionError):  # hashed as text, then
             body = json.loads(body)
     canonical = json.dumps(
         [draft.get("draft_title") or "", draft.get("draft_subtitle") or "", body],
@@ -93,8 +114,8 @@ class Substack:
                 f"{_error_text(response)}"
             )
         try:
-            return response.json()
-        except ValueError:
+            return parse_json(response.content, SERVICE)
+        except UnexpectedAnswer:
             raise ServiceError(
                 f"Substack answered {method} {path} with something that is not "
                 "JSON (a bot wall?); try again later"
@@ -113,13 +134,16 @@ class Substack:
         )
 
     def create(self, body: dict) -> dict:
-        return self._call("POST", "/drafts", retry=False, body=body)
+        draft = self._call("POST", "/drafts", retry=False, body=body)
+        return _expect(draft, _DRAFT, "the new draft")
 
     def get(self, draft_id: int) -> dict | None:
-        return self._call("GET", f"/drafts/{draft_id}", retry=True, missing_ok=True)
+        draft = self._call("GET", f"/drafts/{draft_id}", retry=True, missing_ok=True)
+        return _expect(draft, Maybe(_DRAFT), "the draft")
 
     def update(self, draft_id: int, body: dict) -> dict:
-        return self._call("PUT", f"/drafts/{draft_id}", retry=True, body=body)
+        draft = self._call("PUT", f"/drafts/{draft_id}", retry=True, body=body)
+        return _expect(draft, _DRAFT, "the updated draft")
 
     def drafts(self) -> list[dict]:
         data = self._call(
@@ -128,16 +152,21 @@ class Substack:
             "&order_by=draft_updated_at&order_direction=desc",
             retry=True,
         )
-        return list(data.get("posts", [])) if isinstance(data, dict) else []
+        return list(_expect(data, {"posts": Maybe([_DRAFT])}, "the drafts").get("posts") or [])
 
     def editor_url(self, draft_id: int) -> str:
         return f"{self.base}/publish/post/{draft_id}"
 
 
 def _error_text(response) -> str:
+    """What Substack said went wrong, shown escaped (it goes to the terminal)."""
+    return printable(_said(response))
+
+
+def _said(response) -> str:
     try:
-        data = response.json()
-    except ValueError:
+        data = parse_json(response.content, SERVICE)
+    except UnexpectedAnswer:
         return response.text[:200].strip() or response.reason
     if isinstance(data, dict):
         errors = data.get("errors")
