@@ -635,5 +635,60 @@ def archive(obj: Context, dry_run: bool) -> None:
         raise Failed()  # the lines above say which
 
 
+@cli.command()
+@click.argument("only", nargs=-1, metavar="[ID|URL]...")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option(
+    "--archive",
+    "record",
+    is_flag=True,
+    help="Snapshot each changed page (Save Page Now) and record it in documents.yaml.",
+)
+@pass_ctx
+def watch(obj: Context, only: tuple[str, ...], fmt: str, record: bool) -> None:
+    """Which company documents changed since their last recorded version.
+
+    Fetches every document in documents.yaml and every other snippet source (or those
+    named), compares its main text with the last recorded version, and says for each:
+    unchanged, changed, moved, gone, blocked or unreachable. A changed page shows the
+    sentences removed and added, the snippets whose quote is gone and the published posts
+    citing them. Exits 1 when a quoted passage is gone.
+    """
+    import os
+
+    from .online import watch as watchlib
+    from .online.fetch import Limits
+
+    poll_every = environment.read("TOOLKIT_SPN_POLL")
+    result = pipeline.run(obj.root)
+    broken = checks.config_errors(result.diagnostics)
+    if broken:
+        echo_diagnostics(broken, "text", strict=False)
+        raise ToolkitError(f"fix {content.CONFIG_FILE} first; nothing was fetched.")
+    limits = Limits.from_settings(result.project.config.online)
+    try:
+        reports, fetcher = watchlib.run(result.project, obj.root, only=only, limits=limits)
+    except watchlib.UnknownTarget as e:
+        raise click.BadParameter(str(e), param_hint="ID|URL") from None
+    if record:
+        watchlib.record(
+            reports,
+            result.project,
+            obj.root,
+            os.environ,
+            today=_today(),
+            poll_every=poll_every if poll_every is not None else 5.0,
+            fetcher=fetcher,
+        )
+    if fmt == "json":
+        click.echo(json.dumps([r.as_json() for r in reports], indent=2, ensure_ascii=False))
+    else:
+        click.echo(watchlib.as_text(reports, result.project))
+    if watchlib.quotes_gone(reports):
+        raise Failed()
+
+
 def main() -> None:
     cli(prog_name="toolkit")
