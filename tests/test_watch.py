@@ -263,3 +263,45 @@ def test_naming_one_watches_only_it_and_an_unknown_name_is_a_usage_error(site):
     assert list(reports) == [site.url]
     result = site.watch("xai-rfm")
     assert result.exit_code == 2 and "did you mean `xai-rmf`?" in result.output
+
+
+def test_the_next_build_shows_the_change_on_the_site_and_in_the_feed(site):
+    import feedparser
+    import html5lib
+
+    site.serve(framework(body=REWORDED))
+    site.wayback.set_live(site.url, framework(body=REWORDED))
+    site.watch("--archive", env={**KEYS, "TOOLKIT_SPN_POLL": "0.01"})
+    version = yaml.safe_load((site.root / "documents.yaml").read_text())["xai-rmf"]["versions"][0]
+    built = CliRunner().invoke(cli, ["--root", str(site.root), "build"])
+    assert built.exit_code == 0, built.output
+
+    def parsed(rel: str):
+        return html5lib.parse((site.root / "site" / rel).read_bytes(), namespaceHTMLElements=False)
+
+    changes = parsed("changes/index.html")
+    (item,) = changes.findall(".//ol[@class='changes']/li")
+    text = "".join(item.itertext())
+    assert version["summary"] in text and "Risk Management Framework" in text
+    hrefs = [a.get("href") for a in item.iter("a")]
+    assert "../documents/xai-rmf/" in hrefs
+    assert site.snapshot in hrefs and version["archive"] in hrefs  # before and after
+
+    page = parsed("documents/xai-rmf/index.html")
+    page_text = "".join(page.find(".//main").itertext())
+    assert version["summary"] in page_text
+    assert "Reports before deployment" in page_text  # a claim relying on it
+    assert [a.get("href") for a in page.iter("a") if a.text == "Reports"] == [
+        "../../posts/reports/"
+    ]  # the published post; the draft is not shown
+    claims = parsed("claims/xai/index.html")
+    assert "../../documents/xai-rmf/" in [a.get("href") for a in claims.iter("a")]
+
+    feed = feedparser.parse((site.root / "feeds/changes.xml").read_bytes())
+    assert not feed.bozo, feed.bozo_exception
+    (entry,) = feed.entries
+    assert entry.title == "xAI changed “Risk Management Framework”"
+    assert entry.link == "https://example.org/documents/xai-rmf/#xai-rmf-v1"
+    assert entry.summary == version["summary"]
+    assert entry.updated.startswith(str(version["seen"]))
+    assert feed.feed.links[0].href == "https://example.org/feeds/changes.xml"

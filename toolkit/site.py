@@ -357,8 +357,23 @@ def page_groups(items: list[Item], project: Project) -> list[Group]:
     groups.append(
         Group("claims", (config_id, snippets, citing), lambda: claims_pages(items, project))
     )
+    groups.append(
+        Group("documents", (config_id, snippets, citing), lambda: documents(items, project))
+    )
     groups.append(Group("style", (), lambda: {"style.css": stylesheet()}))
     return groups
+
+
+def documents(items: list[Item], project: Project) -> dict[str, bytes]:
+    """changes/ and a page per document (see toolkit.changes)."""
+    from . import changes
+
+    citing: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for item in items:
+        if item.post.published:
+            for snippet_id in item.claims:
+                citing[snippet_id].append((item.path, item.post.title))
+    return changes.pages(project, citing, page)
 
 
 def stylesheet() -> bytes:
@@ -374,6 +389,8 @@ def build_pages(items: list[Item], project: Project) -> dict[str, bytes]:
 
 
 def claims_pages(items: list[Item], project: Project) -> dict[str, bytes]:
+    from . import changes
+
     cited_by: dict[str, list[Item]] = defaultdict(list)
     for item in items:
         for snippet_id in item.claims:
@@ -401,5 +418,6 @@ def claims_pages(items: list[Item], project: Project) -> dict[str, bytes]:
             snippet_article(s, project, root, later, cited_by.get(s.id, []))
             for s in shown["snippets"]
         ]
+        articles.insert(0, changes.lab_documents_html(project, shown["key"], root))
         files[path + "index.html"] = page("lab.html", path, project, lab=shown, articles=articles)
     return files
