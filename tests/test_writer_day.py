@@ -244,6 +244,7 @@ def test_schemas_accept_the_examples_and_reject_mistakes(tmp_path):
         "snippet.schema.json",
         "labs.schema.json",
         "archives.schema.json",
+        "documents.schema.json",
         "toolkit.schema.json",
     }
     for schema in schemas.values():

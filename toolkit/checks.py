@@ -25,6 +25,7 @@ def check_project(project: Project, now: dt.datetime) -> ProjectChecks:
     """
     diags = list(project.diagnostics)
     diags += check_snippets(project, now)
+    diags += check_documents(project)
     facts = archive_facts(project)
     diags += check_archives_file(facts, now)
     # The clock matters only where it passes a snapshot's time (A004): find the two
@@ -118,7 +119,18 @@ def _check_snippet(s: Snippet, project: Project, now: dt.datetime) -> Iterator[D
             line(("superseded_by",)),
             f"`superseded_by` names `{s.superseded_by}`, which is not a snippet{hint}",
         )
+    if s.document is not None and s.document not in project.documents:
+        hint = dg.did_you_mean(s.document, project.documents)
+        yield dg.make(
+            "D001",
+            s.path,
+            line(("source",)),
+            f"`source: {s.document}` names no document in {project.documents_path}{hint}; "
+            "add it with `toolkit new document`, or write the source out as `url:`, `title:`...",
+        )
     if s.archive is None:
+        if s.document is not None:
+            return  # the document's own entry says it lacks a copy (D003), once
         if s.source_url and "archive" not in (s.loaded.value or {}):
             yield dg.make(
                 "S003",
@@ -230,16 +242,68 @@ def _rotate(cycle: list[str], first: str) -> list[str]:
     return cycle[i:] + cycle[:i]
 
 
+# documents.yaml ---------------------------------------------------------------------------
+
+
+def check_documents(project: Project) -> list[Diagnostic]:
+    out = []
+    path = project.documents_path
+    for doc in project.documents.values():
+        if doc.lab and doc.lab not in project.labs:
+            hint = dg.did_you_mean(doc.lab, project.labs)
+            out.append(
+                dg.make(
+                    "D004",
+                    path,
+                    doc.lab_line,
+                    f"`{doc.id}` has unknown lab `{doc.lab}`{hint}; use a key of "
+                    f"{project.labs_path}",
+                )
+            )
+        if doc.id in project.snippets:
+            out.append(
+                dg.make(
+                    "D005",
+                    path,
+                    doc.line,
+                    f"`{doc.id}` is also the id of the snippet "
+                    f"{project.snippets[doc.id].path}, so `[@{doc.id}]` would name both; "
+                    "rename one",
+                )
+            )
+        if not doc.archive and doc.url:
+            out.append(
+                dg.make(
+                    "D003",
+                    path,
+                    doc.line,
+                    f"`{doc.id}` has no `archive` link: run `toolkit archive` to find or "
+                    "make a snapshot of its url",
+                )
+            )
+    return out
+
+
 # archives.yaml ----------------------------------------------------------------------------
 
 
 def archive_facts(project: Project) -> list[ArchiveFact]:
-    """The clock-free part of checking every archives.yaml entry."""
-    return [
-        archive_fact(e.archive, e.url, project.archives_path, e.line, project.config.wayback_url)
+    """The clock-free part of checking every archives.yaml entry and every archive link
+    in documents.yaml (a document's, and each recorded version's)."""
+    wayback = project.config.wayback_url
+    facts = [
+        archive_fact(e.archive, e.url, project.archives_path, e.line, wayback)
         for e in project.archives.values()
         if e.archive
     ]
+    for doc in project.documents.values():
+        links = [(doc.archive, doc.line)] + [(v.archive, v.line) for v in doc.versions]
+        facts += [
+            archive_fact(link, doc.url, project.documents_path, line, wayback)
+            for link, line in links
+            if link
+        ]
+    return facts
 
 
 def check_archives_file(facts: list[ArchiveFact], now: dt.datetime) -> list[Diagnostic]:
@@ -489,12 +553,16 @@ def _check_citation(
 ) -> Iterator[Diagnostic]:
     # `where` is a lazy (line, column): read it only when there is something to report.
     if snippet_id not in project.snippets:
+        if how == "cites" and snippet_id in project.documents:
+            return  # `[@doc-id]` cites a whole document; `claims` lists snippets only
+        known = [*project.snippets, *project.documents] if how == "cites" else project.snippets
         yield dg.make(
             "P003",
             post.path,
             where[0],
             f"{how} `{snippet_id}`, which is not a snippet"
-            f"{dg.did_you_mean(snippet_id, project.snippets)}; snippets are "
+            f"{' or document' if how == 'cites' and project.documents else ''}"
+            f"{dg.did_you_mean(snippet_id, known)}; snippets are "
             "snippets/**/<id>.md",
             where[1],
         )

@@ -310,7 +310,7 @@ def _complete_labs(ctx: click.Context, param: click.Parameter, incomplete: str):
 
 @cli.group()
 def new() -> None:
-    """Create a post, a shortform note or a snippet with valid front matter."""
+    """Create a post, a shortform note, a snippet or a document entry."""
 
 
 def _create(obj: Context, rel: str, text: str) -> None:
@@ -383,6 +383,57 @@ def new_snippet(obj: Context, lab: str, url: str, quote: str | None, title: str 
     project = content.load_project(obj.root, posts=False)
     rel, text = scaffold.new_snippet(project, lab, url, quote, title, _today())
     _create(obj, rel, text)
+
+
+@new.command("document")
+@click.option(
+    "--lab",
+    required=True,
+    shell_complete=_complete_labs,
+    help="The company: a key of snippets/labs.yaml.",
+)
+@click.option("--url", required=True, help="Where the company publishes it (page or PDF).")
+@click.option("--title", required=True, help="The document's own title.")
+@click.option("--kind", help="framework, system card, policy page, blog post...")
+@click.option("--published", type=click.DateTime(["%Y-%m-%d"]), help="YYYY-MM-DD.")
+@click.option("--id", "doc_id", help="Its id (default: from the lab and the title).")
+@pass_ctx
+def new_document(
+    obj: Context,
+    lab: str,
+    url: str,
+    title: str,
+    kind: str | None,
+    published: dt.datetime | None,
+    doc_id: str | None,
+) -> None:
+    """An entry in documents.yaml (appended; nothing else in the file changes). Prints
+    its id. Cite it whole as [@id], or name it in a snippet as `source: <id>`; run
+    `toolkit archive` to give it an archived copy."""
+    from . import document_register
+
+    if not fields.is_http_url(url):
+        raise click.BadParameter(f"`{url}` is not an absolute http(s) URL", param_hint="--url")
+    project = content.load_project(obj.root, posts=False)
+    if lab not in project.labs:
+        raise click.BadParameter(
+            f"unknown lab `{lab}`{dg.did_you_mean(lab, project.labs)}", param_hint="--lab"
+        )
+    doc_id = doc_id or scaffold.snippet_id(lab, title, url)
+    if not fields.is_safe_name(doc_id):
+        raise click.BadParameter(
+            f"`{doc_id}` is not a valid id: use lowercase letters, digits, `.`, `_` and `-`",
+            param_hint="--id",
+        )
+    taken = project.documents.get(doc_id) or project.snippets.get(doc_id)
+    if taken is not None:
+        where = getattr(taken, "path", project.documents_path)
+        raise click.BadParameter(f"`{doc_id}` is already taken ({where})", param_hint="--id")
+    values = {"lab": lab, "title": title, "url": url}
+    values["published"] = published.date().isoformat() if published else ""
+    values["kind"] = kind or ""
+    document_register.append_entry(obj.root / project.documents_path, doc_id, values)
+    click.echo(doc_id)
 
 
 @cli.command()
@@ -578,6 +629,61 @@ def archive(obj: Context, dry_run: bool) -> None:
         for o in outcomes
     ):
         raise Failed()  # the lines above say which
+
+
+@cli.command()
+@click.argument("only", nargs=-1, metavar="[ID|URL]...")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.option(
+    "--archive",
+    "record",
+    is_flag=True,
+    help="Snapshot each changed page (Save Page Now) and record it in documents.yaml.",
+)
+@pass_ctx
+def watch(obj: Context, only: tuple[str, ...], fmt: str, record: bool) -> None:
+    """Which company documents changed since their last recorded version.
+
+    Fetches every document in documents.yaml and every other snippet source (or those
+    named), compares its main text with the last recorded version, and says for each:
+    unchanged, changed, moved, gone, blocked or unreachable. A changed page shows the
+    sentences removed and added, the snippets whose quote is gone and the published posts
+    citing them. Exits 1 when a quoted passage is gone.
+    """
+    import os
+
+    from .online import watch as watchlib
+    from .online.fetch import Limits
+
+    poll_every = environment.read("TOOLKIT_SPN_POLL")
+    result = pipeline.run(obj.root)
+    broken = checks.config_errors(result.diagnostics)
+    if broken:
+        echo_diagnostics(broken, "text", strict=False)
+        raise ToolkitError(f"fix {content.CONFIG_FILE} first; nothing was fetched.")
+    limits = Limits.from_settings(result.project.config.online)
+    try:
+        reports, fetcher = watchlib.run(result.project, obj.root, only=only, limits=limits)
+    except watchlib.UnknownTarget as e:
+        raise click.BadParameter(str(e), param_hint="ID|URL") from None
+    if record:
+        watchlib.record(
+            reports,
+            result.project,
+            obj.root,
+            os.environ,
+            today=_today(),
+            poll_every=poll_every if poll_every is not None else 5.0,
+            fetcher=fetcher,
+        )
+    if fmt == "json":
+        click.echo(json.dumps([r.as_json() for r in reports], indent=2, ensure_ascii=False))
+    else:
+        click.echo(watchlib.as_text(reports, result.project))
+    if watchlib.quotes_gone(reports):
+        raise Failed()
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ import sys
 import time
 import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from stat import S_ISREG
 from typing import Any
@@ -24,7 +24,16 @@ from typing import Any
 from . import diagnostics as dg
 from . import fields, parallel, targets, yamlfile
 from .errors import Problem, shown_path
-from .model import ArchiveEntry, Config, Lab, Post, Project, Snippet
+from .model import (
+    ArchiveEntry,
+    CompanyDocument,
+    Config,
+    DocumentVersion,
+    Lab,
+    Post,
+    Project,
+    Snippet,
+)
 from .yamlfile import Loaded
 
 if sys.version_info >= (3, 11):
@@ -229,6 +238,9 @@ def load_snippet(
     v = fields.Validator(loaded, shown, "snippet front matter")
     values = v.mapping(loaded.value, fields.SNIPPET)
     source = values["source"]
+    document = None
+    if isinstance(source, str):  # `source: <document id>`: filled in by `resolve_documents`
+        document, source = source, {}
     snippet = Snippet(
         id=path.stem,
         path=shown,
@@ -247,6 +259,8 @@ def load_snippet(
         body=body,
         loaded=loaded,
         digest=hashlib.sha256(data).hexdigest(),
+        document=document,
+        locator=values["locator"],
     )
     return snippet, diags + v.diagnostics
 
@@ -309,6 +323,84 @@ def load_archives(root: Path, path: Path) -> tuple[dict[str, ArchiveEntry], list
         values = v.mapping(entry, fields.ARCHIVE_ENTRY, (url,))
         entries[url] = ArchiveEntry(url, values["archive"], values["accessed"], loaded.line((url,)))
     return entries, diags + v.diagnostics
+
+
+def load_documents(
+    root: Path, path: Path
+) -> tuple[dict[str, CompanyDocument], list[dg.Diagnostic]]:
+    """documents.yaml: company documents by id (D002 for an id that cannot be a path)."""
+    if not path.is_file():
+        return {}, []
+    loaded, diags = _yaml_file(root, path)
+    if loaded is None or loaded.value is None:
+        return {}, diags
+    shown = rel(root, path)
+    v = fields.Validator(loaded, shown, "documents file")
+    if not isinstance(loaded.value, dict):
+        v.report("F004", (), "documents.yaml must map document ids to `{lab, title, url, ...}`")
+        return {}, diags + v.diagnostics
+    documents = {}
+    for key, entry in loaded.value.items():
+        if not fields.is_safe_name(key):
+            # A document id names its page's folder: it must never climb out.
+            line, column = loaded.at((key,))
+            v.diagnostics.append(
+                dg.make(
+                    "D002",
+                    shown,
+                    line,
+                    f"document id `{key}` is not a valid name; use lowercase letters, "
+                    "digits, `.`, `_` and `-`, starting with a letter or digit "
+                    "(like `deepmind-fsf-v2`)",
+                    column,
+                )
+            )
+            continue
+        values = v.mapping(entry, fields.DOCUMENT, (key,))
+        versions = tuple(
+            DocumentVersion(
+                version["seen"],
+                version["archive"],
+                version["digest"],
+                version["summary"],
+                loaded.line((key, "versions", i)),
+            )
+            for i, version in enumerate(values["versions"])
+        )
+        documents[key] = CompanyDocument(
+            id=key,
+            lab=values["lab"],
+            title=values["title"] or key,
+            url=values["url"],
+            published=values["published"],
+            archive=values["archive"],
+            kind=values["kind"],
+            versions=versions,
+            line=loaded.line((key,)),
+            lab_line=loaded.line((key, "lab")),
+        )
+    return documents, diags + v.diagnostics
+
+
+def resolve_documents(
+    snippets: dict[str, Snippet], documents: dict[str, CompanyDocument]
+) -> dict[str, Snippet]:
+    """Snippets whose `source:` names a document get its URL, title, date and (unless they
+    have their own) archived copy, so every later step reads them like any snippet. An
+    unknown id is left empty (D001)."""
+    out = {}
+    for key, s in snippets.items():
+        doc = documents.get(s.document or "")
+        if doc is not None:
+            s = replace(
+                s,
+                source_url=doc.url,
+                source_title=doc.title,
+                published=doc.published,
+                archive=s.archive or doc.archive,
+            )
+        out[key] = s
+    return out
 
 
 _TOML_ERROR_AT = re.compile(r"\(at line (\d+), column (\d+)\)")
@@ -558,7 +650,10 @@ def load_project(
     config, diags = load_config(root)
     project = Project(root=root, config=config, diagnostics=list(diags))
     project.digest = _digest(
-        root / CONFIG_FILE, root / project.labs_path, root / project.archives_path
+        root / CONFIG_FILE,
+        root / project.labs_path,
+        root / project.archives_path,
+        root / project.documents_path,
     )
 
     inputs = inputs or Inputs.scan(root)
@@ -570,10 +665,11 @@ def load_project(
     if remembered is None:
         labs, labs_diags = load_labs(root, root / project.labs_path)
         archives, archives_diags = load_archives(root, root / project.archives_path)
-        remembered = (labs, archives, labs_diags + archives_diags)
+        documents, documents_diags = load_documents(root, root / project.documents_path)
+        remembered = (labs, archives, documents, labs_diags + archives_diags + documents_diags)
         if memo is not None:
             memo.put(globals_key, remembered)
-    project.labs, project.archives, diags = remembered
+    project.labs, project.archives, project.documents, diags = remembered
     project.diagnostics += diags
 
     for snippet, diags in loading():
@@ -584,6 +680,8 @@ def load_project(
             project.duplicate_snippets.append(snippet)
         else:
             project.snippets[snippet.id] = snippet
+    if any(s.document for s in project.snippets.values()):
+        project.snippets = resolve_documents(project.snippets, project.documents)
 
     if not posts:
         return project

@@ -2,8 +2,8 @@
 
 A diagnostic is `path:line:col: severity CODE message`, like a linter. Codes never change
 meaning once released; a retired check keeps its code unused. The letter says where a
-problem lives: F = any file, C = toolkit.toml, P = posts, S = snippets, A = archives.yaml
-and archive links, L = live and archived copies checked online.
+problem lives: F = any file, C = toolkit.toml, P = posts, S = snippets, D = documents.yaml,
+A = archives.yaml and archive links, L = live and archived copies checked online.
 """
 
 from __future__ import annotations
@@ -92,6 +92,12 @@ _CODES = [
     Code("S005", "unknown-successor", ERROR, "`superseded_by` names no existing snippet."),
     Code("S006", "supersession-cycle", ERROR, "Snippets that supersede each other in a cycle."),
     Code("S007", "missing-quote", WARNING, "A snippet without a `quote` (nothing to verify)."),
+    # Company documents: documents.yaml, and snippets that name one
+    Code("D001", "unknown-document", ERROR, "`source:` names no document in documents.yaml."),
+    Code("D002", "bad-document-id", ERROR, "A document id that cannot name a page (not a slug)."),
+    Code("D003", "document-without-archive", WARNING, "A document without an `archive` link."),
+    Code("D004", "document-unknown-lab", ERROR, "A document's `lab` is not a key of labs.yaml."),
+    Code("D005", "document-id-taken", ERROR, "A document id that is also a snippet id."),
     # Archive links, in snippets and archives.yaml
     Code("A001", "not-a-snapshot", ERROR, "An archive URL that is not a known archive's snapshot."),
     Code("A002", "snapshot-of-other-url", ERROR, "The snapshot is of another URL than the source."),

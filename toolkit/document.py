@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 
 from . import urls
 from .markdown import FootnoteDef, Parsed, Token, plain_text
-from .model import Post, Project, Snippet
+from .model import CompanyDocument, Post, Project, Snippet
 
 MONTHS = (
     "January",
@@ -112,30 +112,55 @@ def citation_tokens(
 ) -> list[Token]:
     """Inline tokens naming one cited source: company, linked title, date, copy."""
     if snippet is None:
-        return [text(f"[unknown snippet: {snippet_id}]")]
-    lab = project.labs.get(snippet.lab or "")
-    company = lab.name if lab else (snippet.lab or "")
-    title = snippet.source_title or snippet.title
+        doc = project.documents.get(snippet_id)
+        if doc is None:
+            return [text(f"[unknown snippet: {snippet_id}]")]
+        return document_tokens(doc, locator, project)
+    return _source_tokens(
+        snippet.lab,
+        snippet.source_url,
+        snippet.source_title or snippet.title,
+        snippet.published,
+        locator or snippet.locator,
+        snippet.archive,
+        project,
+    )
+
+
+def document_tokens(doc: CompanyDocument, locator: str | None, project: Project) -> list[Token]:
+    """Inline tokens naming a company document, cited whole (`[@doc-id]`)."""
+    return _source_tokens(doc.lab, doc.url, doc.title, doc.published, locator, doc.archive, project)
+
+
+def _source_tokens(
+    lab_key: str | None,
+    url: str | None,
+    title: str,
+    published: dt.date | None,
+    locator: str | None,
+    archive: str | None,
+    project: Project,
+) -> list[Token]:
+    lab = project.labs.get(lab_key or "")
+    company = lab.name if lab else (lab_key or "")
     wayback = project.config.wayback_url
     out: list[Token] = [text(f"{company}, " if company else "")]
-    if snippet.source_url:
-        attrs = link_attrs(snippet.source_url, snippet.archive, wayback)
+    if url:
+        attrs = link_attrs(url, archive, wayback)
         attrs["archive_shown"] = True  # the copy is linked explicitly just below
         out += [text("“"), {"type": "link", "children": [text(title)], "attrs": attrs}, text("”")]
     else:
         out.append(text(f"“{title}”"))
-    if snippet.published:
-        out.append(text(f", {human_date(snippet.published)}"))
+    if published:
+        out.append(text(f", {human_date(published)}"))
     if locator:
         out.append(text(f", {locator}"))
-    if snippet.archive and snippet.source_url:
-        snap = urls.try_snapshot(snippet.archive, wayback)
+    if archive and url:
+        snap = urls.try_snapshot(archive, wayback)
         when = f" {human_date(snap.time.date())}" if snap and snap.time else ""
         out += [
             text(" ("),
-            archive_link(
-                snippet.source_url, snippet.archive, snap.date_iso if snap else None, "archived"
-            ),
+            archive_link(url, archive, snap.date_iso if snap else None, "archived"),
             text(f"{when})"),
         ]
     return [t for t in out if t.get("raw") != ""]
@@ -156,8 +181,10 @@ def _citation_paragraph(items: list[dict], project: Project) -> list[Token]:
     seen: set[tuple] = set()
     for item in items:
         snippet = project.snippets.get(item["id"])
+        doc = project.documents.get(item["id"]) if snippet is None else None
         # Two snippets from the same document, cited together, name it once.
-        source = (snippet.source_url if snippet else item["id"], item.get("locator"))
+        url = snippet.source_url if snippet else (doc.url if doc else None)
+        source = (url or item["id"], item.get("locator"))
         if source in seen:
             continue
         if seen:

@@ -27,6 +27,7 @@ import re
 from typing import Any
 from urllib.parse import quote, urlsplit
 
+from . import changes
 from .content import slugify, tag_names
 from .model import Config, Project
 from .render.html import absolute_fragments
@@ -226,6 +227,7 @@ def feed_groups(items: list[Item], project: Project) -> list[Group]:
             return {name: atom(tagged, config, name, f"{config.title}: {tag}", f"tags/{key}/")}
 
         groups.append(Group(f"feed:tag:{key}", shown(tagged), tag_feed, shows=tagged))
+    groups.append(Group("feed:changes", (project.digest,), lambda: changes.feed(project)))
     return groups
 
 

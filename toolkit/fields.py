@@ -82,6 +82,8 @@ class Field:
     # publish-target registry, read when a file is checked).
     items: str = "text"
     example: Any = None
+    # For kind="table": a name may stand in its place (a snippet's `source: <document id>`).
+    or_name: bool = False
 
 
 POST = (
@@ -133,7 +135,16 @@ SNIPPET = (
     Field("title", "text", "What this claim is, in a few words.", required=True),
     Field("claim", "text", "A one-sentence paraphrase of what the source commits to."),
     Field("quote", "text", "Verbatim text from the source; checked against the archive online."),
-    Field("source", "table", "Where the claim was made.", required=True, fields=SOURCE),
+    Field(
+        "source",
+        "table",
+        "Where the claim was made: the source's details, or the id of a document in "
+        "documents.yaml.",
+        required=True,
+        fields=SOURCE,
+        or_name=True,
+    ),
+    Field("locator", "text", "Where in the document (with `source: <document id>`): `p. 3`."),
     Field(
         "archive",
         "url",
@@ -154,6 +165,35 @@ SNIPPET = (
 LAB = (
     Field("name", "text", "The company's name as readers know it.", required=True),
     Field("url", "url", "The company's home page."),
+)
+
+VERSION = (
+    Field("seen", "date", "When this version was first seen.", required=True),
+    Field("archive", "url", "A snapshot of this version."),
+    Field("digest", "text", "sha256 of the version's text, as `toolkit watch` extracts it."),
+    Field("summary", "text", "One line on what changed."),
+)
+
+DOCUMENT = (
+    Field("lab", "text", "A key of snippets/labs.yaml.", required=True),
+    Field("title", "text", "The document's own title.", required=True),
+    Field("url", "url", "Where the company publishes it.", required=True),
+    Field("published", "date", "When the company published it."),
+    Field(
+        "archive",
+        "url",
+        "A snapshot of url.",
+        example="https://web.archive.org/web/20250211000000/https://example.com/",
+    ),
+    Field("kind", "text", "framework, system card, policy page, blog post..."),
+    Field(
+        "versions",
+        "list",
+        "Versions seen by `toolkit watch --archive`, oldest first.",
+        items="table",
+        fields=VERSION,
+        default=(),
+    ),
 )
 
 ARCHIVE_ENTRY = (
@@ -372,7 +412,14 @@ class Validator:
             return self.default(f)
         name = f"`{f.name}`"
         if f.kind == "table":
+            if f.or_name and isinstance(value, str):
+                return value.strip()  # a name, checked by whoever knows the names
             return self.mapping(value, f.fields, at)
+        if f.kind == "list" and f.items == "table":
+            if not isinstance(value, list):
+                self.report("F004", at, f"{name} must be a list of mappings (`- key: value`)")
+                return self.default(f)
+            return tuple(self.mapping(item, f.fields, at + (i,)) for i, item in enumerate(value))
         if f.kind == "list":
             if isinstance(value, (str, int, float)) and not isinstance(value, bool):
                 value = [value]  # `tags: rsp` means [rsp]
@@ -487,6 +534,10 @@ def _field_schema(f: Field) -> dict:
     s: dict[str, Any]
     if f.kind == "table":
         s = _object_schema(f.fields)
+        if f.or_name:
+            s = {"oneOf": [{"type": "string", "pattern": SLUG_RE.pattern}, s]}
+    elif f.kind == "list" and f.items == "table":
+        s = {"type": "array", "items": _object_schema(f.fields)}
     elif f.kind == "list":
         item: dict[str, Any] = {"type": "string"}
         if f.items != "text":

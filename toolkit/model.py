@@ -74,6 +74,36 @@ class Snippet:
     body: str
     loaded: Loaded
     digest: str = ""  # sha256 of the file's bytes
+    document: str | None = None  # `source: <document id>`: the source fields come from it
+    locator: str | None = None  # where in that document
+
+
+@dataclass(frozen=True)
+class DocumentVersion:
+    """One version of a company document, as `toolkit watch --archive` recorded it."""
+
+    seen: dt.date | None
+    archive: str | None
+    digest: str | None
+    summary: str | None
+    line: int
+
+
+@dataclass
+class CompanyDocument:
+    """An entry of documents.yaml: a framework, system card or policy page, once.
+    (Not `document.Document`, which is one post resolved for the renderers.)"""
+
+    id: str
+    lab: str | None
+    title: str
+    url: str | None
+    published: dt.date | None
+    archive: str | None
+    kind: str | None
+    versions: tuple[DocumentVersion, ...]
+    line: int
+    lab_line: int = 0
 
 
 @dataclass
@@ -160,8 +190,10 @@ class Project:
     archives: dict[str, ArchiveEntry] = field(default_factory=dict)
     archives_path: str = "archives.yaml"
     labs_path: str = "snippets/labs.yaml"
+    documents: dict[str, CompanyDocument] = field(default_factory=dict)
+    documents_path: str = "documents.yaml"
     diagnostics: list[Diagnostic] = field(default_factory=list)
-    digest: str = ""  # of toolkit.toml, labs.yaml and archives.yaml together
+    digest: str = ""  # of toolkit.toml, labs.yaml, archives.yaml and documents.yaml together
     # Snippets that lost a duplicate-id contest, kept so checks can name both files.
     duplicate_snippets: list[Snippet] = field(default_factory=list)
     derived: Derived = field(default_factory=Derived, repr=False, compare=False)

@@ -12,7 +12,8 @@ from . import fields
 def all_schemas() -> dict[str, dict]:
     lab = fields.json_schema(fields.LAB, "Lab")
     entry = fields.json_schema(fields.ARCHIVE_ENTRY, "Archived copy")
-    for s in (lab, entry):
+    document = fields.json_schema(fields.DOCUMENT, "Company document")
+    for s in (lab, entry, document):
         s.pop("$schema")
     return {
         "post.schema.json": fields.json_schema(
@@ -38,6 +39,15 @@ def all_schemas() -> dict[str, dict]:
             "type": "object",
             "propertyNames": {"pattern": "^https?://"},
             "additionalProperties": entry,
+        },
+        "documents.schema.json": {
+            "$schema": "https://json-schema.org/draft/2020-12/schema",
+            "title": "documents.yaml",
+            "description": "Company documents by id (cited as [@id], or named by a "
+            "snippet's `source:`), with the versions `toolkit watch` recorded.",
+            "type": "object",
+            "propertyNames": {"pattern": fields.SLUG_RE.pattern, "maxLength": fields.NAME_MAX},
+            "additionalProperties": document,
         },
         "toolkit.schema.json": fields.json_schema(
             fields.config_fields(), "toolkit.toml", "Site settings."

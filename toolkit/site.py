@@ -429,6 +429,9 @@ def page_groups(items: list[Item], project: Project) -> list[Group]:
     groups.append(
         Group("claims", (config_id, snippets, citing), lambda: claims_pages(items, project))
     )
+    groups.append(
+        Group("documents", (config_id, snippets, citing), lambda: documents(items, project))
+    )
     groups.append(Group("style", (), lambda: {"style.css": static("style.css")}))
     groups.append(Group("favicon", (), lambda: {"favicon.svg": static("favicon.svg")}))
     groups.append(
@@ -464,6 +467,18 @@ def static(name: str) -> bytes:
     return resources.files("toolkit").joinpath(f"static/{name}").read_bytes()
 
 
+def documents(items: list[Item], project: Project) -> dict[str, bytes]:
+    """changes/ and a page per document (see toolkit.changes)."""
+    from . import changes
+
+    citing: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for item in items:
+        if item.post.published:
+            for snippet_id in item.claims:
+                citing[snippet_id].append((item.path, item.post.title))
+    return changes.pages(project, citing, page)
+
+
 def stylesheet() -> bytes:
     return static("style.css")
 
@@ -483,6 +498,8 @@ def sitemap_pages(
     pages += [(f"tags/{key}/", None) for key in tag_keys]
     pages.append(("claims/", None))
     pages += [(f"claims/{key}/", None) for key in claims_labs(project)]
+    pages.append(("changes/", None))  # what companies changed, and a page per document
+    pages += [(f"documents/{doc_id}/", None) for doc_id in sorted(project.documents)]
     for item in published:
         when = item.post.updated or item.post.date
         pages.append((item.path, when.isoformat() if when else None))
@@ -515,6 +532,8 @@ def build_pages(items: list[Item], project: Project) -> dict[str, bytes]:
 
 
 def claims_pages(items: list[Item], project: Project) -> dict[str, bytes]:
+    from . import changes
+
     cited_by: dict[str, list[Item]] = defaultdict(list)
     for item in items:
         for snippet_id in item.claims:
@@ -550,6 +569,7 @@ def claims_pages(items: list[Item], project: Project) -> dict[str, bytes]:
             snippet_article(s, project, root, later, cited_by.get(s.id, []))
             for s in shown["snippets"]
         ]
+        articles.insert(0, changes.lab_documents_html(project, shown["key"], root))
         files[path + "index.html"] = page(
             "lab.html",
             path,

@@ -18,10 +18,10 @@ import datetime as dt
 import json
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import checks, content, urls
+from .. import checks, content, document_register, urls
 from ..model import Snippet
 from ..output import write_file
 from ..pipeline import Checked
@@ -69,13 +69,20 @@ class _Want:
     snippets: list[Snippet]
     in_posts: list[str]  # post files that link to it (needs an archives.yaml entry)
     entry_line: int | None = None  # its archives.yaml entry, there but with no archive
+    documents: list[str] = field(default_factory=list)  # documents.yaml ids to give it
 
 
 def wants(checked: Checked) -> list[_Want]:
     """What lacks an archived copy, each URL once."""
     project = checked.project
     found: dict[str, _Want] = {}
+    for doc in sorted(project.documents.values(), key=lambda d: d.id):
+        if doc.url and not doc.archive:
+            want = found.setdefault(doc.url, _Want(doc.url, None, [], []))
+            want.documents.append(doc.id)
     for s in sorted(project.snippets.values(), key=lambda s: s.path):
+        if s.document in project.documents:
+            continue  # its copy is its document's
         # An `archive:` the writer filled in, even wrongly, is theirs: `check` reports it.
         if s.source_url and not s.archive and not (s.loaded.value or {}).get("archive"):
             want = found.setdefault(s.source_url, _Want(s.source_url, s.accessed, [], []))
@@ -116,7 +123,11 @@ def archive(
     )
     stopped = ""
     for want in wants(checked):
-        shown = ", ".join([s.path for s in want.snippets] + want.in_posts)
+        shown = ", ".join(
+            [f"{project.documents_path} ({d})" for d in want.documents]
+            + [s.path for s in want.snippets]
+            + want.in_posts
+        )
         if stopped:
             yield Outcome(want.url, shown, "stopped", None, stopped)
             continue
@@ -157,6 +168,12 @@ def archive(
             continue
         for s in want.snippets:
             write_snippet_archive(root / s.path, snapshot)
+        try:
+            for doc_id in want.documents:
+                document_register.set_archive(root / project.documents_path, doc_id, snapshot)
+        except document_register.CannotEdit as e:
+            yield Outcome(want.url, shown, "failed", None, f"{e}; add `archive: {snapshot}`")
+            continue
         if want.in_posts and not write_archives_entry(
             root / project.archives_path, want.url, snapshot, want.entry_line
         ):

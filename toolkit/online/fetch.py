@@ -154,9 +154,11 @@ class Fetcher:
         follow: bool = True,
         want_body: bool = True,
         retries: int | None = None,
+        headers: Mapping[str, str] | None = None,
     ) -> Fetched:
         """One URL, politely, with retries as the policy says for transient failures
-        only (`retries` overrides how many)."""
+        only (`retries` overrides how many). `headers` are added to this request only
+        (`If-None-Match`, say)."""
         policy, clock = self.limits.policy, self.clock
         if retries is not None:
             policy = replace(policy, retries=retries)
@@ -174,7 +176,7 @@ class Fetcher:
                 return Fetched(url, method, error="deadline")
             # The host's slot first: a thread queued behind a busy host holds no global slot.
             with self._host_slot(host), self._global:
-                result = self._once(url, method, follow, want_body, proxies)
+                result = self._once(url, method, follow, want_body, proxies, headers)
             asked = policy.server_wait(result.status, result.header("retry-after"))
             if asked is not None:
                 with self._lock:  # holds back every request to this host
@@ -191,7 +193,13 @@ class Fetcher:
                 clock.sleep(policy.wait_before(attempt))
 
     def _once(
-        self, url: str, method: str, follow: bool, want_body: bool, proxies: dict[str, str]
+        self,
+        url: str,
+        method: str,
+        follow: bool,
+        want_body: bool,
+        proxies: dict[str, str],
+        headers: Mapping[str, str] | None = None,
     ) -> Fetched:
         result = Fetched(url, method)
         with self._lock:
@@ -205,6 +213,7 @@ class Fetcher:
                 allow_redirects=follow,
                 stream=method != "HEAD",
                 proxies=proxies,
+                headers=headers,
                 timeout=min(self.limits.timeout, max(0.1, self.remaining())),
             )
         except requests.exceptions.Timeout:
