@@ -329,6 +329,9 @@ class Fetcher:
         renders its own "not found" page with 200). Asked once per host, by HEAD."""
         parts = urlsplit(url)
         origin = f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+        known = self._answers_anything.get(origin)
+        if known is not None:  # asked already: no lock to wait on for every link
+            return known
         with self._lock:
             probe_lock = self._probes.setdefault(origin, threading.Lock())
         with probe_lock:  # one probe per host, however many threads ask
