@@ -5,11 +5,15 @@
 
 Serves --hosts stand-in sites on the loopback addresses 127.0.0.2, 127.0.0.3, ... (one port,
 so each tool sees that many distinct hosts), from one asyncio loop in a background thread of
-this process. Every answer waits --latency seconds, then is 200 with a small HTML page for
-HEAD and GET alike, except one deliberate 404 per host. The servers count what they see:
-requests by method, and how many were in flight at once at each host (counted from the
-request's arrival until its response is written), so each tool's per-host limit is measured,
-not taken on trust. Nothing leaves the machine.
+this process. Every answer waits --latency seconds. Only the planted pages exist: each is
+200 with a small HTML page for HEAD and GET alike, except one deliberate 404 per host; any
+other path is 404, as on a real site (our toolkit asks each host once for a page no site
+has, to catch sites that answer 200 for anything: a stand-in that did so would cost it a GET
+per link that real runs do not send). The servers count what they see: requests for the
+planted pages by method, for robots.txt, and for any other path, and how many were in
+flight at once at each host (counted from the request's arrival until its response is
+written), so each tool's per-host limit is measured, not taken on trust. Nothing leaves the
+machine.
 
 The same --urls links (each once, hosts interleaved at random with a fixed seed) are checked
 by: our toolkit (`toolkit check --online --format json` on a content repo of posts, its
@@ -159,6 +163,7 @@ class Seen:
 
     methods: Counter = field(default_factory=Counter)  # requests for pages, by method
     robots: int = 0  # requests for /robots.txt (not pages, but in the in-flight counts)
+    elsewhere: Counter = field(default_factory=Counter)  # other paths (all 404), by method
     peak: Counter = field(default_factory=Counter)  # host -> most in flight at once
     pages: Counter = field(default_factory=Counter)  # (method, url) -> times requested
     agents: Counter = field(default_factory=Counter)
@@ -174,7 +179,7 @@ class Seen:
 
     @property
     def requests(self) -> int:
-        return sum(self.methods.values()) + self.robots
+        return sum(self.methods.values()) + self.robots + sum(self.elsewhere.values())
 
     def summary(self) -> dict:
         n = self.requests
@@ -183,6 +188,7 @@ class Seen:
             "requests": n,
             "by_method": dict(self.methods),
             "robots_txt": self.robots,
+            "elsewhere": dict(self.elsewhere),
             "max_in_flight_per_host": max(self.peak.values(), default=0),
             "max_in_flight_all_hosts": self.peak_all,
             "network_span_s": round(span, 3),  # first request to last response
@@ -203,7 +209,8 @@ class Sites:
     def __init__(self, hosts: list[str], latency: float):
         self.hosts = hosts
         self.latency = latency
-        self.broken: set[str] = set()
+        self.planted: set[str] = set()  # the pages that exist; any other path is 404
+        self.broken: set[str] = set()  # planted, but 404
         self.port = 0
         self.loop = asyncio.new_event_loop()
         self.seen = Seen()
@@ -303,9 +310,11 @@ class Sites:
                     status, body, ctype = self._answer(target, url)
                     if target == "/robots.txt":
                         seen.robots += 1
-                    else:
+                    elif url in self.planted:
                         seen.methods[method] += 1
                         seen.pages[method, url] += 1
+                    else:
+                        seen.elsewhere[method] += 1
                     seen.statuses[status] += 1
                     seen.agents[headers.get("user-agent", "").split("/")[0]] += 1
                     close = headers.get("connection") == "close" or (
@@ -337,7 +346,7 @@ class Sites:
     def _answer(self, target: str, url: str) -> tuple[int, bytes, str]:
         if target == "/robots.txt":
             return 200, b"User-agent: *\nAllow: /\n", "text/plain; charset=utf-8"
-        if url in self.broken:
+        if url in self.broken or url not in self.planted:
             page = (
                 "<html><head><title>Not found</title></head>"
                 "<body><p>There is no such page here.</p></body></html>"
@@ -578,7 +587,7 @@ def toolkit_tool(corpus: Corpus, per_host: int) -> Tool:
         note=f"toolkit.toml [online] per_host = {per_host} (a semaphore per host:port) "
         f"and connections = {CONNECTIONS} (requests at once in all), "
         f"timeout = {TIMEOUT}; HEAD first, GET when HEAD is refused (so 404s "
-        "are asked twice)",
+        "are asked twice), and one HEAD per host for a page no site has",
         before=lambda: shutil.rmtree(corpus.repo / ".toolkit", ignore_errors=True),
         env=clean_env(),
     )
@@ -771,6 +780,10 @@ def table(outcomes: list[Outcome], corpus: Corpus) -> str:
         last = o.seen[-1]
         methods = ", ".join(f"{n} {m}" for m, n in sorted(last["by_method"].items()))
         robots = f" + {last['robots_txt']} robots.txt" if last["robots_txt"] else ""
+        elsewhere = sum(last.get("elsewhere", {}).values())
+        if elsewhere:
+            asked = ", ".join(f"{n} {m}" for m, n in sorted(last["elsewhere"].items()))
+            robots += f" + {asked} for other paths (404)"
         exact = "exactly the 404s" if o.broken_exact else "NOT exactly the 404s"
         rows.append(
             f"| {o.tool} | {o.version} | {o.per_host_limit} | {o.median_s:.2f} | "
@@ -828,7 +841,7 @@ def main() -> None:
     sites = Sites(host_addresses(args.hosts), args.latency)
     sites.start()
     corpus = make_corpus(args.urls, sites.hosts, sites.port, args.per_host)
-    sites.broken = corpus.broken
+    sites.planted, sites.broken = set(corpus.urls), corpus.broken
     rounds = -(-args.urls // (args.hosts * args.per_host))
     print(
         f"{args.urls} links on {args.hosts} hosts (127.0.0.2:{sites.port} ...), "

@@ -24,6 +24,8 @@ from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit
 
 import requests
+from requests.cookies import RequestsCookieJar, extract_cookies_to_jar, merge_cookies
+from requests.structures import CaseInsensitiveDict
 
 from .. import __version__, environment
 from ..retry import RetryPolicy
@@ -102,15 +104,16 @@ class Fetcher:
 
     # limits ----------------------------------------------------------------------------
 
+    def host_limit(self, host: str) -> int:
+        """How many requests `host` (a netloc, lower case) may have at once."""
+        if host in self.archive_hosts:
+            return self.limits.archive_connections
+        return self.limits.per_host
+
     def _host_slot(self, host: str) -> threading.BoundedSemaphore:
         with self._lock:
             if host not in self._hosts:
-                size = (
-                    self.limits.archive_connections
-                    if host in self.archive_hosts
-                    else self.limits.per_host
-                )
-                self._hosts[host] = threading.BoundedSemaphore(max(1, size))
+                self._hosts[host] = threading.BoundedSemaphore(max(1, self.host_limit(host)))
             return self._hosts[host]
 
     def _new_session(self) -> requests.Session:
@@ -126,6 +129,7 @@ class Fetcher:
         )
         session.mount("http://", adapter)
         session.mount("https://", adapter)
+        self._adapter = adapter
         # requests reads the environment (proxies, no_proxy, .netrc, CA bundle) again on
         # every request, which was a quarter of our CPU time per URL. Read it once:
         # proxies per scheme and host (see _proxies), the CA bundle here, and no .netrc
@@ -134,7 +138,66 @@ class Fetcher:
         session.verify = (
             os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
         )
+        self._headers = dict(session.headers)  # requests' defaults, with ours on top
         return session
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        follow: bool,
+        stream: bool,
+        proxies: dict[str, str],
+        timeout: float,
+        headers: Mapping[str, str] | None = None,
+    ) -> requests.Response:
+        """`Session.request`, less the work it repeats on every call for settings that
+        are the same for the whole run. That work (merging the session's headers, hooks,
+        proxies, cookies and environment into each request) was as much CPU as the HTTP
+        itself. requests still does the rest: it prepares the URL (IDNA, quoting), the
+        session's adapter sends it (pools, TLS and CA bundle, proxies, urllib3's errors as
+        requests' exceptions), and the session's own `resolve_redirects` follows a
+        redirect. Cookies go to and from the session's jar as before, when there are any."""
+        prepared = requests.PreparedRequest()
+        prepared.method = method
+        prepared.prepare_url(url, None)
+        prepared.headers = CaseInsensitiveDict(self._headers)
+        if headers:  # this request's own (a watch's If-None-Match), over the session's
+            prepared.headers.update(headers)
+        jar = self._session.cookies
+        if len(jar):
+            prepared.prepare_cookies(merge_cookies(RequestsCookieJar(), jar))
+        response = self._adapter.send(
+            prepared,
+            stream=stream,
+            timeout=timeout,
+            verify=self._session.verify,
+            cert=None,
+            proxies=proxies,
+        )
+        if response.cookies:  # the adapter read its Set-Cookie headers into that jar
+            extract_cookies_to_jar(jar, prepared, response.raw)
+        if follow and response.is_redirect:
+            if prepared._cookies is None:  # what resolve_redirects keeps each hop's cookies in
+                prepared.prepare_cookies(RequestsCookieJar())
+            history = list(
+                self._session.resolve_redirects(
+                    response,
+                    prepared,
+                    stream=stream,
+                    timeout=timeout,
+                    verify=self._session.verify,
+                    cert=None,
+                    proxies=proxies,
+                )
+            )
+            if history:
+                history.insert(0, response)
+                response = history.pop()
+                response.history = history
+        if not stream:
+            response.content  # noqa: B018 - read to the end, so the connection is reused
+        return response
 
     @functools.lru_cache(maxsize=4096)  # noqa: B019 - one Fetcher per run
     def _proxies(self, scheme: str, netloc: str) -> dict[str, str]:
@@ -207,10 +270,10 @@ class Fetcher:
         try:
             # A streamed response that is not read to its end closes its connection, so
             # HEAD (no body to read) is not streamed: its connection goes back to the pool.
-            response = self._session.request(
+            response = self._send(
                 method,
                 url,
-                allow_redirects=follow,
+                follow,
                 stream=method != "HEAD",
                 proxies=proxies,
                 headers=headers,
@@ -278,6 +341,9 @@ class Fetcher:
         renders its own "not found" page with 200). Asked once per host, by HEAD."""
         parts = urlsplit(url)
         origin = f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+        known = self._answers_anything.get(origin)
+        if known is not None:  # asked already: no lock to wait on for every link
+            return known
         with self._lock:
             probe_lock = self._probes.setdefault(origin, threading.Lock())
         with probe_lock:  # one probe per host, however many threads ask
