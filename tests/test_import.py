@@ -9,6 +9,8 @@ of another user); the Substack export is a zip built here from the shape in docs
 from __future__ import annotations
 
 import datetime as dt
+import io
+import zipfile
 from pathlib import Path
 
 import html5lib
@@ -16,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 from graphql import build_schema, parse, validate
 from servers.lesswrong import SCHEMA_SDL, LessWrongServer
+from servers.substack import SubstackServer
 from test_servers import needs_real_schema
 
 from toolkit.cli import cli
@@ -368,3 +371,146 @@ def test_quick_take_titles_and_html_conversion_helpers():
         'target="_self">1</a><div class="footnote-content"><p>The note.</p></div></div>'
     )
     assert htmlimport.to_markdown(substack) == "Claim.[^1]\n\n[^1]: The note.\n"
+
+
+# -- Substack ---------------------------------------------------------------------------
+
+CSV_HEADER = (
+    "post_id,post_date,is_published,email_sent_at,inbox_sent_at,type,audience,title,"
+    "subtitle,podcast_url\n"
+)
+SUBSTACK_HTML = (
+    '<p>OpenAI\'s page changed in 2024.<a class="footnote-anchor" '
+    'data-component-name="FootnoteAnchorToDOM" id="footnote-anchor-1" href="#footnote-1" '
+    'target="_self">1</a> See <a href="https://openai.com/preparedness/">the page</a>.</p>'
+    '<div class="subscription-widget-wrap"><p>Subscribe to get new posts.</p></div>'
+    "<h2>What changed</h2><ul><li><p>The thresholds<strong> moved</strong>.</p></li></ul>"
+    '<div class="footnote" data-component-name="FootnoteToDOM"><a id="footnote-1" '
+    'href="#footnote-anchor-1" class="footnote-number" contenteditable="false" '
+    'target="_self">1</a><div class="footnote-content"><p>Archived in June.</p></div></div>'
+)
+
+
+def export_zip(path: Path, rows: list[str], files: dict[str, str]) -> Path:
+    """A Substack export: posts.csv and posts/<post_id>.html (plus what we ignore)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("posts.csv", CSV_HEADER + "".join(f"{r}\n" for r in rows))
+        archive.writestr("email_list.promises.csv", "email,active_subscription\n")
+        for name, text in files.items():
+            archive.writestr(f"posts/{name}", text)
+    path.write_bytes(buffer.getvalue())
+    return path
+
+
+@pytest.fixture
+def export(tmp_path):
+    return export_zip(
+        tmp_path / "export.zip",
+        [
+            "151234567.preparedness-page-changed,2024-06-03T12:00:00.000Z,true,"
+            "2024-06-03T12:00:05.000Z,,newsletter,everyone,The Preparedness page changed,"
+            '"What moved, and when",',
+            "151234568.half-written,2024-07-01T00:00:00.000Z,false,,,newsletter,everyone,"
+            "Half written,,",
+            "151234569.open-thread,2024-08-01T00:00:00.000Z,true,,,thread,everyone,Open thread,,",
+        ],
+        {
+            "151234567.preparedness-page-changed.html": SUBSTACK_HTML,
+            "151234568.half-written.html": "<p>Draft text.</p>",
+            "151234569.open-thread.html": "<p>Talk here.</p>",
+        },
+    )
+
+
+def test_substack_export_imports_published_posts_with_footnotes(tmp_path, export):
+    root = tmp_path / "site"
+    root.mkdir()
+    _config(root, substack="https://promises.substack.com")
+    result = run(root, "import", "substack", str(export))
+    assert result.exit_code == 0, result.output
+    assert "`Open thread` is a thread, not a post" in result.output
+    assert sorted(_imported(root)) == ["preparedness-page-changed.md"]
+    text = (root / "posts/preparedness-page-changed.md").read_text()
+    assert text.startswith('---\ntitle: "The Preparedness page changed"\n')
+    assert "date: 2024-06-03T12:00:00+00:00\n" in text
+    assert 'subtitle: "What moved, and when"\n' in text
+    assert "targets: [substack]\n" in text
+    body = text.split("---\n", 2)[2]
+    assert body == (
+        "OpenAI's page changed in 2024.[^1] See [the page](https://openai.com/preparedness/).\n\n"
+        "## What changed\n\n- The thresholds **moved**.\n\n[^1]: Archived in June.\n"
+    )
+    entry = Ledger(root / "published.yaml").entry("preparedness-page-changed", "substack")
+    assert entry["id"] == 151234567
+    assert entry["url"] == "https://promises.substack.com/publish/post/151234567"
+    assert entry["published"] is True
+    assert run(root, "check").exit_code == 0
+    assert run(root, "build").exit_code == 0
+    page = _page(root, "preparedness-page-changed")
+    by_id = {el.get("id"): el for el in page.iter() if el.get("id")}
+    hrefs = [a.get("href") or "" for a in page.iter("a")]
+    assert any(
+        "Archived in June." in "".join(by_id[h[1:]].itertext()) for h in hrefs if h[1:] in by_id
+    )
+
+
+def test_substack_reimport_adds_nothing_and_publish_creates_nothing(tmp_path, export):
+    root = tmp_path / "site"
+    root.mkdir()
+    with SubstackServer(secret=SID) as substack:
+        _config(root, substack=substack.url)
+        assert run(root, "import", "substack", str(export)).exit_code == 0
+        before = _imported(root)
+        again = run(root, "import", "substack", str(export))
+        assert again.exit_code == 0 and "Nothing new to import" in again.output
+        assert _imported(root) == before
+        published = run(root, "publish", "--to", "substack", SUBSTACK_SID=SID)
+        assert published.exit_code == 0, published.output
+        assert published.output.splitlines()[1].split()[:3] == [
+            "preparedness-page-changed",
+            "substack",
+            "unchanged",
+        ]
+        assert substack.requests_to("POST", "/api/v1/drafts") == []
+        assert substack.dangerous_calls == []
+
+
+@pytest.mark.parametrize(
+    ("make", "message"),
+    [
+        (lambda p: p.write_text("not a zip"), "is not a zip archive"),
+        (lambda p: export_zip(p, [], {}).write_bytes(_zip_without_csv()), "has no posts.csv"),
+    ],
+)
+def test_a_bad_export_is_a_one_line_usage_error(tmp_path, make, message):
+    root = tmp_path / "site"
+    root.mkdir()
+    _config(root)
+    bad = tmp_path / "export.zip"
+    make(bad)
+    result = run(root, "import", "substack", str(bad))
+    assert result.exit_code == 2
+    assert message in result.output and "Traceback" not in result.output
+
+
+def _zip_without_csv() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("posts/1.x.html", "<p>x</p>")
+    return buffer.getvalue()
+
+
+def test_a_member_name_in_the_export_never_becomes_a_path(tmp_path):
+    root = tmp_path / "site"
+    root.mkdir()
+    _config(root)
+    bad = export_zip(
+        tmp_path / "export.zip",
+        ["1.....evil,2024-01-01T00:00:00Z,true,,,newsletter,everyone,../../evil,,"],
+        {"1.....evil.html": "<p>x</p>"},
+    )
+    result = run(root, "import", "substack", str(bad))
+    assert result.exit_code == 0, result.output
+    assert [p.name for p in (root / "posts").iterdir()] == ["evil.md"]
+    assert not (tmp_path / "evil.md").exists()
