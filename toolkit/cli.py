@@ -686,5 +686,82 @@ def watch(obj: Context, only: tuple[str, ...], fmt: str, record: bool) -> None:
         raise Failed()
 
 
+@cli.group("import")
+def import_() -> None:
+    """Bring writing already on LessWrong (or another forum) or Substack into posts/.
+
+    Each post becomes posts/<slug>.md and is recorded in published.yaml as if `publish`
+    had pushed it, so a later `publish` updates it rather than making a second copy.
+    Running it again imports only what is new; no file is ever overwritten.
+    """
+
+
+def _show_import(result, target_name: str) -> None:
+    for path, item in result.written:
+        click.echo(f"{path}  {item.kind}  {item.url or item.remote_id}")
+    for item, why in result.skipped:
+        click.echo(f"skipped {item.title!r}: {why}", err=True)
+    count = len(result.written)
+    click.echo(
+        f"Imported {count} item(s); recorded in published.yaml under `{target_name}`."
+        if count
+        else "Nothing new to import.",
+        err=True,
+    )
+
+
+@import_.command("lesswrong")
+@click.option("--user", "user", required=True, help="The user's name as in /users/NAME.")
+@click.option(
+    "--since",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    help="Only what was posted on or after this date (YYYY-MM-DD).",
+)
+@click.option(
+    "--to",
+    "forum",
+    type=TargetName(),
+    default="lesswrong",
+    show_default=True,
+    help="The forum to read from: a forummagnum target (lesswrong, eaforum, ...).",
+)
+@pass_ctx
+def import_lesswrong(obj: Context, user: str, since: dt.datetime | None, forum: str) -> None:
+    """Every published post and quick take of USER on a ForumMagnum forum.
+
+    Reads the forum's public API (no login). Quick takes get a title from their opening
+    words (the forum shows none). Drafts and other people's posts are never imported.
+    """
+    from .imports import files
+    from .imports import lesswrong as lwimport
+
+    root = obj.root
+    target = files.forum_target(forum)
+    url = content.load_project(root, posts=False).config.url_of(forum)
+    if not url:
+        raise click.UsageError(f"set [{forum}] {target.url_key} in toolkit.toml")
+    when = since.replace(tzinfo=dt.timezone.utc) if since else None
+    found = lwimport.items(target, url, user, when)
+    _show_import(files.write_items(root, target, found), forum)
+
+
+@import_.command("substack")
+@click.argument("export", type=click.Path(dir_okay=False, path_type=Path))
+@pass_ctx
+def import_substack(obj: Context, export: Path) -> None:
+    """Every published post in EXPORT, Substack's export archive (a .zip with posts.csv
+    and posts/<id>.<slug>.html)."""
+    from .imports import files
+    from .imports import substack as ssimport
+
+    root = obj.root
+    target = targets.get("substack")
+    url = content.load_project(root, posts=False).config.url_of("substack")
+    found, skipped = ssimport.items(export, url)
+    for line in skipped:
+        click.echo(f"skipped {line}", err=True)
+    _show_import(files.write_items(root, target, found), "substack")
+
+
 def main() -> None:
     cli(prog_name="toolkit")

@@ -219,6 +219,7 @@ def load_post(
         claims=values["claims"],
         targets=values["targets"],
         updated=values["updated"],
+        reply_to=values["reply_to"],
         body=body,
         body_line=body_line,
         loaded=loaded,

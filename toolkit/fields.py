@@ -121,6 +121,12 @@ POST = (
         default=(),
     ),
     Field("updated", "datetime", "When the post was last substantively changed."),
+    Field(
+        "reply_to",
+        "text",
+        "Shortform on a forum: the comment it answers (its URL, or its id).",
+        example="https://www.lesswrong.com/posts/abc/slug?commentId=def",
+    ),
 )
 
 SOURCE = (

@@ -125,6 +125,7 @@ class Post:
     loaded: Loaded
     digest: str  # sha256 of the file's bytes
     slim: bool = False  # body and YAML positions left out (as kept in the build cache)
+    reply_to: str | None = None  # a forum comment (URL or id) this shortform answers
 
     @property
     def published(self) -> bool:

@@ -56,6 +56,7 @@ type Query {
   comment(selector: SelectorInput, allowNull: Boolean): SingleCommentOutput
   comments(selector: CommentSelector, limit: Int, offset: Int, enableTotal: Boolean):
     MultiCommentOutput
+  GetUserBySlug(slug: String!): User
 }
 
 type Mutation {
@@ -66,11 +67,17 @@ type Mutation {
 }
 
 input SelectorInput { _id: String documentId: String }
-input PostSelector { drafts: PostsDraftsInput }
+input PostSelector { drafts: PostsDraftsInput userPosts: PostsUserPostsInput }
+input PostsUserPostsInput { userId: String sortedBy: String }
 input PostsDraftsInput {
   userId: String includeShared: Boolean includeArchived: Boolean sortDraftsBy: String
 }
-input CommentSelector { draftComments: CommentsDraftCommentsInput }
+input CommentSelector {
+  draftComments: CommentsDraftCommentsInput profileComments: CommentsProfileCommentsInput
+}
+input CommentsProfileCommentsInput {
+  userId: String shortform: Boolean sortBy: String drafts: String
+}
 input CommentsDraftCommentsInput { userId: String postId: String }
 
 input ContentTypeInput { type: String! data: ContentTypeData! }
@@ -124,8 +131,9 @@ type Post {
   _id: String! userId: String title: String! slug: String! draft: Boolean url: String
   postCategory: PostCategory! shortform: Boolean! pageUrl: String! linkSharingKey: String
   createdAt: Date postedAt: Date! modifiedAt: Date deletedDraft: Boolean!
-  contents(version: String): Revision
+  contents(version: String): Revision tags: [Tag!]!
 }
+type Tag { _id: String! name: String! slug: String! }
 type Comment {
   _id: String! userId: String postId: String parentCommentId: String shortform: Boolean
   shortformFrontpage: Boolean! draft: Boolean! pageUrl: String postedAt: Date!
@@ -434,6 +442,93 @@ class LessWrongServer(StandInServer):
             doc = self.posts.get(post_or_comment_id) or self.comments[post_or_comment_id]
             return doc["revisions"][-1]
 
+    def seed_post(
+        self,
+        user: dict[str, Any],
+        title: str,
+        *,
+        markdown: str | None = None,
+        html: str | None = None,
+        posted_at: dt.datetime,
+        draft: bool = False,
+        tags: tuple[str, ...] = (),
+        coauthors: tuple[str, ...] = (),
+    ) -> dict[str, Any]:
+        """A post written on the site in the past (published unless `draft`). With `html`
+        and no `markdown`, its revision has HTML only (the importer must convert it)."""
+        with self.lock:
+            when = iso(posted_at)
+            post: dict[str, Any] = {
+                "_id": random_id(),
+                "userId": user["_id"],
+                "title": title,
+                "slug": self._unused_slug(slugify(title)),
+                "draft": draft,
+                "url": None,
+                "postCategory": "post",
+                "shortform": False,
+                "linkSharingKey": random_id(),
+                "createdAt": when,
+                "postedAt": when,
+                "modifiedAt": when,
+                "deletedDraft": False,
+                "coauthorUserIds": list(coauthors),
+                "tags": [{"_id": random_id(), "name": t, "slug": slugify(t)} for t in tags],
+                "revisions": [self._seed_revision(markdown, html, user, draft)],
+            }
+            self.posts[post["_id"]] = post
+            return post
+
+    def seed_quick_take(
+        self,
+        user: dict[str, Any],
+        markdown: str,
+        *,
+        posted_at: dt.datetime,
+        draft: bool = False,
+        parent: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """A quick take (or, with `parent`, a reply in its thread) written in the past."""
+        with self.lock:
+            feed = (
+                self.posts[parent["postId"]]
+                if parent
+                else self.posts.get(user["shortformFeedId"] or "")
+                or self._create_shortform_post(user)
+            )
+            when = iso(posted_at)
+            comment: dict[str, Any] = {
+                "_id": random_id(),
+                "userId": user["_id"],
+                "postId": feed["_id"],
+                "parentCommentId": parent["_id"] if parent else None,
+                "shortform": feed["shortform"],
+                "shortformFrontpage": True,
+                "draft": draft,
+                "createdAt": when,
+                "postedAt": when,
+                "revisions": [self._seed_revision(markdown, None, user, draft)],
+            }
+            self.comments[comment["_id"]] = comment
+            return comment
+
+    def _seed_revision(
+        self, markdown: str | None, html: str | None, user: dict[str, Any], draft: bool
+    ) -> dict[str, Any]:
+        kind, data = ("markdown", markdown) if markdown is not None else ("lexical", html)
+        revision = self._revision(
+            kind,
+            data,
+            previous=None,
+            update_type=None,
+            draft=draft,
+            user_id=user["_id"],
+            commit_message=None,
+        )
+        if markdown is None:
+            revision["markdown"] = None
+        return revision
+
     # -- HTTP --------------------------------------------------------------------------
 
     def fail_operation(self, name: str, message: str) -> None:
@@ -607,6 +702,7 @@ class LessWrongServer(StandInServer):
                 "posts": self._posts,
                 "comment": self._comment,
                 "comments": self._comments,
+                "GetUserBySlug": self._user_by_slug,
             },
             "Mutation": {
                 "createPost": self._create_post,
@@ -615,6 +711,7 @@ class LessWrongServer(StandInServer):
                 "updateComment": self._update_comment,
             },
             "Post": {
+                "tags": lambda post, info: post.get("tags") or [],
                 "contents": _resolve_contents,
                 "pageUrl": self._resolve_page_url,
                 "linkSharingKey": _resolve_link_sharing_key,
@@ -637,6 +734,11 @@ class LessWrongServer(StandInServer):
 
     def _current_user(self, _root: Any, info: GraphQLResolveInfo) -> dict[str, Any] | None:
         return info.context["user"]
+
+    def _user_by_slug(
+        self, _root: Any, info: GraphQLResolveInfo, slug: str
+    ) -> dict[str, Any] | None:
+        return next((u for u in self.users.values() if u["slug"] == slug), None)
 
     def _post(
         self,
@@ -696,6 +798,17 @@ class LessWrongServer(StandInServer):
                 and _can_view(p, user)
             ]
             found.sort(key=lambda p: p["modifiedAt"], reverse=True)
+        elif (selector or {}).get("userPosts") is not None:
+            # The profile's list: the user's published posts and those they co-wrote.
+            uid = selector["userPosts"].get("userId")
+            found = [
+                p
+                for p in self.posts.values()
+                if not p["draft"]
+                and not p["shortform"]
+                and (p["userId"] == uid or uid in p.get("coauthorUserIds", ()))
+            ]
+            found.sort(key=lambda p: p["postedAt"], reverse=True)
         else:
             found = [p for p in self.posts.values() if not p["draft"] and not p["shortform"]]
             found.sort(key=lambda p: p["postedAt"], reverse=True)
@@ -714,7 +827,20 @@ class LessWrongServer(StandInServer):
         and a default list of published comments are modelled."""
         user = info.context["user"]
         view = (selector or {}).get("draftComments")
-        if view is not None:
+        profile = (selector or {}).get("profileComments")
+        if profile is not None:
+            # A user's comments (`shortform` narrows to comments on shortform posts, replies
+            # included); drafts only when the viewer is their author and asks for them.
+            found = [
+                c
+                for c in self.comments.values()
+                if c["userId"] == profile.get("userId")
+                and (
+                    profile.get("shortform") is None or bool(c["shortform"]) == profile["shortform"]
+                )
+                and (not c["draft"] or (profile.get("drafts") != "exclude" and _can_view(c, user)))
+            ]
+        elif view is not None:
             found = [
                 c
                 for c in self.comments.values()

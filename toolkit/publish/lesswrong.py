@@ -62,6 +62,9 @@ GET_COMMENT = (
     "query GetQuickTake($id: String) { comment(selector: {_id: $id}) { result { "
     "_id draft pageUrl contents { version markdown } } } }"
 )
+THREAD_OF = (
+    "query ReplyParent($id: String) { comment(selector: {_id: $id}) { result { _id postId } } }"
+)
 DRAFT_POSTS = (
     "query DraftPosts($userId: String) { posts(selector: {drafts: {userId: $userId}},"
     " limit: 50) { results { _id title draft pageUrl modifiedAt createdAt contents "
@@ -119,6 +122,23 @@ def comment_wait(message: str, now: float | None = None) -> float | None:
     n = span["n"]
     count = 10 if n == "a few" else 1 if n in ("a", "an") else int(n)
     return float(count * _UNIT[span["unit"]])
+
+
+_COMMENT_URL = re.compile(
+    r"^https?://[^/?#]+/posts/(?P<post>[A-Za-z0-9]+)(?:/[^?#]*)?\?(?:[^#]*&)?"
+    r"commentId=(?P<comment>[A-Za-z0-9]+)"
+)
+_ID = re.compile(r"^[A-Za-z0-9]{8,32}$")
+
+
+def parse_comment_ref(value: str) -> tuple[str | None, str] | None:
+    """A forum comment named by its URL (`…/posts/<postId>/<slug>?commentId=<id>`: the
+    thread's post id and the comment id) or by its bare id (post id unknown: None)."""
+    value = value.strip()
+    m = _COMMENT_URL.match(value)
+    if m:
+        return m["post"], m["comment"]
+    return (None, value) if _ID.match(value) else None
 
 
 def content_hash(markdown: str | None, title: str | None = None) -> str:
@@ -227,6 +247,18 @@ class Forum:
         found = _expect(data.get("comment"), Maybe({"result": Maybe(dict)}), "comment")
         result = (found or {}).get("result")
         return None if result is None else _document(result, "comment.result")
+
+    def thread_of(self, comment_id: str) -> str | None:
+        """The post whose thread holds the comment `comment_id` (None: no such comment)."""
+        data = self.call(
+            {
+                "operationName": "ReplyParent",
+                "query": THREAD_OF,
+                "variables": {"id": comment_id},
+            },
+            retry=True,
+        )
+        return ((data.get("comment") or {}).get("result") or {}).get("postId")
 
     def draft_posts(self, user_id: str) -> list[dict]:
         data = self.call(

@@ -247,22 +247,27 @@ class ForumPusher:
         return self._user
 
     def record(
-        self, slug: str, kind: str, document: dict, sent_hash: str, title: str | None
+        self,
+        slug: str,
+        kind: str,
+        document: dict,
+        sent_hash: str,
+        title: str | None,
+        published: bool = False,
     ) -> str:
         url = document.get("pageUrl") or ""
         markdown = (document.get("contents") or {}).get("markdown")
-        self.ledger.set(
-            slug,
-            self.name,
-            {
-                "id": document["_id"],
-                "kind": kind,
-                "url": url,
-                "sent_hash": sent_hash,
-                "sent_at": _now(),
-                "remote": {"content_hash": lwclient.content_hash(markdown, title)},
-            },
-        )
+        entry = {
+            "id": document["_id"],
+            "kind": kind,
+            "url": url,
+            "sent_hash": sent_hash,
+            "sent_at": _now(),
+            "remote": {"content_hash": lwclient.content_hash(markdown, title)},
+        }
+        if published:  # imported: the writer manages this public item from here
+            entry["published"] = True
+        self.ledger.set(slug, self.name, entry)
         return url
 
     def push(self, doc: Document) -> Outcome:
@@ -279,11 +284,17 @@ class ForumPusher:
                 self.record(slug, kind, adopted, "", title)
                 entry = self.ledger.entry(slug, self.name)
         if entry.get("id"):
-            return self.update(doc, entry, kind, title, sent_hash)
+            return self.update(doc, entry, entry.get("kind") or kind, title, sent_hash)
+        parent: tuple[str, str] | None = None
+        if quick_take and doc.post.reply_to:
+            thread = self.thread(doc.post.reply_to)
+            if isinstance(thread, str):
+                return Outcome(slug, self.name, "refused", None, thread)
+            parent, kind = thread, "reply"
         self.ledger.set(
             slug, self.name, {"pending": {"since": _now(), "kind": kind, "title": doc.post.title}}
         )
-        request = lwrender.request(doc, None, user.get("shortformFeedId"))
+        request = lwrender.request(doc, None, user.get("shortformFeedId"), parent)
         document = (
             self.create_comment(request)
             if quick_take
@@ -315,6 +326,22 @@ class ForumPusher:
         self._last_comment = self.clock.now()
         return document
 
+    def thread(self, reply_to: str) -> tuple[str, str] | str:
+        """(thread's post id, comment id) for a `reply_to:` (a comment URL, or an id looked
+        up on the forum); a string says why it cannot be answered."""
+        found = lwclient.parse_comment_ref(reply_to)
+        if found is None:
+            return (
+                f"reply_to `{reply_to}` is neither a comment's URL (…/posts/<id>/<slug>"
+                "?commentId=<id>) nor a comment id; copy the comment's link from the forum"
+            )
+        post_id, comment_id = found
+        if post_id is None:
+            post_id = self.client.thread_of(comment_id)
+            if post_id is None:
+                return f"reply_to: {self.target.label} has no comment `{comment_id}`"
+        return post_id, comment_id
+
     def _come_back(self, wait: float | None) -> str:
         label = self.target.label
         if wait is None:
@@ -343,7 +370,7 @@ class ForumPusher:
         slug, url = doc.post.slug, entry.get("url")
         if entry.get("sent_hash") == sent_hash and not self.force:
             return Outcome(slug, self.name, "unchanged", url)
-        get = self.client.get_quick_take if kind == "quick take" else self.client.get_post
+        get = self.client.get_post if kind == "post" else self.client.get_quick_take
         remote = get(entry["id"])
         if remote is None:
             return Outcome(
@@ -354,13 +381,15 @@ class ForumPusher:
                 f"the draft is gone from {self.target.label}; delete its `{self.name}` entry in "
                 "published.yaml to make a new one",
             )
-        if remote.get("draft") is False:
+        live = remote.get("draft") is False
+        if live and not (entry.get("published") or self.force):
             return Outcome(
                 slug,
                 self.name,
                 "refused",
                 url,
-                f"it was published on {self.target.label}; edit it there",
+                f"it was published on {self.target.label}; publish --force changes the "
+                f"published {kind}",
             )
         recorded = (entry.get("remote") or {}).get("content_hash")
         now = lwclient.content_hash(
@@ -378,9 +407,9 @@ class ForumPusher:
             )
         request = lwrender.request(doc, entry["id"])
         document = self.client.mutate(request, creates=False)
-        return Outcome(
-            slug, self.name, "updated", self.record(slug, kind, document, sent_hash, title)
-        )
+        url = self.record(slug, kind, document, sent_hash, title, bool(entry.get("published")))
+        note = f"changed the published {kind}: live on {self.target.label}" if live else ""
+        return Outcome(slug, self.name, "updated", url, note)
 
 
 # The run ---------------------------------------------------------------------------------

@@ -116,16 +116,40 @@ def contents(markdown: str) -> dict[str, Any]:
     return {"originalContents": {"type": "markdown", "data": markdown}}
 
 
-def request(doc: Document, remote_id: str | None = None, feed_id: str | None = None) -> dict:
-    return request_for(doc.post.kind, doc.post.title, render(doc), remote_id, feed_id)
+def request(
+    doc: Document,
+    remote_id: str | None = None,
+    feed_id: str | None = None,
+    parent: tuple[str, str] | None = None,
+) -> dict:
+    return request_for(doc.post.kind, doc.post.title, render(doc), remote_id, feed_id, parent)
 
 
 def request_for(
-    kind: str, title: str, markdown: str, remote_id: str | None = None, feed_id: str | None = None
+    kind: str,
+    title: str,
+    markdown: str,
+    remote_id: str | None = None,
+    feed_id: str | None = None,
+    parent: tuple[str, str] | None = None,
 ) -> dict:
     """The exact GraphQL request `toolkit publish` sends next for a post: a create (always
     `draft: true`: leaving it out publishes) or an update of the draft `remote_id` (which
-    never sends `draft`, so it stays a draft). Shortform becomes a quick take."""
+    never sends `draft`, so it stays a draft). Shortform becomes a quick take, or, with
+    `parent` (the thread's post id and the comment answered), a reply in that thread."""
+    if kind == "shortform" and parent and not remote_id:
+        return {
+            "operationName": "CreateQuickTake",
+            "query": CREATE_QUICK_TAKE,
+            "variables": {
+                "data": {
+                    "postId": parent[0],
+                    "parentCommentId": parent[1],
+                    "draft": True,
+                    "contents": contents(markdown),
+                }
+            },
+        }
     if kind == "shortform":
         if remote_id:
             return {
