@@ -396,11 +396,8 @@ def _drain(root, watchers, folders, changed, stop, ready) -> None:
             queue.clear()
         if not batch:
             continue
-        # More saves may follow at once (a checkout, an editor's rename): take them too.
-        time.sleep(STEP_MS / 1000)
-        with wake:
-            batch += [path for found in queue for _, path in found]
-            queue.clear()
+        # Each watcher has waited STEP_MS for a burst of saves to end (a checkout, an
+        # editor's rename); saves made during the rebuild come together next time.
         changed({Path(p) for p in batch})
         if [root / d for d in WATCHED if (root / d).is_dir()] != folders:
             return
