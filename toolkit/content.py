@@ -137,6 +137,7 @@ def split_front_matter(text: str) -> tuple[str, int, str, int] | None:
     return text[start.end() : end.start()], fm_offset, text[body_start:], body_line
 
 
+@functools.lru_cache(maxsize=4096)  # a build slugs each tag of each post several times
 def slugify(text: str) -> str:
     """`What's new: xAI's draft` -> `whats-new-xais-draft`."""
     text = re.sub(r"['’]", "", text.lower())
