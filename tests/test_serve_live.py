@@ -92,6 +92,15 @@ def reloads(data: dict, here: str) -> bool:
     return here in data["only"] if "only" in data else here not in data["except"]
 
 
+def reloaded(serving: Serving, events, here: str, check) -> requests.Response:
+    """Follow the events until one tells the page at `here` to reload and, reloaded, it
+    passes `check` (an earlier save may still be announcing itself)."""
+    for _, data in events:
+        if reloads(data, here) and check(page := serving.get(here)):
+            return page
+    raise AssertionError("the event stream ended")
+
+
 def edit(project, title: str = "A post", body: str = "") -> None:
     project.write(
         "posts/a-post.md",
@@ -199,3 +208,17 @@ def test_a_snippet_edit_rebuilds_every_page(project, serving):
         if reloads(data, "/posts/a-post/"):
             break
     assert "Preparedness, renamed" in serving.get("/posts/a-post/").text
+
+
+def test_a_posts_folder_removed_and_made_again_is_watched_again(project, serving):
+    import shutil
+
+    page = serving.page("/").text
+    events = serving.events(generation(page))
+    shutil.rmtree(project.root / "posts")
+    reloaded(serving, events, "/posts/a-post/", lambda r: r.status_code == 404)
+
+    edit(project, title="A post, back again")  # makes posts/ again
+    reloaded(serving, events, "/posts/a-post/", lambda r: "A post, back again" in r.text)
+    edit(project, title="A post, and watched again")  # a save inside the new folder
+    reloaded(serving, events, "/posts/a-post/", lambda r: "and watched again" in r.text)

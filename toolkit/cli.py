@@ -260,13 +260,20 @@ def serve(obj: Context, port: int, drafts: bool) -> None:
     stop, watching = threading.Event(), threading.Event()
 
     def watch() -> None:
-        servelib.watch(
-            obj.root,
-            changed,
-            stop,
-            on_fallback=lambda why: click.echo(f"Watching by polling ({why}).", err=True),
-            ready=watching,
-        )
+        try:
+            servelib.watch(
+                obj.root,
+                changed,
+                stop,
+                on_fallback=lambda why: click.echo(f"Watching by polling ({why}).", err=True),
+                ready=watching,
+            )
+        except Exception as e:  # noqa: BLE001 - the preview still serves; say it is stuck
+            click.echo(
+                click.style(f"Saves are no longer watched: {type(e).__name__}: {e}", fg="red"),
+                err=True,
+            )
+            watching.set()
 
     threading.Thread(target=watch, daemon=True).start()
     watching.wait(10)  # serve no page before its next save would be seen

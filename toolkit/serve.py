@@ -279,16 +279,19 @@ def watch(
 
     if poll is None:
         poll = environment.read("TOOLKIT_WATCH_POLL") or "microsoft" in platform.release().lower()
+    missed: set[Path] = set()
     while not stop.is_set() and not poll:
         # The folders are watched recursively, the project's own folder only for its
         # files (not .toolkit/, whose every build would wake the watcher).
         folders = [root / d for d in WATCHED if (root / d).is_dir()]
+        # Ends these watchers (not the next ones) when they are replaced, or on `stop`.
+        done = _Either(stop, threading.Event())
         watchers = [
             watchfiles.watch(
                 *paths,
                 watch_filter=lambda _change, path: is_input(root, path),
                 step=STEP_MS,
-                stop_event=stop,
+                stop_event=done,
                 # An empty answer at least this often: the first says it is watching.
                 rust_timeout=100,
                 yield_on_timeout=True,
@@ -302,16 +305,30 @@ def watch(
             if paths
         ]
         try:
-            _drain(root, watchers, folders, changed, stop, ready)
-            return
+            _drain(root, watchers, folders, changed, stop, ready, missed)
         except FileNotFoundError:
             continue  # a watched folder went as the watch began: look again
         except (OSError, RuntimeError) as e:  # e.g. "OS file watch limit reached"
             poll = True
             if on_fallback is not None:
                 on_fallback(str(e))
+        finally:
+            done.mine.set()
+        # A save between these watchers and the next is seen by neither: look again.
+        missed = set(folders) | {root / d for d in WATCHED if (root / d).is_dir()}
     if not stop.is_set():
         _poll(root, changed, stop, ready)
+
+
+@dataclass
+class _Either:
+    """Set when either event is: the whole watch's, or this round of watchers' own."""
+
+    all: threading.Event
+    mine: threading.Event
+
+    def is_set(self) -> bool:
+        return self.all.is_set() or self.mine.is_set()
 
 
 def scan(root: Path) -> dict[str, tuple[int, int, int]]:
@@ -361,9 +378,10 @@ def _poll(
         changed({Path(p) for p in paths})
 
 
-def _drain(root, watchers, folders, changed, stop, ready) -> None:
+def _drain(root, watchers, folders, changed, stop, ready, missed) -> None:
     """Merge the watchers' changes; return to start again when a watched folder comes
-    or goes (a watcher holds on to the folder it was given)."""
+    or goes (a watcher holds on to the folder it was given). `missed`: paths to take as
+    changed once all are watching."""
     queue: collections.deque = collections.deque()
     wake = threading.Condition()
     failed: list[BaseException] = []
@@ -373,9 +391,14 @@ def _drain(root, watchers, folders, changed, stop, ready) -> None:
         try:
             for found in w:
                 with wake:
+                    if len(started) < len(watchers) and len(started | {id(w)}) == len(watchers):
+                        # Every watcher has answered once: all are watching from now on.
+                        if missed:
+                            queue.append({(None, str(p)) for p in missed})
+                            wake.notify()
+                        if ready is not None:
+                            ready.set()
                     started.add(id(w))
-                    if len(started) == len(watchers) and ready is not None:
-                        ready.set()
                     if found:
                         queue.append(found)
                         wake.notify()
