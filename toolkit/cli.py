@@ -217,40 +217,61 @@ def build(obj: Context, drafts: bool, strict: bool, no_cache: bool) -> None:
 def serve(obj: Context, port: int, drafts: bool) -> None:
     """Preview the site on http://127.0.0.1:PORT/ and rebuild on every save.
 
-    Problems the check finds are printed here and shown on every page; the preview keeps
-    running. Stop with Ctrl-C.
+    Open pages reload themselves when what they show changes. Problems the check finds
+    are printed here and shown on every page; the preview keeps running. Stop with Ctrl-C.
     """
     import threading
 
     from . import serve as servelib
 
-    root = obj.root
-    banner = servelib.Banner()
+    preview = servelib.Preview(obj.root, drafts)
 
-    def rebuild() -> None:
-        try:
-            problems = servelib.preview(root, drafts, banner)
-        except Exception as e:  # noqa: BLE001 - keep serving the last good preview
-            click.echo(
-                click.style(f"Preview not rebuilt: {type(e).__name__}: {e}", fg="red"), err=True
-            )
-            return
-        banner.show(problems)  # also when the build stopped before writing
-        if problems:
-            echo_diagnostics(problems, "text", False)
+    def report(update: servelib.Update) -> None:
+        if update.error:
+            click.echo(click.style(f"Preview not rebuilt: {update.error}", fg="red"), err=True)
+        elif update.diagnostics:
+            echo_diagnostics(update.diagnostics, "text", False)
         else:
-            click.echo("Rebuilt: no problems.", err=True)
+            click.echo(f"Rebuilt in {update.seconds:.2f} s: no problems.", err=True)
 
-    rebuild()
+    def changed(paths: set[Path]) -> None:
+        shown = preview.quick(paths)
+        if shown:
+            click.echo(f"Showing {', '.join(shown)}; rebuilding the rest.", err=True)
+        report(preview.rebuild())
+        if not shown:  # the project itself may have changed
+            preview.load()
+
+    report(preview.rebuild())
+    preview.load()
     try:
-        server = servelib.make_server(root, port, banner)
+        server = servelib.make_server(
+            obj.root, port, preview.banner, preview.events, preview.overlay
+        )
     except OSError as e:
         raise click.UsageError(
             f"cannot listen on 127.0.0.1:{port} ({e.strerror}); try --port {port + 1}"
         ) from None
-    stop = threading.Event()
-    watcher = threading.Thread(target=servelib.watch, args=(root, rebuild, stop), daemon=True)
-    watcher.start()
+    stop, watching = threading.Event(), threading.Event()
+
+    def watch() -> None:
+        try:
+            servelib.watch(
+                obj.root,
+                changed,
+                stop,
+                on_fallback=lambda why: click.echo(f"Watching by polling ({why}).", err=True),
+                ready=watching,
+            )
+        except Exception as e:  # noqa: BLE001 - the preview still serves; say it is stuck
+            click.echo(
+                click.style(f"Saves are no longer watched: {type(e).__name__}: {e}", fg="red"),
+                err=True,
+            )
+            watching.set()
+
+    threading.Thread(target=watch, daemon=True).start()
+    watching.wait(10)  # serve no page before its next save would be seen
     click.echo(
         f"Previewing at http://127.0.0.1:{server.server_port}/ (Ctrl-C to stop); "
         "site/ is left to `toolkit build`",
@@ -262,6 +283,7 @@ def serve(obj: Context, port: int, drafts: bool) -> None:
         click.echo("Stopped.", err=True)
     finally:
         stop.set()
+        preview.events.close()  # open event streams end, so their threads do
         server.server_close()
 
 

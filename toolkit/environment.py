@@ -50,6 +50,13 @@ VARIABLES = {
         ),
         Variable("TOOLKIT_WORKERS", "count", None, "Worker processes (default: one per core)."),
         Variable("TOOLKIT_DEBUG_CACHE", "flag", False, "Say on stderr what the cache missed."),
+        Variable(
+            "TOOLKIT_WATCH_POLL",
+            "flag",
+            False,
+            "`serve` polls for saves instead of the system's file-change notification "
+            "(for network drives and containers where it misses them).",
+        ),
         Variable("WAYBACK_ACCESS_KEY", "secret", None, "Save Page Now's S3-style access key."),
         Variable("WAYBACK_SECRET_KEY", "secret", None, "Save Page Now's S3-style secret."),
     )
