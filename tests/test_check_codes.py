@@ -431,3 +431,19 @@ def test_a_footnote_referenced_inside_a_footnote_is_reported_there(
     [d] = only(project.diagnostics(), "P017")
     assert (d.line, d.column) == (line, column)
     assert f"inside {inside}" in d.message
+
+
+def test_an_image_without_alt_text_is_a_warning_at_it(project):
+    project.write("posts/bad.md", post("title: T\n", "Text.\n\nSee ![](https://x.org/c.png).\n"))
+    [d] = only(project.diagnostics(), "P020")
+    assert (d.line, d.column) == (6, 5) and d.severity == "warning"
+    assert "![what it shows](https://x.org/c.png)" in d.message
+
+
+def test_a_local_image_under_the_placeholder_base_url_is_a_warning(project):
+    project.write("posts/bad.md", post("title: T\n", "Text.\n\n![A chart](img/c.png)\n"))
+    [d] = only(project.diagnostics(), "P021")
+    assert (d.line, d.column) == (6, 1) and "set [site] base_url" in d.message
+    config = (project.root / "toolkit.toml").read_text()
+    project.write("toolkit.toml", config.replace("https://example.org", "https://mine.example"))
+    assert [d for d in project.diagnostics() if d.code in ("P020", "P021")] == []

@@ -15,7 +15,13 @@ ARCHIVE_WARNINGS = {"S003", "P012"}  # archive links we could not find (never in
 def test_examples_have_no_errors_and_only_missing_archive_warnings():
     result = pipeline.run(REPO)
     assert [d.format() for d in result.diagnostics if d.severity == "error"] == []
-    assert {d.code for d in result.diagnostics} <= ARCHIVE_WARNINGS
+    # One more warning, on purpose: a list of cited points (the writer's own habit) sent
+    # to Substack, whose editor is unverified with note anchors inside list items.
+    shows = [d for d in result.diagnostics if d.code == "P015"]
+    assert [(d.path, "a note reference inside a list item" in d.message) for d in shows] == [
+        ("posts/weight-security-notes.md", True)
+    ]
+    assert {d.code for d in result.diagnostics} - {"P015"} <= ARCHIVE_WARNINGS
 
 
 def test_examples_cover_what_a_writer_does():

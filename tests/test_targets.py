@@ -6,7 +6,7 @@ import json
 
 import pytest
 from click.testing import CliRunner
-from conftest import NOW, TOKEN
+from conftest import NOW, TOKEN, post
 from servers.lesswrong import LessWrongServer
 from test_publish import PAPER, graphql_calls, ledger
 
@@ -175,3 +175,46 @@ def test_check_warns_per_target_where_a_post_uses_what_it_cannot_show(project):
     # LessWrong shows all three: nothing for it, and nothing once substack is gone.
     path.write_text(path.read_text().replace("[substack, lesswrong]", "[lesswrong]"))
     assert [d for d in project.diagnostics() if d.code == "P015"] == []
+
+
+def test_each_construct_a_target_lacks_is_one_warning_naming_its_fallback(project):
+    body = (
+        "Odds $p$ and $$q$$.\n"
+        "\n"
+        ">! hidden\n"
+        "\n"
+        "+++ More\n"
+        "inside\n"
+        "+++\n"
+        "\n"
+        "- a citation in a list [@openai-prep]\n"
+    )
+    path = project.write(
+        "posts/syntax.md",
+        post("title: Syntax\nstatus: published\ndate: 2025-02-14\ntargets: [substack]\n", body),
+    )
+    lines = path.read_text().splitlines()
+    found = {
+        d.line: d.message for d in project.diagnostics() if d.code == "P015" and "syntax" in d.path
+    }
+    spoiler = lines.index(">! hidden") + 1
+    section = lines.index("+++ More") + 1
+    listed = lines.index("- a citation in a list [@openai-prep]") + 1
+    assert set(found) == {spoiler, section, listed}, found  # Substack has its latex nodes
+    assert "a `>!` spoiler: its readers get the hidden text shown openly" in found[spoiler]
+    assert "collapsible section: its readers get the section's title in bold" in found[section]
+    assert "a note reference inside a list item" in found[listed]
+
+
+def test_a_dry_run_shows_what_the_target_cannot_show(site):
+    path = site / "posts" / "spoiled.md"
+    path.write_text(
+        "---\ntitle: Spoiled\nstatus: published\ndate: 2025-02-14\ntargets: [substack]\n---\n"
+        "Text.\n\n>! The ending.\n"
+    )
+    result = CliRunner().invoke(
+        cli, ["--root", str(site), "publish", "spoiled", "--to", "substack", "--dry-run"]
+    )
+    assert result.exit_code == 0, result.output
+    warning = next(line for line in result.output.splitlines() if "P015" in line)
+    assert warning.startswith("posts/spoiled.md:9:1: warning P015 Substack cannot show a `>!`")

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from . import content, fields, target_check, urls
+from . import content, fields, image_check, target_check, urls
 from . import diagnostics as dg
 from .content import CONFIG_FILE
 from .diagnostics import Diagnostic
@@ -385,6 +385,7 @@ def check_post(
             )
     out += _check_body(post, parsed, project, archives or project.archive_index())
     out += target_check.check_targets(post, parsed)
+    out += image_check.check_images(post, parsed, project)
     return out
 
 

@@ -79,6 +79,13 @@ _CODES = [
         ERROR,
         "A footnote reference inside a footnote; notes cannot nest, so it would show as typed.",
     ),
+    Code("P020", "image-without-alt", WARNING, "An image without alt text."),
+    Code(
+        "P021",
+        "image-under-placeholder-url",
+        WARNING,
+        "A local image while [site] base_url is still the placeholder example.org.",
+    ),
     # Snippets
     Code("S001", "duplicate-snippet-id", ERROR, "Two snippet files with the same id."),
     Code("S002", "unknown-lab", ERROR, "`lab` is not a key of snippets/labs.yaml."),

@@ -398,6 +398,9 @@ _BLOCK_TYPES = frozenset(
         "table_row",
         "table_cell",
         "block_error",
+        "block_math",
+        "spoiler",
+        "collapsible",
     }
 )
 

@@ -1,11 +1,15 @@
-"""Parsing a post body once into mistune's AST, with our three syntaxes added.
+"""Parsing a post body once into mistune's AST, with our syntaxes and LessWrong's added.
 
 Plugins (each does one thing):
 - footnotes: `[^label]` references and `[^label]: text` definitions. Unlike mistune's own
   plugin, an undefined reference stays a `footnote_ref` token and duplicate definitions are
   all kept, so the checks can see them.
+- inline notes: `^[text]` is a `footnote_ref` to a definition of its own (`inline=True`),
+  so it is numbered with the other notes and every target sees an ordinary note.
 - citations: `[@id]`, `[@a; @b]`, `[@id, p. 4]` become `citation` tokens.
 - claim: the MyST-style fenced directive ```` ```{claim} id ```` becomes a `claim` token.
+- LessWrong's own Markdown (its editor reads these; see `toolkit.syntax`): `$…$` and
+  `$$…$$` math, `^sup^`, `~sub~`, `>!` spoilers, `+++ Title` … `+++` collapsible sections.
 
 Tokens are mistune's dicts (`{"type": ..., "children"|"raw": ..., "attrs": ...}`); see
 `toolkit.document` for how they are resolved into numbered notes.
@@ -39,6 +43,7 @@ class FootnoteDef:
     text: str
     offset: int  # character offset in the body, or -1 when nested
     children: list[Token] = field(default_factory=list)
+    inline: bool = False  # written in place as `^[text]`; its children are already parsed
 
 
 @dataclass
@@ -99,9 +104,12 @@ def _parse_claim(directive: Any, block: Any, m: re.Match, state: Any) -> Token:
 def _plugins(md: Any) -> None:
     from mistune.plugins.footnotes import INLINE_FOOTNOTE, REF_FOOTNOTE
 
+    from . import syntax
+
     md.inline.register(
         "footnote", INLINE_FOOTNOTE, _parse_footnote_ref, before="link", start_chars="["
     )
+    syntax.register(md)
     md.inline.register("citation", CITATION, _parse_citation, before="link", start_chars="[")
     md.block.register("ref_footnote", REF_FOOTNOTE, _parse_footnote_def, before="ref_link")
 
@@ -142,8 +150,18 @@ def parse(body: str) -> Parsed:
         _MD = _make()
     tokens, state = _MD.parse(body)
     definitions: list[FootnoteDef] = state.env.get("footnote_defs", [])
-    for d in definitions:
-        d.children = _clean(_MD.parse(_dedent_definition(d.text) + "\n")[0])
+    counter = state.env.get("inline_notes", [0])
+    i = 0
+    while i < len(definitions):  # an inline note in a definition adds one to the list
+        d = definitions[i]
+        i += 1
+        if d.inline:
+            d.children = _clean(d.children)
+            continue
+        sub = _MD.block.state_cls()
+        sub.env["inline_notes"] = counter  # inline notes' keys stay unique in the post
+        d.children = _clean(_MD.parse(_dedent_definition(d.text) + "\n", sub)[0])
+        definitions += [n for n in sub.env.get("footnote_defs", []) if n.inline]
     return Parsed(_clean(tokens), definitions)
 
 
@@ -263,7 +281,7 @@ def plain_text(tokens: list[Token]) -> str:
     parts = []
     for tok in walk(tokens):
         kind = tok["type"]
-        if kind in ("text", "codespan") and "children" not in tok:
+        if kind in ("text", "codespan", "inline_math") and "children" not in tok:
             parts.append(tok.get("raw", ""))
         elif kind in ("softbreak", "linebreak"):
             parts.append(" ")

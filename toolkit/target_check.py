@@ -30,17 +30,37 @@ class Construct:
     fallback: str  # what a reader of a target without it gets
 
 
-TABLE = Construct("tables", "a table", "one paragraph per row")
+# One entry per construct; its fallback is what the renderers of a target without it
+# really produce (see toolkit/render/), said so the writer can picture it.
+TABLE = Construct(
+    "tables", "a table", "one paragraph per row, its cells separated by “ | ”, the header in bold"
+)
 IMAGE = Construct("images", "an image", "a link to the image")
+SPOILER = Construct(
+    "spoilers", "a `>!` spoiler", "the hidden text shown openly, under “Spoiler” in bold"
+)
+COLLAPSIBLE = Construct(
+    "collapsibles",
+    "a `+++` collapsible section",
+    "the section's title in bold, then its content shown openly",
+)
+MATH = Construct("math", "math (`$…$`)", "the TeX as written")
 NOTE_IN_LIST = Construct(
     "footnotes_in_list_items",
     "a note reference inside a list item",
     "the note, which its editor may not keep there (unverified)",
 )
+CONSTRUCTS = (TABLE, IMAGE, SPOILER, COLLAPSIBLE, MATH, NOTE_IN_LIST)
 
 
-def check_targets(post: Post, parsed: Parsed) -> Iterator[dg.Diagnostic]:
+def check_targets(
+    post: Post, parsed: Parsed, only: targets.Target | None = None
+) -> Iterator[dg.Diagnostic]:
+    """P015 for each target the post names (or for `only`, which `publish --dry-run`
+    asks about) and each construct it cannot show."""
     named = [targets.TARGETS[name] for name in post.targets if name in targets.TARGETS]
+    if only is not None:
+        named = [only]
     lacking = [t for t in named if not all(vars(t.shows).values())]
     if not lacking:
         return
@@ -79,7 +99,13 @@ def _uses(post: Post, parsed: Parsed) -> dict[Construct, tuple[Where, int]]:
                 seen(TABLE, _first_table(loc))
             elif kind == "image":
                 seen(IMAGE, loc.find("!["))
-            elif kind == "footnote_ref":
+            elif kind == "spoiler":
+                seen(SPOILER, loc.find(">!"))
+            elif kind == "collapsible":
+                seen(COLLAPSIBLE, loc.find("+++"))
+            elif kind in ("inline_math", "block_math"):
+                seen(MATH, loc.find("$"))
+            elif kind in ("footnote_ref", "citation"):
                 spot = loc.find(tok["raw"])  # every reference counts, so the k-th is right
                 if in_list:
                     seen(NOTE_IN_LIST, spot)

@@ -28,6 +28,7 @@ class Shows:
     math: bool = False
     images: bool = False  # shown in the text, not as links
     spoilers: bool = False
+    collapsibles: bool = False  # `+++ Title` … `+++` sections
     footnotes_in_list_items: bool = False  # a note reference inside a list item
     raw_html: bool = False
 
@@ -69,9 +70,14 @@ _FORUM_TOKEN = (
     "tools, under the site's cookies)"
 )
 # What ForumMagnum's Markdown shows (see the reference on its editor): tables, MathJax,
-# images, `>!` spoilers, footnotes anywhere; raw HTML is escaped.
+# images, `>!` spoilers, `+++` sections, footnotes anywhere; raw HTML is escaped.
 _FORUM_SHOWS = Shows(
-    tables=True, math=True, images=True, spoilers=True, footnotes_in_list_items=True
+    tables=True,
+    math=True,
+    images=True,
+    spoilers=True,
+    collapsibles=True,
+    footnotes_in_list_items=True,
 )
 
 # ForumMagnum's own limit on every account, drafts included (its rate-limit constants:
@@ -87,8 +93,9 @@ register(
         url=None,
         credential="SUBSTACK_SID",
         credential_doc="the `connect.sid` or `substack.sid` cookie of a signed-in browser session",
-        # No table node; images are links until they are uploaded; a note anchor inside
-        # a list item is unverified in its editor (see the reference on its footnotes).
+        # No table, spoiler or collapsible node; images are links until they are
+        # uploaded; a note anchor inside a list item is unverified in its editor (see the
+        # reference on its footnotes). Math has its `latex` nodes.
         shows=Shows(math=True),
     )
 )

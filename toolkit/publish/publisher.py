@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import checks, pipeline, targets
+from .. import checks, markdown, pipeline, target_check, targets
 from .. import diagnostics as dg
 from ..document import Document
 from ..errors import Problem
@@ -509,6 +509,10 @@ def publish(
             continue
         if pusher is None:  # a dry run
             outcomes.append(dry_run_one(root, doc, target, ledger, checked.project, env, show))
+            # What this target will show instead of what the writer wrote (P015).
+            parsed = checked.parsed.get(post.path) or markdown.parse(doc.post.body)
+            for warning in target_check.check_targets(doc.post, parsed, target):
+                show(warning.format())
             continue
         try:
             outcomes.append(pusher.push(doc))

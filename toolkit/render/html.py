@@ -168,7 +168,34 @@ class HtmlRenderer:
             return url if url.lower().startswith(_SAFE_SCHEMES) else "#unsafe-link"
         return urljoin(self.site_url, url.lstrip("/") if url.startswith("/") else url)
 
+    def superscript(self, tok: Token) -> str:
+        return f"<sup>{self.inline(tok['children'])}</sup>"
+
+    def subscript(self, tok: Token) -> str:
+        return f"<sub>{self.inline(tok['children'])}</sub>"
+
+    def inline_math(self, tok: Token) -> str:
+        return mathml(tok["raw"], display=tok.get("attrs", {}).get("display", False))
+
     # Blocks --------------------------------------------------------------------------
+
+    def block_math(self, tok: Token) -> str:
+        return f'<div class="math">{mathml(tok["raw"].strip(), display=True)}</div>\n'
+
+    def spoiler(self, tok: Token) -> str:
+        # A spoiler is hidden until asked for: `<details>` does that without a script,
+        # in a page and in a feed reader.
+        return (
+            '<details class="spoiler">\n<summary>Spoiler</summary>\n'
+            f"{self.blocks(tok['children'])}</details>\n"
+        )
+
+    def collapsible(self, tok: Token) -> str:
+        title = escape(tok["attrs"].get("title") or "Details")
+        return (
+            f'<details class="collapsible">\n<summary>{title}</summary>\n'
+            f"{self.blocks(tok['children'])}</details>\n"
+        )
 
     def paragraph(self, tok: Token) -> str:
         return f"<p>{self.inline(tok['children'])}</p>\n"
@@ -329,6 +356,9 @@ HtmlRenderer._block = {
     "block_error": HtmlRenderer.block_html,
     "claim": HtmlRenderer.claim,
     "table": HtmlRenderer.table,
+    "block_math": HtmlRenderer.block_math,
+    "spoiler": HtmlRenderer.spoiler,
+    "collapsible": HtmlRenderer.collapsible,
 }
 HtmlRenderer._inline = {
     "text": HtmlRenderer.text,
@@ -342,7 +372,94 @@ HtmlRenderer._inline = {
     "inline_html": HtmlRenderer.text,
     "strikethrough": HtmlRenderer.strikethrough,
     "note_ref": HtmlRenderer.note_ref,
+    "superscript": HtmlRenderer.superscript,
+    "subscript": HtmlRenderer.subscript,
+    "inline_math": HtmlRenderer.inline_math,
 }
+
+
+def mathml(tex: str, display: bool) -> str:
+    """TeX as MathML, made at build time so pages and feeds need no script. TeX that
+    latex2mathml cannot read is shown as written, in code, rather than failing a build."""
+    from latex2mathml.converter import convert_to_element  # loaded by posts with math
+
+    try:
+        element = convert_to_element(tex, display="block" if display else "inline")
+    except Exception:  # the library raises many kinds on malformed TeX; none may escape
+        marks = "$$" if display else "$"
+        return f'<code class="math-tex">{escape(marks + tex + marks)}</code>'
+    return "".join(_mathml_parts(element))
+
+
+# latex2mathml's own serialisation unescapes everything it wrote, so `\text{<b>}` came out
+# as markup and `\href{javascript:...}` as a live link. We write its tree ourselves: text
+# escaped (the character references it puts in text kept as references), and attributes
+# only from this list.
+_MATHML_ATTRIBUTES = frozenset(
+    [
+        "xmlns",
+        "display",
+        "mathvariant",
+        "stretchy",
+        "fence",
+        "separator",
+        "lspace",
+        "rspace",
+        "accent",
+        "accentunder",
+        "columnalign",
+        "columnlines",
+        "columnspacing",
+        "rowspacing",
+        "rowlines",
+        "frame",
+        "framespacing",
+        "displaystyle",
+        "scriptlevel",
+        "linethickness",
+        "width",
+        "height",
+        "depth",
+        "minsize",
+        "maxsize",
+        "movablelimits",
+        "largeop",
+        "symmetric",
+        "notation",
+        "open",
+        "close",
+    ]
+)
+_CHAR_REF = re.compile(r"&amp;#x([0-9A-Fa-f]{1,6});")
+
+
+def _char_ref(m: re.Match) -> str:
+    code = int(m.group(1), 16)
+    # Only references to characters a page and a feed can hold stay references.
+    if code < 0x20 or 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:
+        return m.group(0)
+    return f"&#x{m.group(1)};"
+
+
+def _mathml_text(text: str) -> str:
+    return _CHAR_REF.sub(_char_ref, escape(text))
+
+
+def _mathml_parts(element) -> list[str]:
+    attrs = "".join(
+        f' {name}="{escape(str(value))}"'
+        for name, value in element.attrib.items()
+        if name in _MATHML_ATTRIBUTES
+    )
+    out = [f"<{element.tag}{attrs}>"]
+    if element.text:
+        out.append(_mathml_text(element.text))
+    for child in element:
+        out += _mathml_parts(child)
+        if child.tail:
+            out.append(_mathml_text(child.tail))
+    out.append(f"</{element.tag}>")
+    return out
 
 
 def _align(cell: Token) -> str:

@@ -1,9 +1,12 @@
 """LessWrong: the document as the Markdown LessWrong's server renders.
 
 LessWrong converts Markdown with markdown-it (linkify on, raw HTML escaped) plus footnote,
-sub/superscript, spoiler and MathJax plugins. So notes are written as `[^n]` references
-with `[^n]: ...` definitions, numbered as on the site, and text is escaped for those
-extra syntaxes too: `$` (math), `^` and `~` (super/subscript), besides CommonMark's own.
+sub/superscript, spoiler, collapsible-section and MathJax plugins. So notes are written as
+`[^n]` references with `[^n]: ...` definitions, numbered as on the site (an inline
+`^[note]` among them), and text is escaped for those extra syntaxes too: `$` (math), `^`
+and `~` (super/subscript), besides CommonMark's own. What the writer wrote in those
+syntaxes (`$…$`, `$$…$$`, `^sup^`, `~sub~`, `>!` spoilers, `+++ Title` sections) goes
+back out as written, for LessWrong's editor to read the same way.
 """
 
 from __future__ import annotations
@@ -27,7 +30,8 @@ class LessWrongMarkdown(MarkdownRenderer):
     """mistune's Markdown renderer, plus note references, claims and notes."""
 
     def text(self, token: Token, state: BlockState) -> str:
-        return _ESCAPE.sub(r"\\\1", token["raw"])
+        # `+++` opens a collapsible section on LessWrong: a run of them in text is escaped.
+        return _ESCAPE.sub(r"\\\1", token["raw"]).replace("+++", "\\+++")
 
     def inline_html(self, token: Token, state: BlockState) -> str:
         return self.text(token, state)  # raw HTML was escaped on the site too
@@ -47,6 +51,32 @@ class LessWrongMarkdown(MarkdownRenderer):
         quote = self.render_tokens(token["children"], state).rstrip("\n")
         attribution = self.render_tokens(token["attrs"]["attribution"], state)
         return indent(quote + "\n\n" + attribution, "> ", lambda _: True) + "\n\n"
+
+    def inline_math(self, token: Token, state: BlockState) -> str:
+        marks = "$$" if token.get("attrs", {}).get("display") else "$"
+        return marks + token["raw"] + marks
+
+    def block_math(self, token: Token, state: BlockState) -> str:
+        # `raw` is all between the two `$$`, line breaks included: written back as it
+        # was, LessWrong reads the block where the writer's source had it.
+        return "$$" + token["raw"] + "$$\n\n"
+
+    def superscript(self, token: Token, state: BlockState) -> str:
+        # Inside `^…^` a space must be escaped, or the marks are read as text.
+        return "^" + self.render_children(token, state).replace(" ", "\\ ") + "^"
+
+    def subscript(self, token: Token, state: BlockState) -> str:
+        return "~" + self.render_children(token, state).replace(" ", "\\ ") + "~"
+
+    def spoiler(self, token: Token, state: BlockState) -> str:
+        text = self.render_children(token, state).rstrip("\n")
+        lines = [(">! " + line) if line.strip() else ">!" for line in text.split("\n")]
+        return "\n".join(lines) + "\n\n"
+
+    def collapsible(self, token: Token, state: BlockState) -> str:
+        title = " ".join((token["attrs"].get("title") or "Details").split())
+        inner = self.render_children(token, state).rstrip("\n")
+        return f"+++ {title}\n{inner}\n+++\n\n"
 
     def strikethrough(self, token: Token, state: BlockState) -> str:
         return "~~" + self.render_children(token, state) + "~~"

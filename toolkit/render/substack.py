@@ -8,9 +8,13 @@ and one `footnote {number}` block per anchor at the end of the doc, numbered 1..
 document order. Substack pairs anchors and blocks one to one, so a second reference to
 the same note is written as a plain superscript number, never a second anchor.
 
-A `{claim}` is a blockquote followed by its attribution line. Substack has no table node:
-a table becomes one paragraph per row. Images become links
-(Substack needs its own upload for an image node).
+A `{claim}` is a blockquote followed by its attribution line. Math is Substack's own
+`latex` (inline) and `latex_block` nodes; `^sup^` and `~sub~` its superscript and
+subscript marks. What Substack has no node for gets the fallback `check` names (P015,
+from `toolkit.target_check`): a table is one paragraph per row, its cells separated by
+" | " and the header row in bold (never cells run together, and the note anchors in it
+kept); a spoiler or a collapsible section is its title in bold, then its content, shown
+openly. Images become links (Substack needs its own upload for an image node).
 """
 
 from __future__ import annotations
@@ -68,6 +72,17 @@ class ProseMirror:
                 out += _text(
                     alt, marks + [{"type": "link", "attrs": {"href": tok["attrs"]["url"]}}]
                 )
+            elif kind == "superscript":
+                out += self.inline(tok["children"], marks + [{"type": "superscript"}])
+            elif kind == "subscript":
+                out += self.inline(tok["children"], marks + [{"type": "subscript"}])
+            elif kind == "inline_math":
+                out.append(
+                    {
+                        "type": "latex",
+                        "attrs": {"expression": tok["raw"], "persistentExpression": tok["raw"]},
+                    }
+                )
             elif kind == "note_ref":
                 out += self.note_ref(
                     tok["attrs"]["number"], tok["attrs"].get("occurrence", 1), marks
@@ -105,7 +120,7 @@ class ProseMirror:
                 }
             ]
         if kind == "block_quote":
-            content = self.blocks(tok["children"]) or [{"type": "paragraph"}]
+            content = _paragraphs_only(self.blocks(tok["children"])) or [{"type": "paragraph"}]
             return [{"type": "blockquote", "content": content}]
         if kind == "list":
             return [self.list(tok)]
@@ -128,19 +143,42 @@ class ProseMirror:
                 {"type": "paragraph", "content": attribution},
             ]
         if kind == "table":
+            return self.table(tok)
+        if kind == "block_math":
             return [
-                {"type": "paragraph", "content": self.inline(row["children"])}
-                for section in tok["children"]
-                for row in section.get("children", [])
-                if row.get("children")
+                {
+                    "type": "latex_block",
+                    "attrs": {"persistentExpression": tok["raw"].strip(), "dirty": True},
+                }
             ]
-        if kind == "table_row":
-            return [{"type": "paragraph", "content": self.inline(tok["children"])}]
+        if kind in ("spoiler", "collapsible"):
+            title = "Spoiler" if kind == "spoiler" else tok["attrs"].get("title") or "Details"
+            heading = {"type": "paragraph", "content": _text(title, [{"type": "strong"}])}
+            return [heading] + self.blocks(tok["children"])
         if kind in ("block_html", "block_error"):
             return [{"type": "paragraph", "content": _text(tok.get("raw", "").strip(), [])}]
         if "children" in tok:
             return self.blocks(tok["children"])
         return []
+
+    def table(self, tok: Token) -> list[Node]:
+        """One paragraph per row, cells separated by " | ", header cells in bold."""
+        out: list[Node] = []
+        for section in tok["children"]:
+            head = section["type"] == "table_head"
+            rows = [section] if head else section.get("children", [])
+            for row in rows:
+                content: list[Node] = []
+                for i, cell in enumerate(row.get("children", [])):
+                    if i:
+                        content += _text(" | ", [])
+                    cell_marks = [{"type": "strong"}] if head else []
+                    content += self.inline(cell.get("children", []), cell_marks) or _text(
+                        "–", cell_marks
+                    )
+                if content:
+                    out.append({"type": "paragraph", "content": _merge(content)})
+        return out
 
     def list(self, tok: Token) -> Node:
         items = []
@@ -174,6 +212,39 @@ class ProseMirror:
         content = self.blocks(self.doc.body)
         content += [self.footnote(note) for note in self.doc.notes]
         return {"type": "doc", "content": content}
+
+
+def _paragraphs_only(blocks: list[Node]) -> list[Node]:
+    """Blocks as the paragraphs a blockquote may hold (Substack's schema allows nothing
+    else there), every inline node kept, note anchors and math included: a list item is
+    its paragraphs, the first marked "• " or "n. "; display math is an inline `latex`."""
+    out: list[Node] = []
+    for block in blocks:
+        kind = block["type"]
+        if kind == "paragraph":
+            out.append(block)
+        elif kind == "latex_block":
+            expression = block["attrs"]["persistentExpression"]
+            latex = {
+                "type": "latex",
+                "attrs": {"expression": expression, "persistentExpression": expression},
+            }
+            out.append({"type": "paragraph", "content": [latex]})
+        elif kind in ("bullet_list", "ordered_list"):
+            number = block.get("attrs", {}).get("order", 1)
+            for i, item in enumerate(block.get("content", [])):
+                inner = _paragraphs_only(item.get("content", []))
+                mark = f"{number + i}. " if kind == "ordered_list" else "• "
+                if inner:
+                    inner[0] = dict(
+                        inner[0], content=_merge(_text(mark, []) + inner[0].get("content", []))
+                    )
+                out += inner
+        elif kind in ("heading", "codeBlock") and block.get("content"):
+            out.append({"type": "paragraph", "content": block["content"]})
+        elif kind in ("blockquote", "captionedImage") or block.get("content"):
+            out += _paragraphs_only(block.get("content", []))
+    return [p for p in out if p.get("content")]
 
 
 def _words(node: Node) -> str:
