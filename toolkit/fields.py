@@ -9,6 +9,7 @@ entries, toolkit.toml) is a tuple of `Field`s. The same declaration drives valid
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -302,6 +303,7 @@ _URL_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _HTTP_URL = re.compile(r"https?://[^\s/?#@]+(?:[/?#]\S*)?", re.IGNORECASE)
 
 
+@functools.lru_cache(maxsize=65536)  # sources and archive links repeat across snippets
 def is_http_url(value: str) -> bool:
     """An absolute http(s) URL with a host, no spaces or control characters, that
     urllib can take apart (so `https://[::1/x`, an unclosed IPv6 host, is not one)."""
