@@ -14,7 +14,7 @@ from . import content, fields, target_check, urls
 from . import diagnostics as dg
 from .content import CONFIG_FILE
 from .diagnostics import Diagnostic
-from .markdown import Locator, Parsed, Place, walk
+from .markdown import FootnoteDef, Locator, Parsed, Place, walk
 from .model import ArchiveIndex, Post, Project, Snippet
 
 
@@ -439,28 +439,50 @@ def _check_body(
 
 
 def _nested_footnote_refs(post: Post, parsed: Parsed, loc: Locator) -> Iterator[Diagnostic]:
-    """P015 for each `[^x]` inside a footnote's text (`[^a]: see [^a]`): notes cannot
-    nest on Substack or LessWrong, so every output would show it as typed."""
+    """P017 at each `[^x]` inside a footnote's text that leads back to that footnote
+    (`[^a]: see [^a]`, or `[^a]` in `[^b]` and `[^b]` in `[^a]`): a note inside a note
+    is its own note, but a cycle of notes has no first reference to number it by."""
+    first: dict[str, FootnoteDef] = {}
+    for d in parsed.definitions:
+        first.setdefault(d.key, d)
+    inside = {
+        key: [t for t in walk(d.children) if t["type"] == "footnote_ref"]
+        for key, d in first.items()
+    }
+
+    def reaches(start: str, goal: str) -> bool:
+        seen, todo = set(), [start]
+        while todo:
+            key = todo.pop()
+            if key == goal:
+                return True
+            if key in seen:
+                continue
+            seen.add(key)
+            todo += [t["attrs"]["key"] for t in inside.get(key, [])]
+        return False
+
     for d in parsed.definitions:
         start = d.offset + len(f"[^{d.label}]:") if d.offset >= 0 else -1
         for tok in walk(d.children):
             if tok["type"] != "footnote_ref":
                 continue
             found = loc.text.find(tok["raw"], start) if start >= 0 else -1
+            if start >= 0 and found >= 0:
+                start = found + 1
+            if first.get(d.key) is not d or not reaches(tok["attrs"]["key"], d.key):
+                continue
             where = loc.position(found) if found >= 0 else loc.find(tok["raw"])
-            line, column = where[0], where[1]
-            inside = "itself" if tok["attrs"]["key"] == d.key else f"`[^{d.label}]`"
+            back = "itself" if tok["attrs"]["key"] == d.key else f"`[^{d.label}]`"
             yield dg.make(
                 "P017",
                 post.path,
-                line,
-                f"footnote `{tok['raw']}` is referenced inside {inside}; notes cannot "
-                "nest (not on Substack or LessWrong either), so it would show as typed; "
-                "write the point out in the note, or reference it from the text",
-                column,
+                where[0],
+                f"footnote `{tok['raw']}` inside `[^{d.label}]` leads back to {back}: "
+                "notes that refer to each other in a circle have no first reference to "
+                "number them by; remove one of the references",
+                where[1],
             )
-            if start >= 0 and found >= 0:
-                start = found + 1
 
 
 def _control_characters(post: Post, loc: Locator) -> Iterator[Diagnostic]:

@@ -265,7 +265,12 @@ class HtmlRenderer:
         """A citation note's source paragraph, then what it cites: the quote, or (when
         the body quotes it already, or there is none) a link to the claim's entry."""
         assert self.project is not None
-        cited = [s for s in (self.project.snippets.get(i) for i in note.snippets) if s]
+        # A source cited before in the post has its quote and copy in that first note.
+        cited = [
+            s
+            for s in (self.project.snippets.get(i) for i in note.snippets)
+            if s and s.id not in note.repeats
+        ]
         missing = [s for s in cited if not s.archive]
         if missing and text.endswith("</p>"):
             if len(cited) == 1:
@@ -299,7 +304,11 @@ class HtmlRenderer:
         """What a reference shows of its note on hover or focus: the quote first, if any."""
         words = " ".join(plain_text(note.children).split())
         if note.kind == "citation" and self.project is not None:
-            cited = [s for s in (self.project.snippets.get(i) for i in note.snippets) if s]
+            cited = [
+                s
+                for s in (self.project.snippets.get(i) for i in note.snippets)
+                if s and s.id not in note.repeats
+            ]
             if any(not s.archive for s in cited):
                 words += " No archived copy yet."
             quotes = [f"“{shorten(s.quote, QUOTE_LIMIT)}”" for s in cited if s.quote]
