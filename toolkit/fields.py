@@ -85,7 +85,8 @@ class Field:
 
 
 POST = (
-    Field("title", "text", "The post's title.", required=True),
+    # Required for `kind: post` (checked in content.load_post): a quick take has none.
+    Field("title", "text", "The post's title; optional for shortform (its opening words)."),
     Field(
         "date",
         "datetime",
