@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from . import content, fields, target_check, urls
+from . import content, fields, markdown, target_check, urls
 from . import diagnostics as dg
 from .content import CONFIG_FILE
 from .diagnostics import Diagnostic
@@ -330,7 +330,14 @@ def _check_body(
     loc = Locator(post.body, post.body_line)
     path = post.path
     tokens = parsed.every_token()
-    relies_on = set(post.claims) | _cited_ids(tokens)
+    # Citations in `updates:` are checked like the body's, at the update's line.
+    in_updates = [
+        (update.line, tok)
+        for update in post.updates
+        for tok in markdown.parse(update.text).every_token()
+        if tok["type"] == "citation"
+    ]
+    relies_on = set(post.claims) | _cited_ids(tokens) | _cited_ids([t for _, t in in_updates])
     defined = {d.key for d in parsed.definitions}
     referenced: set[str] = set()
     reported_refs: set[str] = set()
@@ -404,6 +411,10 @@ def _check_body(
         return loc.position(d.offset) if d.offset >= 0 else loc.find(f"[^{d.label}]:")
 
     yield from _nested_footnote_refs(post, parsed, loc)
+
+    for line, tok in in_updates:
+        for item in tok["attrs"]["items"]:
+            yield from cited(item["id"], (line, 1), "an update cites")
 
     first_defs: dict[str, object] = {}
     for d in parsed.definitions:

@@ -24,7 +24,7 @@ from typing import Any
 from . import diagnostics as dg
 from . import fields, parallel, targets, yamlfile
 from .errors import Problem, shown_path
-from .model import ArchiveEntry, Config, Lab, Post, Project, Snippet
+from .model import ArchiveEntry, Config, Lab, Post, Project, Snippet, Update
 from .yamlfile import Loaded
 
 if sys.version_info >= (3, 11):
@@ -244,8 +244,20 @@ def load_post(
         body_line=body_line,
         loaded=loaded,
         digest=hashlib.sha256(data).hexdigest(),
+        updates=_updates(values["updates"], loaded),
     )
     return post, diags + v.diagnostics
+
+
+def _updates(values: tuple[dict, ...], loaded: Loaded) -> tuple[Update, ...]:
+    """The valid entries of `updates:`, oldest first (their notes are numbered in this
+    order, so a new update never renumbers an older one's)."""
+    found = [
+        Update(u["date"], u["text"], loaded.at(("updates", i, "text"))[0])
+        for i, u in enumerate(values)
+        if u.get("date") and u.get("text")
+    ]
+    return tuple(sorted(found, key=lambda u: u.date))
 
 
 def load_snippet(

@@ -36,6 +36,7 @@ from dataclasses import dataclass, field
 
 from . import urls
 from .markdown import FootnoteDef, Parsed, Token, plain_text
+from .markdown import parse as parse_markdown
 from .model import Post, Project, Snippet
 
 MONTHS = (
@@ -72,6 +73,15 @@ class Note:
 
 
 @dataclass
+class UpdateBlock:
+    """A dated update, resolved: block tokens whose first paragraph opens with
+    "Update, 3 March 2025:" in bold. Its notes have `section == "update"`."""
+
+    date: dt.date
+    blocks: list[Token]
+
+
+@dataclass
 class Document:
     post: Post
     body: list[Token]
@@ -80,6 +90,7 @@ class Document:
     path: str  # URL path of the post's page relative to the site root, e.g. "posts/x/"
     summary: str = ""
     extra: dict = field(default_factory=dict)
+    updates: list[UpdateBlock] = field(default_factory=list)  # oldest first
 
 
 def page_path(post: Post) -> str:
@@ -528,6 +539,17 @@ def build(post: Post, parsed: Parsed, project: Project) -> Document:
     resolver = _Resolver(parsed.definitions, project)
     body = resolver.blocks(parsed.tokens)
     resolver.drain()
+    # Updates come after the body in the numbering (oldest first), so adding one never
+    # renumbers a note; they are shown at the top of the post.
+    resolver.section = "update"
+    updates = []
+    for update in post.updates:
+        update_parse = parse_markdown(update.text)
+        for d in update_parse.definitions:
+            resolver.defs.setdefault(d.key, d)
+        blocks = resolver.blocks(update_parse.tokens)
+        resolver.drain()
+        updates.append(UpdateBlock(update.date, _labelled(update.date, blocks)))
     claims = [c for c in resolver.cited if c in project.snippets]
     claims += [c for c in post.claims if c in project.snippets and c not in claims]
     return Document(
@@ -537,7 +559,18 @@ def build(post: Post, parsed: Parsed, project: Project) -> Document:
         claims=claims,
         path=page_path(post),
         summary=summarize(post, parsed.tokens),
+        updates=updates,
     )
+
+
+def _labelled(date: dt.date, blocks: list[Token]) -> list[Token]:
+    label: list[Token] = [
+        {"type": "strong", "children": [text(f"Update, {human_date(date)}:")]},
+        text(" "),
+    ]
+    if blocks and blocks[0]["type"] == "paragraph":
+        return [dict(blocks[0], children=label + blocks[0]["children"])] + blocks[1:]
+    return [{"type": "paragraph", "children": label[:1]}] + blocks
 
 
 def build_fragment(tokens: list[Token], project: Project) -> list[Token]:

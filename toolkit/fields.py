@@ -79,10 +79,21 @@ class Field:
     default: Any = None
     fields: tuple[Field, ...] = ()  # for kind="table"
     # For kind="list": "text"; "choice" (then `choices` applies); "target" (a name in the
-    # publish-target registry, read when a file is checked).
+    # publish-target registry, read when a file is checked); "table" (each item a mapping
+    # of `fields`).
     items: str = "text"
     example: Any = None
 
+
+UPDATE = (
+    Field("date", "date", "When the update was made.", required=True, example="2025-03-01"),
+    Field(
+        "text",
+        "text",
+        "What changed, in Markdown (citations and footnotes allowed).",
+        required=True,
+    ),
+)
 
 POST = (
     # Required for `kind: post` (checked in content.load_post): a quick take has none.
@@ -120,6 +131,15 @@ POST = (
         default=(),
     ),
     Field("updated", "datetime", "When the post was last substantively changed."),
+    Field(
+        "updates",
+        "list",
+        "Dated updates, shown at the top of the post; their notes are numbered after the "
+        "body's, so adding one never renumbers.",
+        items="table",
+        fields=UPDATE,
+        default=(),
+    ),
 )
 
 SOURCE = (
@@ -380,6 +400,10 @@ class Validator:
             if not isinstance(value, list):
                 self.report("F004", at, f"{name} must be {_TYPE_NAMES['list']}")
                 return self.default(f)
+            if f.items == "table":
+                return tuple(
+                    self.mapping(item, f.fields, at + (i,)) for i, item in enumerate(value)
+                )
             items = []
             for i, item in enumerate(value):
                 if isinstance(item, (int, float)) and not isinstance(item, bool):
@@ -488,6 +512,8 @@ def _field_schema(f: Field) -> dict:
     s: dict[str, Any]
     if f.kind == "table":
         s = _object_schema(f.fields)
+    elif f.kind == "list" and f.items == "table":
+        s = {"type": "array", "items": _object_schema(f.fields)}
     elif f.kind == "list":
         item: dict[str, Any] = {"type": "string"}
         if f.items != "text":

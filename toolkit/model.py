@@ -77,6 +77,15 @@ class Snippet:
 
 
 @dataclass
+class Update:
+    """One dated update of a post (`updates:` in its front matter)."""
+
+    date: dt.date
+    text: str  # Markdown
+    line: int  # the file line of its `text`
+
+
+@dataclass
 class Post:
     path: str
     slug: str
@@ -95,6 +104,7 @@ class Post:
     loaded: Loaded
     digest: str  # sha256 of the file's bytes
     slim: bool = False  # body and YAML positions left out (as kept in the build cache)
+    updates: tuple[Update, ...] = ()  # oldest first
 
     @property
     def published(self) -> bool:

@@ -375,7 +375,21 @@ def render(doc: Document, site_url: str, project: Project | None = None) -> Rend
     renderer.notes_label = f"Notes to “{doc.post.title}”"
     if project is not None:
         renderer.by_number = {n.number: n for n in doc.notes}
-    return RenderedHtml(renderer.blocks(doc.body), renderer.notes(doc.notes))
+    return RenderedHtml(
+        updates(renderer, doc) + renderer.blocks(doc.body), renderer.notes(doc.notes)
+    )
+
+
+def updates(renderer: HtmlRenderer, doc: Document) -> str:
+    """The post's dated updates, at its top (their notes are in the post's notes)."""
+    if not doc.updates:
+        return ""
+    blocks = "".join(
+        f'<div class="update" data-date="{u.date.isoformat()}">\n'
+        f"{renderer.blocks(u.blocks)}</div>\n"
+        for u in doc.updates
+    )
+    return f'<aside class="updates" aria-label="Updates">\n{blocks}</aside>\n'
 
 
 def render_inline(tokens: list[Token], prefix: str, site_url: str) -> str:

@@ -30,6 +30,7 @@ from ..markdown import Token, plain_text
 
 Node = dict[str, Any]
 Nodes = list[Node]  # (`list` inside the class below is a method)
+Tokens = list[Token]
 
 
 def _text(text: str, marks: list[dict]) -> list[Node]:
@@ -181,12 +182,7 @@ class ProseMirror:
     def paragraphs(self, note: Note) -> Nodes:
         """A note's text as paragraphs (all a footnote may hold): the words of anything
         else are kept as a paragraph."""
-        out = []
-        for block in self.blocks(note.children):
-            if block["type"] != "paragraph":
-                block = {"type": "paragraph", "content": _text(_words(block), [])}
-            out.append(block)
-        return out
+        return self.paragraphs_of(note.children)
 
     def footnote(self, note: Note) -> Node:
         paragraphs = self.paragraphs(note)
@@ -206,8 +202,31 @@ class ProseMirror:
         paragraphs[0] = dict(first, content=_merge(lead + first.get("content", [])))
         return paragraphs
 
+    def updates(self) -> Nodes:
+        """The dated updates, as one blockquote at the top. Substack numbers footnotes by
+        position, so an anchor up here would renumber the post: references here are
+        superscript numbers, and the updates' own notes are written out at the end of
+        the quote, led by their number."""
+        if not self.doc.updates:
+            return []
+        content: Nodes = []
+        for update in self.doc.updates:
+            content += self.paragraphs_of(update.blocks)
+        for note in self.doc.notes:
+            if note.section == "update":
+                content += self.numbered(note)
+        return [{"type": "blockquote", "content": content}]
+
+    def paragraphs_of(self, tokens: Tokens) -> Nodes:
+        out = []
+        for block in self.blocks(tokens):
+            if block["type"] != "paragraph":
+                block = {"type": "paragraph", "content": _text(_words(block), [])}
+            out.append(block)
+        return out
+
     def render(self) -> Node:
-        content = self.blocks(self.doc.body)
+        content = self.updates() + self.blocks(self.doc.body)
         content += [self.footnote(n) for n in self.doc.notes if n.number in self.footnotes]
         return {"type": "doc", "content": content}
 
