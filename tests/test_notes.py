@@ -5,15 +5,20 @@ node table for Substack)."""
 
 from __future__ import annotations
 
+import json
 import re
 
 import html5lib
 from conftest import SNIPPET, post
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from mdit_py_plugins.footnote import footnote_plugin
 from servers.substack import validate_prosemirror
 
-from toolkit.markdown import plain_text
+from toolkit.content import load_post
+from toolkit.document import build as build_document
+from toolkit.markdown import parse, plain_text
 from toolkit.render import html as htmlrender
 from toolkit.render import lesswrong, substack
 
@@ -228,3 +233,91 @@ def test_a_short_title_is_the_titles_first_words():
     assert short_title("xAI Risk Management Framework (Draft)") == "xAI Risk Management Framework"
     assert short_title("Frontier Safety: the second edition") == "Frontier Safety"
     assert short_title("One two three four five six") == "One two three four"
+
+
+# 9. Any mix of these never raises and never loses a note ------------------------------
+
+LABELS = ("a", "b", "c", "d")
+
+
+PIECE = st.one_of(
+    st.sampled_from(LABELS).map(lambda label: f"[^{label}]"),
+    st.integers(1, 99).map(lambda n: f"[@openai-prep, p. {n}]"),
+    st.tuples(st.integers(1, 99), st.integers(100, 199)).map(
+        lambda t: f"[@openai-prep, p. {t[0]}; @xai-thresholds, p. {t[1]}]"
+    ),
+    st.sampled_from([".", ",", '"', "(", ")", "words", "more"]),
+)
+# Pieces are joined by a space or nothing; never `[@x][`, which Markdown reads as a
+# reference link rather than a citation (a parser matter, outside these notes).
+SENTENCE = st.lists(st.tuples(PIECE, st.sampled_from(["", " "])), min_size=1, max_size=10).map(
+    lambda parts: "".join(p + (" " if p.endswith("]") else sep) for p, sep in parts)
+)
+
+
+@st.composite
+def notes_post(draw):
+    """A body of footnotes and located citations, definitions that may reference each
+    other (cycles included) and cite, and maybe an update. Each definition carries a word
+    of its own and each citation a locator, so their presence can be checked."""
+    body = draw(SENTENCE)
+    labels = draw(st.sets(st.sampled_from(LABELS)))
+    defs = {label: f"Note{label.upper()} " + draw(SENTENCE) for label in sorted(labels)}
+    update = draw(st.one_of(st.none(), SENTENCE))
+    return body, defs, update
+
+
+def reachable(body: str, defs: dict[str, str]) -> set[str]:
+    found, todo = set(), re.findall(r"\[\^(\w)\]", body)
+    while todo:
+        label = todo.pop()
+        if label in defs and label not in found:
+            found.add(label)
+            todo += re.findall(r"\[\^(\w)\]", defs[label])
+    return found
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(case=notes_post())
+def test_any_mix_of_notes_never_raises_and_never_loses_a_note(project, case):
+    body, defs, update = case
+    project.write(
+        "snippets/xai/xai-thresholds.md",
+        SNIPPET.replace("lab: openai", "lab: xai").replace("openai.com", "x.ai"),
+    )
+    checked = project.run()
+    front = "title: T\nclaims: [openai-prep, xai-thresholds]\n"
+    if update is not None:
+        front += f"updates:\n  - date: 2025-03-01\n    text: {json.dumps(update)}\n"
+    text = body + "\n\n" + "".join(f"[^{k}]: {v}\n\n" for k, v in defs.items())
+    post_, _ = load_post(project.root, project.root / "posts/any.md", post(front, text).encode())
+    assert post_ is not None
+    doc = build_document(post_, parse(post_.body), checked.project)
+
+    site = words(
+        "".join(
+            html5lib.parse(
+                htmlrender.render(doc, "https://example.org/", checked.project).full()
+            ).itertext()
+        )
+    )
+    lw = words(
+        "".join(
+            html5lib.parse(
+                MarkdownIt("commonmark").use(footnote_plugin).render(lesswrong.render(doc))
+            ).itertext()
+        )
+    )
+    prosemirror = substack.render(doc)
+    assert validate_prosemirror(prosemirror) == []
+    sub = words(" ".join(n.get("text", "") for n in walk(prosemirror)))
+
+    wanted = [f"Note{label.upper()}" for label in reachable(body + (update or ""), defs)]
+    cited = body + (update or "") + "".join(defs[k] for k in reachable(body + (update or ""), defs))
+    wanted += [f"p. {n}" for n in re.findall(r"p\. (\d+)", cited)]
+    for output, name in ((site, "site"), (lw, "lesswrong"), (sub, "substack")):
+        missing = [w for w in wanted if w not in output]
+        assert not missing, (name, missing, output)
+        assert "[@" not in output, name
