@@ -417,20 +417,24 @@ def test_each_repeat_of_a_link_is_placed_at_its_own_line(project):
 
 
 @pytest.mark.parametrize(
-    "body,line,column,inside",
+    "body,line,column,back",
     [
         ("Text.[^a]\n\n[^a]: See [^a] again.\n", 6, 11, "itself"),
-        ("Text.[^a] More.[^b]\n\n[^a]: Note a.\n\n[^b]: Unlike [^a].\n", 8, 14, "`[^b]`"),
+        ("Text.[^a]\n\n[^a]: Note a, see [^b].\n\n[^b]: Unlike [^a].\n", 8, 14, "`[^b]`"),
     ],
-    ids=["self-reference", "reference-to-another-note"],
+    ids=["self-reference", "two-notes-in-a-circle"],
 )
-def test_a_footnote_referenced_inside_a_footnote_is_reported_there(
-    project, body, line, column, inside
-):
+def test_a_cycle_of_footnotes_is_reported_where_it_closes(project, body, line, column, back):
     project.write("posts/bad.md", post("title: T\n", body))
-    [d] = only(project.diagnostics(), "P017")
-    assert (d.line, d.column) == (line, column)
-    assert f"inside {inside}" in d.message
+    found = only(project.diagnostics(), "P017")
+    assert (found[-1].line, found[-1].column) == (line, column)
+    assert f"leads back to {back}" in found[-1].message
+
+
+def test_a_footnote_inside_a_footnote_is_no_error(project):
+    body = "Text.[^a] More.[^b]\n\n[^a]: Note a.\n\n[^b]: Unlike [^a], see [^c].\n\n[^c]: C.\n"
+    project.write("posts/fine.md", post("title: T\n", body))
+    assert [d for d in project.diagnostics() if d.path == "posts/fine.md"] == []
 
 
 def test_an_image_without_alt_text_is_a_warning_at_it(project):

@@ -210,10 +210,10 @@ def test_claims_stale_names_the_post_and_the_successor(project):
     )
     project.write("snippets/openai/openai-prep-v2.md", SNIPPET)
     result = run(project.root, "claims", "--stale")
-    assert result.exit_code == 0
+    assert result.exit_code == 1  # something to revisit
     assert result.stdout.strip() == (
-        'posts/a-post.md: "A post" relies on `openai-prep`, which '
-        "is superseded; cite `openai-prep-v2` instead"
+        'posts/a-post.md: "A post" relies on `openai-prep`, which is superseded; add an '
+        "update dated 2023-12-18 or later (`updates:` in its front matter) on `openai-prep-v2`"
     )
     data = json.loads(run(project.root, "claims", "--stale", "--format", "json").stdout)
     assert data == [
@@ -224,8 +224,29 @@ def test_claims_stale_names_the_post_and_the_successor(project):
             "status": "superseded",
             "successor": "openai-prep-v2",
             "cites_successor": False,
+            "since": "2023-12-18",
         }
     ]
+
+
+def test_claims_stale_counts_a_post_handled_once_an_update_follows_the_change(project):
+    project.write(
+        "snippets/openai/openai-prep.md",
+        SNIPPET.replace("status: current", "status: superseded\nsuperseded_by: openai-prep-v2"),
+    )
+    project.write("snippets/openai/openai-prep-v2.md", SNIPPET.replace("2023-12-18", "2025-04-02"))
+    text = (path := project.root / "posts/a-post.md").read_text()
+    early = "updates:\n  - {date: 2025-04-01, text: Not yet.}\n"
+    path.write_text(text.replace("claims:", early + "claims:", 1))
+    assert run(project.root, "claims", "--stale").exit_code == 1  # dated before the change
+    late = "updates:\n  - {date: 2025-04-03, text: 'OpenAI changed this [@openai-prep-v2].'}\n"
+    path.write_text(text.replace("claims:", late + "claims:", 1))
+    result = run(project.root, "claims", "--stale")
+    assert (result.exit_code, result.stdout.strip()) == (
+        0,
+        "No published post relies on a superseded or retracted snippet without an update "
+        "after the change.",
+    )
 
 
 def test_claims_stale_when_nothing_is_stale(project):

@@ -10,11 +10,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import unquote
 
-from . import content, fields, image_check, target_check, urls
+from . import content, fields, image_check, markdown, target_check, urls
 from . import diagnostics as dg
 from .content import CONFIG_FILE
 from .diagnostics import Diagnostic
-from .markdown import Locator, Parsed, Place, walk
+from .markdown import FootnoteDef, Locator, Parsed, Place, walk
 from .model import ArchiveIndex, Post, Project, Snippet
 
 
@@ -395,7 +395,14 @@ def _check_body(
     loc = Locator(post.body, post.body_line)
     path = post.path
     tokens = parsed.every_token()
-    relies_on = set(post.claims) | _cited_ids(tokens)
+    # Citations in `updates:` are checked like the body's, at the update's line.
+    in_updates = [
+        (update.line, tok)
+        for update in post.updates
+        for tok in markdown.parse(update.text).every_token()
+        if tok["type"] == "citation"
+    ]
+    relies_on = set(post.claims) | _cited_ids(tokens) | _cited_ids([t for _, t in in_updates])
     defined = {d.key for d in parsed.definitions}
     referenced: set[str] = set()
     reported_refs: set[str] = set()
@@ -470,6 +477,10 @@ def _check_body(
 
     yield from _nested_footnote_refs(post, parsed, loc)
 
+    for line, tok in in_updates:
+        for item in tok["attrs"]["items"]:
+            yield from cited(item["id"], (line, 1), "an update cites")
+
     first_defs: dict[str, object] = {}
     for d in parsed.definitions:
         if d.key in first_defs:
@@ -504,28 +515,50 @@ def _check_body(
 
 
 def _nested_footnote_refs(post: Post, parsed: Parsed, loc: Locator) -> Iterator[Diagnostic]:
-    """P015 for each `[^x]` inside a footnote's text (`[^a]: see [^a]`): notes cannot
-    nest on Substack or LessWrong, so every output would show it as typed."""
+    """P017 at each `[^x]` inside a footnote's text that leads back to that footnote
+    (`[^a]: see [^a]`, or `[^a]` in `[^b]` and `[^b]` in `[^a]`): a note inside a note
+    is its own note, but a cycle of notes has no first reference to number it by."""
+    first: dict[str, FootnoteDef] = {}
+    for d in parsed.definitions:
+        first.setdefault(d.key, d)
+    inside = {
+        key: [t for t in walk(d.children) if t["type"] == "footnote_ref"]
+        for key, d in first.items()
+    }
+
+    def reaches(start: str, goal: str) -> bool:
+        seen, todo = set(), [start]
+        while todo:
+            key = todo.pop()
+            if key == goal:
+                return True
+            if key in seen:
+                continue
+            seen.add(key)
+            todo += [t["attrs"]["key"] for t in inside.get(key, [])]
+        return False
+
     for d in parsed.definitions:
         start = d.offset + len(f"[^{d.label}]:") if d.offset >= 0 else -1
         for tok in walk(d.children):
             if tok["type"] != "footnote_ref":
                 continue
             found = loc.text.find(tok["raw"], start) if start >= 0 else -1
+            if start >= 0 and found >= 0:
+                start = found + 1
+            if first.get(d.key) is not d or not reaches(tok["attrs"]["key"], d.key):
+                continue
             where = loc.position(found) if found >= 0 else loc.find(tok["raw"])
-            line, column = where[0], where[1]
-            inside = "itself" if tok["attrs"]["key"] == d.key else f"`[^{d.label}]`"
+            back = "itself" if tok["attrs"]["key"] == d.key else f"`[^{d.label}]`"
             yield dg.make(
                 "P017",
                 post.path,
-                line,
-                f"footnote `{tok['raw']}` is referenced inside {inside}; notes cannot "
-                "nest (not on Substack or LessWrong either), so it would show as typed; "
-                "write the point out in the note, or reference it from the text",
-                column,
+                where[0],
+                f"footnote `{tok['raw']}` inside `[^{d.label}]` leads back to {back}: "
+                "notes that refer to each other in a circle have no first reference to "
+                "number them by; remove one of the references",
+                where[1],
             )
-            if start >= 0 and found >= 0:
-                start = found + 1
 
 
 def _control_characters(post: Post, loc: Locator) -> Iterator[Diagnostic]:

@@ -35,6 +35,7 @@ class Stale:
     status: str  # superseded | retracted
     successor: str | None  # the newest snippet to cite instead, if any
     cites_successor: bool  # the post already relies on a newer version too
+    since: str | None = None  # when the successor was published (or read), ISO date
 
 
 def _relied_on(checked: Checked) -> dict[str, set[str]]:
@@ -76,25 +77,34 @@ def rows(checked: Checked, lab: str | None = None, topic: str | None = None) -> 
 
 
 def stale(checked: Checked) -> list[Stale]:
-    """Published posts that rely on superseded or retracted snippets."""
+    """Published posts that rely on superseded or retracted snippets, but for those an
+    update has handled: one dated on or after the day the successor was published (or,
+    without that date, read); for a retraction, or a successor with no date, any update."""
     project = checked.project
     found = []
-    titles = {p.path: p.title for p in project.posts}
+    posts = {p.path: p for p in project.posts}
     for path, ids in sorted(_relied_on(checked).items()):
+        updated = [u.date for u in posts[path].updates]
         for snippet_id in sorted(ids):
             s = project.snippets[snippet_id]
-            if s.status in ("superseded", "retracted"):
-                chain = successors(project, snippet_id)
-                found.append(
-                    Stale(
-                        path,
-                        titles[path],
-                        snippet_id,
-                        s.status,
-                        chain[-1] if chain else None,
-                        bool(ids.intersection(chain)),
-                    )
+            if s.status not in ("superseded", "retracted"):
+                continue
+            chain = successors(project, snippet_id)
+            successor = project.snippets[chain[-1]] if chain else None
+            since = (successor.published or successor.accessed) if successor else None
+            if updated and (since is None or max(updated) >= since):
+                continue
+            found.append(
+                Stale(
+                    path,
+                    posts[path].title,
+                    snippet_id,
+                    s.status,
+                    successor.id if successor else None,
+                    bool(ids.intersection(chain)),
+                    since.isoformat() if since else None,
                 )
+            )
     return found
 
 
@@ -138,15 +148,26 @@ def as_text(table: list[Row]) -> str:
 
 def stale_text(items: list[Stale]) -> str:
     if not items:
-        return "No published post relies on a superseded or retracted snippet."
+        return (
+            "No published post relies on a superseded or retracted snippet "
+            "without an update after the change."
+        )
     lines = []
     for item in items:
-        instead = f"; cite `{item.successor}` instead" if item.successor else ""
-        if item.cites_successor:
-            instead = f"; it also cites `{item.successor}` (add an update note if needed)"
+        # A published post is a dated record: the advice is an update at its top (which
+        # renumbers nothing), not a silent change of what it cited.
+        if item.successor:
+            when = f" dated {item.since} or later" if item.since else ""
+            advice = f"; add an update{when} (`updates:` in its front matter) on `{item.successor}`"
+            if item.cites_successor:
+                advice = f"; it also cites `{item.successor}`" + advice.replace(
+                    "; add", ", but add"
+                )
+        else:
+            advice = "; add an update (`updates:` in its front matter) saying so"
         lines.append(
             f'{item.post}: "{item.title}" relies on `{item.snippet}`, which is '
-            f"{item.status}{instead}"
+            f"{item.status}{advice}"
         )
     return "\n".join(lines)
 

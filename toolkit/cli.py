@@ -474,7 +474,8 @@ def claims(obj: Context, lab: str | None, topic: str | None, stale: bool, fmt: s
     """The claims table: company, id, title, status, source, archived, cited by N posts.
 
     With --stale, the published posts to revisit because a company changed or withdrew
-    what they cite, with the snippet to cite instead.
+    what they cite, until an update dated after the change says so; exits 1 while it
+    lists any.
     """
     checked = pipeline.run(obj.root)
     if lab and lab not in checked.project.labs:
@@ -490,6 +491,8 @@ def claims(obj: Context, lab: str | None, topic: str | None, stale: bool, fmt: s
         click.echo(claimslib.as_csv(items), nl=False)
     else:
         click.echo(claimslib.stale_text(stale_items) if stale else claimslib.as_text(rows))
+    if stale_items:
+        raise Failed()  # the lines above are the posts to revisit
 
 
 @cli.command()

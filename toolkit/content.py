@@ -33,6 +33,7 @@ from .model import (
     Post,
     Project,
     Snippet,
+    Update,
 )
 from .yamlfile import Loaded
 
@@ -149,6 +150,31 @@ def split_front_matter(text: str) -> tuple[str, int, str, int] | None:
 SLUG_BYTES = 100  # a slug is a file and folder name: well under any system's 255 bytes
 
 
+_MARKUP = re.compile(
+    r"\[\^[^\]]*\]|\[@[^\]]*\]|!?\[([^\]]*)\]\([^)]*\)|https?://\S+|[*_`~#>|]|^\s*[-+] ",
+    re.M,
+)
+
+
+def opening_words(body: str, limit: int = 60) -> str:
+    """A title for a quick take that has none: the first paragraph's opening words, as
+    plain text, cut at a word before `limit` characters (with "…" if cut)."""
+    lines: list[str] = []
+    for line in body.strip().splitlines():
+        if not line.strip():
+            if lines:
+                break
+            continue
+        if line.startswith("```") or re.match(r"\[\^[^\]]+\]:", line):
+            break
+        lines.append(line)
+    words = " ".join(_MARKUP.sub(lambda m: m.group(1) or "", "\n".join(lines)).split())
+    words = re.sub(r"\s+([.,;:!?])", r"\1", words)
+    if len(words) <= limit:
+        return words
+    return words[:limit].rsplit(" ", 1)[0].rstrip(",;:") + "…"
+
+
 @functools.lru_cache(maxsize=16384)  # tags are slugified per post, per page and per feed
 def slugify(text: str) -> str:
     """`What's new: xAI's draft` -> `whats-new-xais-draft`; `Café` -> `café`.
@@ -206,10 +232,15 @@ def load_post(
         return None, diags
     v = fields.Validator(loaded, shown, "post front matter")
     values = v.mapping(loaded.value, fields.POST)
+    title = values["title"]
+    if not title and values["kind"] == "shortform":
+        title = opening_words(body)
+    elif title is None and isinstance(loaded.value, dict):
+        v.report("F005", (), "missing required key `title`: add `title:` (the post's title)")
     post = Post(
         path=shown,
         slug=values["slug"] or slugify(path.stem),
-        title=values["title"] or path.stem,
+        title=title or path.stem,
         date=values["date"],
         kind=values["kind"] or "post",
         status=values["status"] or "draft",
@@ -224,8 +255,20 @@ def load_post(
         body_line=body_line,
         loaded=loaded,
         digest=hashlib.sha256(data).hexdigest(),
+        updates=_updates(values["updates"], loaded),
     )
     return post, diags + v.diagnostics
+
+
+def _updates(values: tuple[dict, ...], loaded: Loaded) -> tuple[Update, ...]:
+    """The valid entries of `updates:`, oldest first (their notes are numbered in this
+    order, so a new update never renumbers an older one's)."""
+    found = [
+        Update(u["date"], u["text"], loaded.at(("updates", i, "text"))[0])
+        for i, u in enumerate(values)
+        if u.get("date") and u.get("text")
+    ]
+    return tuple(sorted(found, key=lambda u: u.date))
 
 
 def load_snippet(

@@ -75,9 +75,9 @@ _CODES = [
     ),
     Code(
         "P017",
-        "footnote-in-footnote",
+        "footnote-cycle",
         ERROR,
-        "A footnote reference inside a footnote; notes cannot nest, so it would show as typed.",
+        "Footnotes that refer to each other in a circle (`[^a]` inside `[^b]` inside `[^a]`).",
     ),
     Code("P020", "image-without-alt", WARNING, "An image without alt text."),
     Code(

@@ -18,10 +18,14 @@ Shape
   (ISO 8601, may be None); the visible link to the copy follows it as its own link token
   with `role: "archive"` and `original`.
 
-`Document.notes` lists every note, numbered 1..n by first reference. A note's `children`
-are block tokens: an author footnote's own text, or, for a citation, a paragraph naming
-the source (company, linked title, date, locator, linked archived copy). Citations
-inside an author footnote are written out inline there, since notes cannot nest.
+`Document.notes` lists every note, numbered 1..n by first reference: first the body's
+references in order, then references inside notes' texts, in the order of the notes
+holding them (a note's `parent` names the note that first referenced it). A note's
+`children` are block tokens: an author footnote's own text, or, for a citation, a
+paragraph naming the source (company, linked title, date, locator, linked archived
+copy; a source cited before in the post gets the short form: company, short title,
+locator). Citations inside an author footnote's sentences are written there in
+brackets, `(Company, “Title”, date, archived DATE)`, never as a note of their own.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from dataclasses import dataclass, field
 
 from . import urls
 from .markdown import FootnoteDef, Parsed, Token, plain_text
+from .markdown import parse as parse_markdown
 from .model import CompanyDocument, Post, Project, Snippet
 
 MONTHS = (
@@ -58,6 +63,22 @@ class Note:
     label: str | None = None  # the author's footnote label
     snippets: tuple[str, ...] = ()  # cited snippet ids, for citations and claims
     refs: int = 0  # how many references point at this note
+    # The note whose text first referenced this one (a note inside a note), or None.
+    parent: int | None = None
+    # "body", or "update" for notes first referenced from an update (numbered after all
+    # of the body's, so adding an update never renumbers).
+    section: str = "body"
+    # Snippets this note cites again, in the short form (the first citation was full).
+    repeats: tuple[str, ...] = ()
+
+
+@dataclass
+class UpdateBlock:
+    """A dated update, resolved: block tokens whose first paragraph opens with
+    "Update, 3 March 2025:" in bold. Its notes have `section == "update"`."""
+
+    date: dt.date
+    blocks: list[Token]
 
 
 @dataclass
@@ -69,6 +90,7 @@ class Document:
     path: str  # URL path of the post's page relative to the site root, e.g. "posts/x/"
     summary: str = ""
     extra: dict = field(default_factory=dict)
+    updates: list[UpdateBlock] = field(default_factory=list)  # oldest first
 
 
 def page_path(post: Post) -> str:
@@ -107,15 +129,31 @@ def archive_link(original: str, archive: str, date_iso: str | None, label: str) 
     }
 
 
+def short_title(title: str) -> str:
+    """A title's first words, as a short note names it (Chicago's short title): up to the
+    first colon, comma or bracket, and at most four words."""
+    head = re.split(r"[:;,(\[—–]| - ", title, maxsplit=1)[0].strip() or title
+    words = head.split()
+    return " ".join(words[:4]) if len(words) > 4 else head
+
+
 def citation_tokens(
-    snippet: Snippet | None, snippet_id: str, locator: str | None, project: Project
+    snippet: Snippet | None,
+    snippet_id: str,
+    locator: str | None,
+    project: Project,
+    short: bool = False,
+    inline: bool = False,
 ) -> list[Token]:
-    """Inline tokens naming one cited source: company, linked title, date, copy."""
+    """Inline tokens naming one cited source: company, linked title, date, copy. `short`
+    (a source cited before in the post) gives company, short title and locator only.
+    `inline` (inside a sentence of a note, in brackets) writes the copy as `, archived
+    DATE` so that brackets never nest."""
     if snippet is None:
         doc = project.documents.get(snippet_id)
         if doc is None:
             return [text(f"[unknown snippet: {snippet_id}]")]
-        return document_tokens(doc, locator, project)
+        return document_tokens(doc, locator, project, short, inline)
     return _source_tokens(
         snippet.lab,
         snippet.source_url,
@@ -124,12 +162,22 @@ def citation_tokens(
         locator or snippet.locator,
         snippet.archive,
         project,
+        short,
+        inline,
     )
 
 
-def document_tokens(doc: CompanyDocument, locator: str | None, project: Project) -> list[Token]:
+def document_tokens(
+    doc: CompanyDocument,
+    locator: str | None,
+    project: Project,
+    short: bool = False,
+    inline: bool = False,
+) -> list[Token]:
     """Inline tokens naming a company document, cited whole (`[@doc-id]`)."""
-    return _source_tokens(doc.lab, doc.url, doc.title, doc.published, locator, doc.archive, project)
+    return _source_tokens(
+        doc.lab, doc.url, doc.title, doc.published, locator, doc.archive, project, short, inline
+    )
 
 
 def _source_tokens(
@@ -140,43 +188,67 @@ def _source_tokens(
     locator: str | None,
     archive: str | None,
     project: Project,
+    short: bool,
+    inline: bool,
 ) -> list[Token]:
     lab = project.labs.get(lab_key or "")
     company = lab.name if lab else (lab_key or "")
+    if short:
+        title = short_title(title)
     wayback = project.config.wayback_url
     out: list[Token] = [text(f"{company}, " if company else "")]
     if url:
         attrs = link_attrs(url, archive, wayback)
-        attrs["archive_shown"] = True  # the copy is linked explicitly just below
+        attrs["archive_shown"] = not short  # the copy is linked explicitly just below
         out += [text("“"), {"type": "link", "children": [text(title)], "attrs": attrs}, text("”")]
     else:
         out.append(text(f"“{title}”"))
-    if published:
+    if published and not short:
         out.append(text(f", {human_date(published)}"))
     if locator:
         out.append(text(f", {locator}"))
-    if archive and url:
+    if archive and url and not short:
         snap = urls.try_snapshot(archive, wayback)
         when = f" {human_date(snap.time.date())}" if snap and snap.time else ""
-        out += [
-            text(" ("),
-            archive_link(url, archive, snap.date_iso if snap else None, "archived"),
-            text(f"{when})"),
-        ]
+        copy = archive_link(url, archive, snap.date_iso if snap else None, "archived")
+        if inline:
+            out += [text(", "), copy, text(when)]
+        else:
+            out += [text(" ("), copy, text(f"{when})")]
     return [t for t in out if t.get("raw") != ""]
 
 
-def citation_paragraph(items: list[dict], project: Project) -> list[Token]:
-    """A note's paragraph naming the cited sources. Tokens are never mutated once made,
-    so the same paragraph is shared by every citation of the same sources."""
+def citation_paragraph(
+    items: list[dict], project: Project, repeats: frozenset[str] = frozenset()
+) -> list[Token]:
+    """A note's paragraph naming the cited sources (`repeats`: ids cited before in the
+    post, named in the short form). Tokens are never mutated once made, so the same
+    paragraph is shared by every citation of the same sources."""
+    return _memo(items, project, repeats, inline=False)
+
+
+def inline_citation(
+    items: list[dict], project: Project, repeats: frozenset[str] = frozenset()
+) -> list[Token]:
+    """A citation inside a note's sentence: the sources in brackets, `(Company, “Title”,
+    date, archived DATE)`, with no full stop of its own."""
+    return _memo(items, project, repeats, inline=True)
+
+
+def _memo(items: list[dict], project: Project, repeats: frozenset[str], inline: bool) -> list:
     memo = project.derived.citations
-    key = tuple((i["id"], i.get("locator")) for i in items)
+    key = (
+        tuple((i["id"], i.get("locator"), i["id"] in repeats) for i in items),
+        inline,
+    )
     if key not in memo:
-        memo[key] = _citation_paragraph(items, project)
+        memo[key] = _citation_paragraph(items, project, repeats, inline)
     return memo[key]
 
 
-def _citation_paragraph(items: list[dict], project: Project) -> list[Token]:
+def _citation_paragraph(
+    items: list[dict], project: Project, repeats: frozenset[str], inline: bool
+) -> list[Token]:
     children: list[Token] = []
     seen: set[tuple] = set()
     for item in items:
@@ -190,7 +262,16 @@ def _citation_paragraph(items: list[dict], project: Project) -> list[Token]:
         if seen:
             children.append(text("; "))
         seen.add(source)
-        children += citation_tokens(snippet, item["id"], item.get("locator"), project)
+        children += citation_tokens(
+            snippet,
+            item["id"],
+            item.get("locator"),
+            project,
+            short=item["id"] in repeats,
+            inline=inline,
+        )
+    if inline:
+        return [text("(")] + children + [text(")")]
     children.append(text("."))
     return [{"type": "paragraph", "children": children}]
 
@@ -202,7 +283,12 @@ def _quote_paragraphs(quote: str) -> list[Token]:
 
 class _Resolver:
     """Resolves parsed tokens into the document's. It never changes the tokens it is
-    given (the parse may be cached or shared); changed tokens are new dicts."""
+    given (the parse may be cached or shared); changed tokens are new dicts.
+
+    Numbering: references in the text are numbered as they come; a reference inside a
+    note's text waits (`pending`) until the text is done, and `drain` then numbers those
+    in the order of the notes holding them. That is the order markdown-it (LessWrong)
+    numbers a Markdown document whose notes follow its text, so every target agrees."""
 
     def __init__(self, definitions: list[FootnoteDef], project: Project):
         self.project = project
@@ -215,9 +301,13 @@ class _Resolver:
         self.notes: list[Note] = []
         self.by_label: dict[str, Note] = {}
         self.cited: list[str] = []
+        self.section = "body"
+        # (the reference token to fill in, its definition, the note holding it)
+        self.pending: list[tuple[Token, FootnoteDef, Note | None]] = []
+        self.holder: Note | None = None  # the note whose text is being resolved
 
     def new_note(self, kind: str, children: list[Token], **kw) -> Note:
-        note = Note(len(self.notes) + 1, kind, children, **kw)
+        note = Note(len(self.notes) + 1, kind, children, section=self.section, **kw)
         self.notes.append(note)
         return note
 
@@ -225,10 +315,13 @@ class _Resolver:
         note.refs += 1
         return {"type": "note_ref", "attrs": {"number": note.number, "occurrence": note.refs}}
 
-    def cite(self, ids: list[str]) -> None:
+    def cite(self, ids: list[str]) -> frozenset[str]:
+        """Record the ids as cited; return those cited before (to be named short)."""
+        repeats = frozenset(i for i in ids if i in self.cited and i in self.project.snippets)
         for snippet_id in ids:
             if snippet_id not in self.cited:
                 self.cited.append(snippet_id)
+        return repeats
 
     def blocks(self, tokens: list[Token], in_note: bool = False) -> list[Token]:
         out = []
@@ -250,20 +343,38 @@ class _Resolver:
 
     def inline(self, tokens: list[Token], in_note: bool) -> list[Token]:
         out: list[Token] = []
-        for tok in _notes_after_punctuation(tokens):
+        space_after = False  # a bracketed citation was just written: keep it off the next word
+        if not in_note:
+            tokens = _notes_after_punctuation(tokens)
+        for tok in tokens:
             kind = tok["type"]
+            if space_after:
+                space_after = False
+                if kind != "softbreak" and not (
+                    kind == "text" and tok["raw"][:1] in _NO_SPACE_BEFORE
+                ):
+                    out.append(text(" "))
             if kind == "footnote_ref":
                 out.append(self.footnote_ref(tok, in_note))
             elif kind == "citation":
                 items = tok["attrs"]["items"]
-                self.cite([i["id"] for i in items])
-                if in_note:
-                    out += citation_paragraph(items, self.project)[0]["children"]
+                repeats = self.cite([i["id"] for i in items])
+                if in_note and _alone(tokens, tok):
+                    # A note that is only a citation names its sources as a sentence.
+                    return list(citation_paragraph(items, self.project, repeats)[0]["children"])
+                elif in_note:
+                    # Inside a sentence: `(Company, “Title”, date, archived)`, a space on
+                    # either side, the sentence's own punctuation kept where it was.
+                    if out and not _ends_open(out[-1]):
+                        out.append(text(" "))
+                    out += inline_citation(items, self.project, repeats)
+                    space_after = True
                 else:
                     note = self.new_note(
                         "citation",
-                        citation_paragraph(items, self.project),
+                        citation_paragraph(items, self.project, repeats),
                         snippets=tuple(i["id"] for i in items),
+                        repeats=tuple(sorted(repeats)),
                     )
                     _strip_trailing_space(out)
                     out.append(self.ref(note))
@@ -273,20 +384,43 @@ class _Resolver:
                 if "children" in tok:
                     tok = dict(tok, children=self.inline(tok["children"], in_note))
                 out.append(tok)
-        return out
+        return [t for t in out if not (t["type"] == "text" and t.get("raw") == "")]
 
     def footnote_ref(self, tok: Token, in_note: bool) -> Token:
         key = tok["attrs"]["key"]
         definition = self.defs.get(key)
-        if definition is None or in_note:
-            return text(tok["raw"])  # undefined (reported by check) or nested: keep as written
-        note = self.by_label.get(key)
+        if definition is None:
+            return text(tok["raw"])  # undefined (reported by check): keep as written
+        if in_note:
+            # Numbered once the text holding it is done (see the class's doc).
+            placeholder: Token = {"type": "note_ref", "attrs": {"number": 0, "occurrence": 0}}
+            self.pending.append((placeholder, definition, self.holder))
+            return placeholder
+        return self.ref(self.footnote(definition, None))
+
+    def footnote(self, definition: FootnoteDef, parent: Note | None) -> Note:
+        note = self.by_label.get(definition.key)
         if note is None:
-            note = self.new_note("footnote", [], label=definition.label)
-            self.by_label[key] = note
-            # Resolve the note's own text after numbering it, so its citations are inline.
+            note = self.new_note(
+                "footnote",
+                [],
+                label=definition.label,
+                parent=parent.number if parent else None,
+            )
+            self.by_label[definition.key] = note
+            # Resolve the note's own text now, so its citations come in reading order.
+            holder, self.holder = self.holder, note
             note.children = self.blocks(definition.children, in_note=True)
-        return self.ref(note)
+            self.holder = holder
+        return note
+
+    def drain(self) -> None:
+        """Number the references made inside notes, in the order of the notes holding
+        them; a note they bring in may hold more, which follow."""
+        while self.pending:
+            placeholder, definition, holder = self.pending.pop(0)
+            note = self.footnote(definition, holder)
+            placeholder["attrs"] = self.ref(note)["attrs"]
 
     def link(self, tok: Token, in_note: bool) -> list[Token]:
         tok = dict(
@@ -312,24 +446,25 @@ class _Resolver:
     def claim(self, tok: Token, in_note: bool) -> Token:
         snippet_id = tok["attrs"]["id"]
         snippet = self.project.snippets.get(snippet_id)
-        self.cite([snippet_id])
+        repeats = self.cite([snippet_id])
         if snippet is None or not snippet.quote:
             why = "unknown snippet" if snippet is None else "snippet has no quote"
             return {"type": "paragraph", "children": [text(f"[{why}: {snippet_id}]")]}
         lab = self.project.labs.get(snippet.lab or "")
         attribution: list[Token] = [text("— " + (lab.name if lab else snippet.lab or ""))]
         if in_note:
-            attribution += [text(": ")] + citation_paragraph([{"id": snippet_id}], self.project)[0][
-                "children"
-            ]
+            attribution += [text(": ")] + citation_paragraph(
+                [{"id": snippet_id}], self.project, repeats
+            )[0]["children"]
             number = None
         else:
             title = snippet.source_title or snippet.title
             attribution.append(text(f", “{title}”"))
             note = self.new_note(
                 "citation",
-                citation_paragraph([{"id": snippet_id}], self.project),
+                citation_paragraph([{"id": snippet_id}], self.project, repeats),
                 snippets=(snippet_id,),
+                repeats=tuple(repeats),
             )
             attribution.append(self.ref(note))
             number = note.number
@@ -338,6 +473,28 @@ class _Resolver:
             "children": _quote_paragraphs(snippet.quote),
             "attrs": {"snippet": snippet_id, "number": number, "attribution": attribution},
         }
+
+
+# No space between a bracketed citation and what follows it when that is punctuation.
+_NO_SPACE_BEFORE = frozenset(" \t\n.,;:!?)]}”’\"'…—–")
+
+
+def _ends_open(tok: Token) -> bool:
+    """Whether a citation may follow `tok` with no space: after a space or an opening
+    bracket or quote."""
+    if tok["type"] == "softbreak":
+        return True
+    return tok["type"] == "text" and (tok["raw"][-1:].isspace() or tok["raw"][-1:] in "([{“‘")
+
+
+def _alone(tokens: list[Token], tok: Token) -> bool:
+    """Whether `tok` is all the line holds (but spaces and a full stop)."""
+    return all(
+        t is tok
+        or (t["type"] == "text" and t["raw"].strip(" \t\n.") == "")
+        or t["type"] == "softbreak"
+        for t in tokens
+    )
 
 
 def _strip_trailing_space(out: list[Token]) -> None:
@@ -423,6 +580,18 @@ def build(post: Post, parsed: Parsed, project: Project) -> Document:
     """Resolve a parsed post against the project's snippets, labs and archives."""
     resolver = _Resolver(parsed.definitions, project)
     body = resolver.blocks(parsed.tokens)
+    resolver.drain()
+    # Updates come after the body in the numbering (oldest first), so adding one never
+    # renumbers a note; they are shown at the top of the post.
+    resolver.section = "update"
+    updates = []
+    for update in post.updates:
+        update_parse = parse_markdown(update.text)
+        for d in update_parse.definitions:
+            resolver.defs.setdefault(d.key, d)
+        blocks = resolver.blocks(update_parse.tokens)
+        resolver.drain()
+        updates.append(UpdateBlock(update.date, _labelled(update.date, blocks)))
     claims = [c for c in resolver.cited if c in project.snippets]
     claims += [c for c in post.claims if c in project.snippets and c not in claims]
     return Document(
@@ -432,7 +601,18 @@ def build(post: Post, parsed: Parsed, project: Project) -> Document:
         claims=claims,
         path=page_path(post),
         summary=summarize(post, parsed.tokens),
+        updates=updates,
     )
+
+
+def _labelled(date: dt.date, blocks: list[Token]) -> list[Token]:
+    label: list[Token] = [
+        {"type": "strong", "children": [text(f"Update, {human_date(date)}:")]},
+        text(" "),
+    ]
+    if blocks and blocks[0]["type"] == "paragraph":
+        return [dict(blocks[0], children=label + blocks[0]["children"])] + blocks[1:]
+    return [{"type": "paragraph", "children": label[:1]}] + blocks
 
 
 def build_fragment(tokens: list[Token], project: Project) -> list[Token]:

@@ -80,15 +80,27 @@ class Field:
     default: Any = None
     fields: tuple[Field, ...] = ()  # for kind="table"
     # For kind="list": "text"; "choice" (then `choices` applies); "target" (a name in the
-    # publish-target registry, read when a file is checked).
+    # publish-target registry, read when a file is checked); "table" (each item a mapping
+    # of `fields`).
     items: str = "text"
     example: Any = None
     # For kind="table": a name may stand in its place (a snippet's `source: <document id>`).
     or_name: bool = False
 
 
+UPDATE = (
+    Field("date", "date", "When the update was made.", required=True, example="2025-03-01"),
+    Field(
+        "text",
+        "text",
+        "What changed, in Markdown (citations and footnotes allowed).",
+        required=True,
+    ),
+)
+
 POST = (
-    Field("title", "text", "The post's title.", required=True),
+    # Required for `kind: post` (checked in content.load_post): a quick take has none.
+    Field("title", "text", "The post's title; optional for shortform (its opening words)."),
     Field(
         "date",
         "datetime",
@@ -127,6 +139,15 @@ POST = (
         "text",
         "Shortform on a forum: the comment it answers (its URL, or its id).",
         example="https://www.lesswrong.com/posts/abc/slug?commentId=def",
+    ),
+    Field(
+        "updates",
+        "list",
+        "Dated updates, shown at the top of the post; their notes are numbered after the "
+        "body's, so adding one never renumbers.",
+        items="table",
+        fields=UPDATE,
+        default=(),
     ),
 )
 
@@ -434,6 +455,10 @@ class Validator:
             if not isinstance(value, list):
                 self.report("F004", at, f"{name} must be {_TYPE_NAMES['list']}")
                 return self.default(f)
+            if f.items == "table":
+                return tuple(
+                    self.mapping(item, f.fields, at + (i,)) for i, item in enumerate(value)
+                )
             items = []
             for i, item in enumerate(value):
                 if isinstance(item, (int, float)) and not isinstance(item, bool):

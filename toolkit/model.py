@@ -107,6 +107,15 @@ class CompanyDocument:
 
 
 @dataclass
+class Update:
+    """One dated update of a post (`updates:` in its front matter)."""
+
+    date: dt.date
+    text: str  # Markdown
+    line: int  # the file line of its `text`
+
+
+@dataclass
 class Post:
     path: str
     slug: str
@@ -126,6 +135,7 @@ class Post:
     digest: str  # sha256 of the file's bytes
     slim: bool = False  # body and YAML positions left out (as kept in the build cache)
     reply_to: str | None = None  # a forum comment (URL or id) this shortform answers
+    updates: tuple[Update, ...] = ()  # oldest first
 
     @property
     def published(self) -> bool:

@@ -15,12 +15,16 @@ def all_schemas() -> dict[str, dict]:
     document = fields.json_schema(fields.DOCUMENT, "Company document")
     for s in (lab, entry, document):
         s.pop("$schema")
+    post = fields.json_schema(
+        fields.POST,
+        "Post front matter",
+        "The YAML between the --- lines at the top of posts/*.md.",
+    )
+    # A title is required unless the file is shortform (a quick take has none).
+    post["if"] = {"properties": {"kind": {"const": "shortform"}}, "required": ["kind"]}
+    post["else"] = {"required": ["title"]}
     return {
-        "post.schema.json": fields.json_schema(
-            fields.POST,
-            "Post front matter",
-            "The YAML between the --- lines at the top of posts/*.md.",
-        ),
+        "post.schema.json": post,
         "snippet.schema.json": fields.json_schema(
             fields.SNIPPET, "Snippet front matter", "One claim by one company: snippets/**/<id>.md."
         ),

@@ -292,7 +292,12 @@ class HtmlRenderer:
         """A citation note's source paragraph, then what it cites: the quote, or (when
         the body quotes it already, or there is none) a link to the claim's entry."""
         assert self.project is not None
-        cited = [s for s in (self.project.snippets.get(i) for i in note.snippets) if s]
+        # A source cited before in the post has its quote and copy in that first note.
+        cited = [
+            s
+            for s in (self.project.snippets.get(i) for i in note.snippets)
+            if s and s.id not in note.repeats
+        ]
         missing = [s for s in cited if not s.archive]
         if missing and text.endswith("</p>"):
             if len(cited) == 1:
@@ -326,7 +331,11 @@ class HtmlRenderer:
         """What a reference shows of its note on hover or focus: the quote first, if any."""
         words = " ".join(plain_text(note.children).split())
         if note.kind == "citation" and self.project is not None:
-            cited = [s for s in (self.project.snippets.get(i) for i in note.snippets) if s]
+            cited = [
+                s
+                for s in (self.project.snippets.get(i) for i in note.snippets)
+                if s and s.id not in note.repeats
+            ]
             if any(not s.archive for s in cited):
                 words += " No archived copy yet."
             quotes = [f"“{shorten(s.quote, QUOTE_LIMIT)}”" for s in cited if s.quote]
@@ -483,7 +492,21 @@ def render(doc: Document, site_url: str, project: Project | None = None) -> Rend
     renderer.notes_label = f"Notes to “{doc.post.title}”"
     if project is not None:
         renderer.by_number = {n.number: n for n in doc.notes}
-    return RenderedHtml(renderer.blocks(doc.body), renderer.notes(doc.notes))
+    return RenderedHtml(
+        updates(renderer, doc) + renderer.blocks(doc.body), renderer.notes(doc.notes)
+    )
+
+
+def updates(renderer: HtmlRenderer, doc: Document) -> str:
+    """The post's dated updates, at its top (their notes are in the post's notes)."""
+    if not doc.updates:
+        return ""
+    blocks = "".join(
+        f'<div class="update" data-date="{u.date.isoformat()}">\n'
+        f"{renderer.blocks(u.blocks)}</div>\n"
+        for u in doc.updates
+    )
+    return f'<aside class="updates" aria-label="Updates">\n{blocks}</aside>\n'
 
 
 def render_inline(tokens: list[Token], prefix: str, site_url: str) -> str:

@@ -40,6 +40,8 @@ class LessWrongMarkdown(MarkdownRenderer):
         return self.text({"raw": token["raw"].strip()}, state) + "\n\n"
 
     def note_ref(self, token: Token, state: BlockState) -> str:
+        if state.env.get("plain_refs"):
+            return f"\\[{token['attrs']['number']}\\]"
         return f"[^{token['attrs']['number']}]"
 
     def link(self, token: Token, state: BlockState) -> str:
@@ -99,9 +101,27 @@ class LessWrongMarkdown(MarkdownRenderer):
         lines += ["| " + " | ".join(r) + " |" for r in rows[1:]]
         return "\n".join(lines) + "\n\n"
 
+    def updates(self, doc: Document, state: BlockState) -> str:
+        """The dated updates, as a quote at the top. markdown-it numbers footnotes by
+        first reference, so a `[^n]` up here would take number 1 and renumber the post:
+        references here are the plain `\\[n\\]` LessWrong shows for a note, and the
+        updates' own notes are written out below them, led by their number."""
+        if not doc.updates:
+            return ""
+        state.env["plain_refs"] = True
+        parts = [self.render_tokens(u.blocks, state).strip("\n") for u in doc.updates]
+        for note in doc.notes:
+            if note.section == "update":
+                body = self.render_tokens(note.children, state).strip("\n")
+                parts.append(f"\\[{note.number}\\] {body}")
+        state.env["plain_refs"] = False
+        return indent("\n\n".join(parts), "> ", lambda _: True) + "\n\n"
+
     def notes(self, doc: Document, state: BlockState) -> str:
         out = []
         for note in doc.notes:
+            if note.section != "body":
+                continue  # written out with the updates
             body = self.render_tokens(note.children, state).strip("\n")
             first, _, rest = body.partition("\n")
             text = f"[^{note.number}]: {first}"
@@ -115,7 +135,8 @@ def render(doc: Document) -> str:
     renderer = LessWrongMarkdown()
     state = BlockState()
     state.env["ref_links"] = {}
-    body = renderer.render_tokens(doc.body, state).rstrip("\n") + "\n"
+    body = renderer.updates(doc, state)
+    body += renderer.render_tokens(doc.body, state).rstrip("\n") + "\n"
     notes = renderer.notes(doc, state)
     return body + ("\n" + notes if notes else "")
 

@@ -8,6 +8,13 @@ and one `footnote {number}` block per anchor at the end of the doc, numbered 1..
 document order. Substack pairs anchors and blocks one to one, so a second reference to
 the same note is written as a plain superscript number, never a second anchor.
 
+A note inside a note cannot be a footnote there (no footnote may reference another, and
+every block needs its own anchor in the text), so it is written at the end of the footnote
+it belongs to, as a paragraph that starts with its number in superscript, and the
+reference to it is that superscript number: the reader sees the same numbers as on the
+site. Notes that are not footnotes come after all the footnotes in the numbering, so the
+footnotes keep their numbers.
+
 A `{claim}` is a blockquote followed by its attribution line. Math is Substack's own
 `latex` (inline) and `latex_block` nodes; `^sup^` and `~sub~` its superscript and
 subscript marks. What Substack has no node for gets the fallback `check` names (P015,
@@ -22,10 +29,12 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ..document import Document
+from ..document import Document, Note
 from ..markdown import Token, plain_text
 
 Node = dict[str, Any]
+Nodes = list[Node]  # (`list` inside the class below is a method)
+Tokens = list[Token]
 
 
 def _text(text: str, marks: list[dict]) -> list[Node]:
@@ -40,6 +49,17 @@ def _text(text: str, marks: list[dict]) -> list[Node]:
 class ProseMirror:
     def __init__(self, doc: Document):
         self.doc = doc
+        # Notes that are Substack footnotes: those first referenced from the body's text.
+        self.footnotes = {n.number for n in doc.notes if n.parent is None and n.section == "body"}
+        by_number = {n.number: n for n in doc.notes}
+        # The other notes, by the footnote whose block carries them (see the module's doc).
+        self.carried: dict[int, list[Note]] = {}
+        for note in doc.notes:
+            host = note
+            while host.parent is not None and host.parent in by_number:
+                host = by_number[host.parent]
+            if host is not note and host.number in self.footnotes:
+                self.carried.setdefault(host.number, []).append(note)
 
     # inline -----------------------------------------------------------------------------
 
@@ -94,7 +114,7 @@ class ProseMirror:
         return _merge(out)
 
     def note_ref(self, number: int, occurrence: int, marks: list[dict]) -> list[Node]:
-        if occurrence == 1:
+        if occurrence == 1 and number in self.footnotes:
             return [{"type": "footnoteAnchor", "attrs": {"number": number}}]
         return _text(str(number), marks + [{"type": "superscript"}])
 
@@ -197,20 +217,55 @@ class ProseMirror:
 
     # the document ---------------------------------------------------------------------
 
-    def footnote(self, note) -> Node:
-        paragraphs = [b for b in self.blocks(note.children) if b["type"] == "paragraph"]
-        others = [b for b in self.blocks(note.children) if b["type"] != "paragraph"]
-        for other in others:  # a footnote holds paragraphs only: keep the words of the rest
-            paragraphs.append({"type": "paragraph", "content": _text(_words(other), [])})
+    def paragraphs(self, note: Note) -> Nodes:
+        """A note's text as paragraphs (all a footnote may hold): the words of anything
+        else are kept as a paragraph."""
+        return self.paragraphs_of(note.children)
+
+    def footnote(self, note: Note) -> Node:
+        paragraphs = self.paragraphs(note)
+        for inner in self.carried.get(note.number, []):
+            paragraphs += self.numbered(inner)
         return {
             "type": "footnote",
             "attrs": {"number": note.number},
             "content": paragraphs or [{"type": "paragraph"}],
         }
 
+    def numbered(self, note: Note) -> Nodes:
+        """A note written out in place: its paragraphs, the first led by its number."""
+        paragraphs = self.paragraphs(note) or [{"type": "paragraph", "content": []}]
+        lead = _text(str(note.number), [{"type": "superscript"}]) + _text(" ", [])
+        first = paragraphs[0]
+        paragraphs[0] = dict(first, content=_merge(lead + first.get("content", [])))
+        return paragraphs
+
+    def updates(self) -> Nodes:
+        """The dated updates, as one blockquote at the top. Substack numbers footnotes by
+        position, so an anchor up here would renumber the post: references here are
+        superscript numbers, and the updates' own notes are written out at the end of
+        the quote, led by their number."""
+        if not self.doc.updates:
+            return []
+        content: Nodes = []
+        for update in self.doc.updates:
+            content += self.paragraphs_of(update.blocks)
+        for note in self.doc.notes:
+            if note.section == "update":
+                content += self.numbered(note)
+        return [{"type": "blockquote", "content": content}]
+
+    def paragraphs_of(self, tokens: Tokens) -> Nodes:
+        out = []
+        for block in self.blocks(tokens):
+            if block["type"] != "paragraph":
+                block = {"type": "paragraph", "content": _text(_words(block), [])}
+            out.append(block)
+        return out
+
     def render(self) -> Node:
-        content = self.blocks(self.doc.body)
-        content += [self.footnote(note) for note in self.doc.notes]
+        content = self.updates() + self.blocks(self.doc.body)
+        content += [self.footnote(n) for n in self.doc.notes if n.number in self.footnotes]
         return {"type": "doc", "content": content}
 
 
