@@ -9,7 +9,6 @@ entries, toolkit.toml) is a tuple of `Field`s. The same declaration drives valid
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -321,15 +320,18 @@ def choices(f: Field) -> tuple[str, ...]:
 
 
 _URL_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_HTTP_URL = re.compile(r"https?://[^\s/?#@]+(?:[/?#]\S*)?", re.IGNORECASE)
+_HTTP_URL = re.compile(r"https?://(?P<host>[^\s/?#@]+)(?:[/?#]\S*)?", re.IGNORECASE)
 
 
-@functools.lru_cache(maxsize=65536)  # sources and archive links repeat across snippets
 def is_http_url(value: str) -> bool:
     """An absolute http(s) URL with a host, no spaces or control characters, that
     urllib can take apart (so `https://[::1/x`, an unclosed IPv6 host, is not one)."""
-    if _HTTP_URL.fullmatch(value) is None or _URL_CONTROL.search(value):
+    m = _HTTP_URL.fullmatch(value)
+    if m is None or _URL_CONTROL.search(value):
         return False
+    host = m["host"]
+    if host.isascii() and "[" not in host and ":" not in host:
+        return True  # nothing urllib could refuse: no IPv6 brackets, port or lookalikes
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number

@@ -189,6 +189,8 @@ class Derived:
     archive_index: ArchiveIndex | None = None
     successors: dict[str, Snippet] | None = None  # superseded id -> its successor
     citations: dict[tuple, list] = field(default_factory=dict)  # note paragraphs by sources
+    # A citation paragraph's words, by the id of that (kept alive) list: see render.html.
+    note_words: dict[int, tuple[list, str]] = field(default_factory=dict)
 
 
 @dataclass

@@ -327,9 +327,23 @@ class HtmlRenderer:
         lab = self.project.labs.get(snippet.lab or "")
         return lab.name if lab else snippet.lab or ""
 
+    def note_words(self, note: Note) -> str:
+        """A note's text on one line. A citation's paragraph is one shared list for every
+        post citing the same sources (document.citation_paragraph), so its words are
+        worked out once per project: remembered with the list itself, and used only for
+        that very list."""
+        if self.project is None or note.kind != "citation":
+            return " ".join(plain_text(note.children).split())
+        known = self.project.derived.note_words.get(id(note.children))
+        if known is not None and known[0] is note.children:
+            return known[1]
+        words = " ".join(plain_text(note.children).split())
+        self.project.derived.note_words[id(note.children)] = (note.children, words)
+        return words
+
     def preview(self, note: Note) -> str:
         """What a reference shows of its note on hover or focus: the quote first, if any."""
-        words = " ".join(plain_text(note.children).split())
+        words = self.note_words(note)
         if note.kind == "citation" and self.project is not None:
             cited = [
                 s
