@@ -52,13 +52,18 @@ class Parsed:
 
     tokens: list[Token]
     definitions: list[FootnoteDef]
+    # `every_token`'s answer, once asked: a parse is never changed after it is made, and
+    # the checks and the build ask for it several times per post.
+    flat: list[Token] | None = field(default=None, repr=False, compare=False)
 
     def every_token(self) -> list[Token]:
         """Every token of the body, then of each footnote definition, depth first."""
-        found = list(walk(self.tokens))
-        for d in self.definitions:
-            found += walk(d.children)
-        return found
+        if self.flat is None:
+            found = list(walk(self.tokens))
+            for d in self.definitions:
+                found += walk(d.children)
+            self.flat = found
+        return self.flat
 
 
 def footnote_key(label: str) -> str:
