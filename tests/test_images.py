@@ -6,9 +6,12 @@ markdown-it-py: none of them is the code that wrote the outputs.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import shutil
+import struct
+import zlib
 from pathlib import Path
 from urllib.parse import unquote, urljoin, urlsplit
 
@@ -20,7 +23,14 @@ from markdown_it import MarkdownIt
 from toolkit import build as buildlib
 
 BASE = "https://writer.example/blog/"
-PNG = b"\x89PNG\r\n\x1a\n" + b"a chart, pixel by pixel" * 20
+IHDR = b"IHDR" + struct.pack(">IIBBBBB", 640, 480, 8, 2, 0, 0, 0)
+PNG = (
+    b"\x89PNG\r\n\x1a\n"
+    + struct.pack(">I", 13)
+    + IHDR
+    + struct.pack(">I", zlib.crc32(IHDR))
+    + b"a chart, pixel by pixel" * 20
+)
 JPEG = b"\xff\xd8\xff\xe0" + b"a photo of a signing ceremony" * 20
 
 
@@ -37,7 +47,7 @@ def image_project(root: Path) -> Project:
         "Here is the chart.\n\n"
         '![The thresholds, by model size](img/chart.png "Figure 1")\n\n'
         "A photo from the folder above, in a sentence: ![Signing](../media/photo%20one.jpg).\n\n"
-        "A remote one stays: ![Remote](https://images.example/r.png)\n"
+        "A remote one stays as it is:\n\n![Remote](https://images.example/r.png)\n"
     )
     project.write(
         "posts/with-images.md",
@@ -181,3 +191,136 @@ def test_a_build_with_images_is_the_same_with_and_without_the_cache(tmp_path):
     built(plain, use_cache=False)
     assert_same_outputs(cached, plain)
     assert urljoin(BASE, "media/") in (cached / "feeds" / "atom.xml").read_text()
+
+
+# Substack: uploads through the stand-in server ------------------------------------------
+
+
+def publish(root: Path, *args: str):
+    from click.testing import CliRunner
+    from conftest import SID
+
+    from toolkit.cli import cli
+
+    env = {"SUBSTACK_SID": SID, "TOOLKIT_HTTP_TIMEOUT": "2"}
+    return CliRunner().invoke(cli, ["--root", str(root), "publish", *args], env=env)
+
+
+def substack_project(root: Path, substack) -> Project:
+    project = image_project(root)
+    config = (root / "toolkit.toml").read_text()
+    project.write("toolkit.toml", config + f'\n[substack]\npublication_url = "{substack.url}"\n')
+    return project
+
+
+def nodes(doc: dict, kind: str) -> list[dict]:
+    found = []
+    for node in doc.get("content", []):
+        if node.get("type") == kind:
+            found.append(node)
+        found += nodes(node, kind)
+    return found
+
+
+def test_publish_uploads_local_images_and_sends_captioned_images(tmp_path, substack):
+    from servers.substack import IMAGE_HOST, validate_prosemirror
+
+    substack_project(tmp_path, substack)
+    result = publish(tmp_path, "with-images", "--to", "substack")
+    assert result.exit_code == 0, result.output
+    uploads = substack.requests_to("POST", "/api/v1/image")
+    assert len(uploads) == 2  # the chart and the photo; the remote image is not uploaded
+    sent = []
+    for request in uploads:
+        assert request.headers["Content-Type"] == "application/json"
+        mime, _, data = request.json["image"].removeprefix("data:").partition(";base64,")
+        sent.append((mime, base64.b64decode(data)))
+    assert sorted(sent) == sorted([("image/png", PNG), ("image/jpeg", JPEG)])
+    (create,) = substack.requests_to("POST", "/api/v1/drafts")
+    assert create.time > max(r.time for r in uploads)  # uploaded before the draft is made
+    doc = json.loads(create.json["draft_body"])
+    assert validate_prosemirror(doc) == []
+    chart, remote = nodes(doc, "captionedImage")
+    [chart_image, caption] = chart["content"]
+    attrs = chart_image["attrs"]
+    assert attrs["src"] in substack.images and substack.images[attrs["src"]] == PNG
+    assert attrs["src"].startswith(IMAGE_HOST)
+    assert (attrs["alt"], attrs["width"], attrs["height"], attrs["type"]) == (
+        "The thresholds, by model size",
+        640,
+        480,
+        "image/png",
+    )
+    assert caption == {"type": "caption", "content": [{"type": "text", "text": "Figure 1"}]}
+    assert (
+        remote["content"] == [{"type": "image2", "attrs": remote["content"][0]["attrs"]}]
+        and remote["content"][0]["attrs"]["src"] == "https://images.example/r.png"
+    )
+    # The photo sits in a sentence: Substack's images are blocks, so it is a link there,
+    # to Substack's copy.
+    links = [
+        m["attrs"]["href"]
+        for t in nodes(doc, "paragraph")
+        for n in t["content"]
+        for m in n.get("marks", [])
+        if m["type"] == "link"
+    ]
+    assert [substack.images[h] for h in links if h in substack.images] == [JPEG]
+
+
+def test_images_are_uploaded_once_and_again_only_when_they_change(tmp_path, substack):
+    project = substack_project(tmp_path, substack)
+    assert publish(tmp_path, "with-images", "--to", "substack").exit_code == 0
+    again = publish(tmp_path, "with-images", "--to", "substack")
+    assert again.exit_code == 0 and "unchanged" in again.output, again.output
+    edit = (tmp_path / "posts" / "with-images.md").read_text().replace("Here is", "Here's")
+    project.write("posts/with-images.md", edit)
+    assert publish(tmp_path, "with-images", "--to", "substack").exit_code == 0
+    assert len(substack.requests_to("POST", "/api/v1/image")) == 2  # remembered, not resent
+    project.write("posts/img/chart.png", PNG + b"redrawn")
+    assert publish(tmp_path, "with-images", "--to", "substack").exit_code == 0
+    uploads = substack.requests_to("POST", "/api/v1/image")
+    assert len(uploads) == 3
+    assert base64.b64decode(uploads[-1].json["image"].partition(",")[2]) == PNG + b"redrawn"
+    (draft,) = substack.drafts.values()
+    srcs_now = [
+        n["content"][0]["attrs"]["src"]
+        for n in nodes(json.loads(draft["draft_body"]), "captionedImage")
+    ]
+    assert substack.images[srcs_now[0]] == PNG + b"redrawn"
+
+
+def test_the_drafts_export_keeps_the_site_url_and_needs_no_network(tmp_path, substack):
+    from servers.substack import validate_prosemirror
+
+    substack_project(tmp_path, substack)
+    built(tmp_path)
+    exported = json.loads((tmp_path / "drafts" / "substack" / "with-images.json").read_text())
+    doc = json.loads(exported["draft_body"])
+    assert validate_prosemirror(doc) == []
+    src = nodes(doc, "captionedImage")[0]["content"][0]["attrs"]["src"]
+    assert (
+        src.startswith(BASE + "media/")
+        and (tmp_path / "site" / unquote(src[len(BASE) :])).is_file()
+    )
+    assert substack.requests == []
+
+
+def test_publish_refuses_local_images_under_the_placeholder_base_url(tmp_path, substack):
+    substack_project(tmp_path, substack)
+    config = (tmp_path / "toolkit.toml").read_text().replace(BASE, "https://example.org")
+    (tmp_path / "toolkit.toml").write_text(config)
+    result = publish(tmp_path, "with-images", "--to", "substack")
+    assert result.exit_code == 2, result.output
+    assert "placeholder base_url" in result.output and "[site] base_url" in result.output
+    assert "Traceback" not in result.output
+    assert substack.requests == []
+
+
+def test_an_image_substack_does_not_take_refuses_that_post(tmp_path, substack):
+    project = substack_project(tmp_path, substack)
+    project.write("posts/img/chart.png", b"<svg xmlns='http://www.w3.org/2000/svg'/>")
+    result = publish(tmp_path, "with-images", "--to", "substack")
+    assert result.exit_code == 1, result.output
+    assert "posts/img/chart.png is not a PNG, JPEG, GIF or WebP" in result.output
+    assert substack.requests_to("POST", "/api/v1/drafts") == []
