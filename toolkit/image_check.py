@@ -38,6 +38,8 @@ def check_images(post: Post, parsed: Parsed, project: Project) -> Iterator[dg.Di
         if tok["type"] == "image":
             yield from _check_image(tok, loc.find("!["), post, project, images)
     for update in post.updates:  # at the update's line: its text is a YAML value
+        if "![" not in update.text:
+            continue
         for tok in parse_markdown(update.text).every_token():
             if tok["type"] == "image":
                 yield from _check_image(tok, (update.line, 1), post, project, images)

@@ -42,9 +42,12 @@ def is_local(url: str) -> bool:
 
 def image_urls(parsed: Parsed, post: Post) -> list[str]:
     """The local images' URLs as parsed, in order (body, notes, updates)."""
+    if "![" not in post.body and not any("![" in u.text for u in post.updates):
+        return []  # most posts have no image: no walk over their tokens
     tokens = parsed.every_token()
     for update in post.updates:
-        tokens += parse(update.text).every_token()
+        if "![" in update.text:
+            tokens += parse(update.text).every_token()
     return list(dict.fromkeys(t["attrs"].get("url", "") for t in tokens if t["type"] == "image"))
 
 
