@@ -451,3 +451,43 @@ def test_a_local_image_under_the_placeholder_base_url_is_a_warning(project):
     config = (project.root / "toolkit.toml").read_text()
     project.write("toolkit.toml", config.replace("https://example.org", "https://mine.example"))
     assert [d for d in project.diagnostics() if d.code in ("P020", "P021")] == []
+
+
+def test_a_missing_local_image_is_an_error_at_its_line(project):
+    body = "Text.\n\nA chart: ![A chart](img/c.png) here.\n"
+    project.write("posts/bad.md", post("title: T\n", body))
+    [d] = only(project.diagnostics(), "P018")
+    assert (d.path, d.line, d.column, d.severity) == ("posts/bad.md", 6, 10, "error")
+    assert "posts/img/c.png" in d.message and "add it" in d.message
+    project.write("posts/img/c.png", b"\x89PNG not really")
+    assert [d for d in project.diagnostics() if d.code == "P018"] == []
+
+
+@pytest.mark.parametrize(
+    "url, says",
+    [
+        ("../../outside.png", "outside the project"),
+        ("img/../../../outside.png", "outside the project"),
+        ("/etc/hostname", "absolute path"),
+    ],
+)
+def test_an_image_path_that_leaves_the_project_is_an_error(project, url, says):
+    (project.root.parent / "outside.png").write_bytes(b"not yours")
+    project.write("posts/bad.md", post("title: T\n", f"Text.\n\n![A chart]({url})\n"))
+    [d] = only(project.diagnostics(), "P018")
+    assert d.line == 6 and says in d.message, d.message
+
+
+def test_a_link_out_of_the_project_is_no_image_file(project):
+    (project.root.parent / "outside.png").write_bytes(b"not yours")
+    (project.root / "posts").mkdir(exist_ok=True)
+    (project.root / "posts" / "c.png").symlink_to(project.root.parent / "outside.png")
+    project.write("posts/bad.md", post("title: T\n", "Text.\n\n![A chart](c.png)\n"))
+    [d] = only(project.diagnostics(), "P018")
+    assert "outside the project" in d.message
+
+
+def test_an_image_one_folder_up_inside_the_project_is_fine(project):
+    project.write("media/c.png", b"\x89PNG")
+    project.write("posts/fine.md", post("title: T\n", "Text.\n\n![A chart](../media/c.png)\n"))
+    assert [d for d in project.diagnostics() if d.code == "P018"] == []

@@ -145,7 +145,9 @@ def test_check_warns_per_target_where_a_post_uses_what_it_cannot_show(project):
         "\n"
         "- a point[^n]\n"
         "\n"
-        "![A chart](https://example.org/chart.png)\n"
+        "See ![A chart](https://example.org/chart.png) for the numbers.\n"
+        "\n"
+        "![An image on its own shows on Substack](https://example.org/alone.png)\n"
         "\n"
         "| Again | x |\n"
         "| --- | --- |\n"
@@ -162,16 +164,17 @@ def test_check_warns_per_target_where_a_post_uses_what_it_cannot_show(project):
     lines = path.read_text().splitlines()
     table = lines.index("| Lab | Year |") + 1
     note = lines.index("- a point[^n]") + 1
-    image = lines.index("![A chart](https://example.org/chart.png)") + 1
+    image = lines.index("See ![A chart](https://example.org/chart.png) for the numbers.") + 1
     found = [d for d in project.diagnostics() if d.code == "P015"]
     by_line = {(d.line, d.column): d.message for d in found}
-    assert set(by_line) == {(table, 1), (note, 10), (image, 1)}, by_line
+    assert set(by_line) == {(table, 1), (note, 10), (image, 5)}, by_line
     assert all(m.startswith("Substack cannot show") for m in by_line.values())
     assert (
         "a table (1 more in this post): its readers get one paragraph per row"
         in (by_line[(table, 1)])
     )
-    assert "a link to the image" in by_line[(image, 1)]
+    assert "an image inside a line of text" in by_line[(image, 5)]
+    assert "a link to the image" in by_line[(image, 5)]
     # LessWrong shows all three: nothing for it, and nothing once substack is gone.
     path.write_text(path.read_text().replace("[substack, lesswrong]", "[lesswrong]"))
     assert [d for d in project.diagnostics() if d.code == "P015"] == []

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import content, environment, feeds, lock, output, pipeline, site
+from . import content, environment, feeds, lock, media, output, pipeline, site
 from . import diagnostics as dg
 from .diagnostics import Diagnostic
 from .incremental import memo, trees
@@ -135,7 +135,7 @@ def _build(
         memo.fingerprint(root, drafts, inputs, cache) if cache.enabled and not preview else None
     )
     if fingerprint:
-        last = memo.last_build(root, cache, fingerprint, at)
+        last = memo.last_build(root, cache, fingerprint, at, inputs)
         if last is not None:  # nothing it read has changed: its report holds, nothing to do
             return BuildReport(
                 last["diagnostics"],
@@ -229,7 +229,8 @@ def _build(
         report.written[directory] = sorted(entries)
         kept.update(e.digest for e in entries.values())
     if fingerprint:
-        memo.remember_build(cache, fingerprint, at, report.posts, report.diagnostics)
+        images = media.sources(project.posts)
+        memo.remember_build(cache, fingerprint, at, report.posts, report.diagnostics, images)
     cache.prune()
     if not preview:  # a preview leaves out feeds/ and drafts/: keep what they need
         store.prune(kept)

@@ -79,6 +79,12 @@ _CODES = [
         ERROR,
         "Footnotes that refer to each other in a circle (`[^a]` inside `[^b]` inside `[^a]`).",
     ),
+    Code(
+        "P018",
+        "image-not-in-project",
+        ERROR,
+        "A local image that is not a file inside the project: missing, absolute, or outside it.",
+    ),
     Code("P020", "image-without-alt", WARNING, "An image without alt text."),
     Code(
         "P021",

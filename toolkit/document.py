@@ -17,6 +17,9 @@ Shape
   a link with an archived copy carries `archive` (snapshot URL) and `archive_date`
   (ISO 8601, may be None); the visible link to the copy follows it as its own link token
   with `role: "archive"` and `original`.
+- `{"type": "image", "attrs": {"url", "title"?, "media"?}}`: a local image that names a
+  file carries `media`, the percent-encoded path of its copy under the site's root
+  (`media/<digest>-<name>`), and `url` becomes that copy's absolute URL under base_url.
 
 `Document.notes` lists every note, numbered 1..n by first reference: first the body's
 references in order, then references inside notes' texts, in the order of the notes
@@ -34,10 +37,10 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field
 
-from . import urls
+from . import media, urls
 from .markdown import FootnoteDef, Parsed, Token, plain_text
 from .markdown import parse as parse_markdown
-from .model import CompanyDocument, Post, Project, Snippet
+from .model import CompanyDocument, LocalImage, Post, Project, Snippet
 
 MONTHS = (
     "January",
@@ -302,6 +305,7 @@ class _Resolver:
         self.by_label: dict[str, Note] = {}
         self.cited: list[str] = []
         self.section = "body"
+        self.images: dict[str, LocalImage] = {}  # the post's local images, by URL
         # (the reference token to fill in, its definition, the note holding it)
         self.pending: list[tuple[Token, FootnoteDef, Note | None]] = []
         self.holder: Note | None = None  # the note whose text is being resolved
@@ -380,6 +384,8 @@ class _Resolver:
                     out.append(self.ref(note))
             elif kind == "link":
                 out += self.link(tok, in_note)
+            elif kind == "image":
+                out.append(self.image(tok))
             else:
                 if "children" in tok:
                     tok = dict(tok, children=self.inline(tok["children"], in_note))
@@ -442,6 +448,16 @@ class _Resolver:
             archive_link(url, entry.archive, attrs.get("archive_date"), "archived"),
             text(")"),
         ]
+
+    def image(self, tok: Token) -> Token:
+        """A local image points at its copy on the site: `media` is its path under the
+        site's root, `url` the absolute URL (what feeds and the forums get)."""
+        image = self.images.get(tok["attrs"].get("url", ""))
+        if image is None or image.digest is None:
+            return tok
+        path = media.url_path(image)
+        attrs = dict(tok["attrs"], url=self.project.config.site_url + path, media=path)
+        return dict(tok, attrs=attrs)
 
     def claim(self, tok: Token, in_note: bool) -> Token:
         snippet_id = tok["attrs"]["id"]
@@ -579,6 +595,7 @@ def summarize(post: Post, tokens: list[Token], limit: int = 280) -> str:
 def build(post: Post, parsed: Parsed, project: Project) -> Document:
     """Resolve a parsed post against the project's snippets, labs and archives."""
     resolver = _Resolver(parsed.definitions, project)
+    resolver.images = media.images_of(project.root, post, parsed)
     body = resolver.blocks(parsed.tokens)
     resolver.drain()
     # Updates come after the body in the numbering (oldest first), so adding one never

@@ -14,7 +14,8 @@ feedgen builds Atom and RSS. Its traps (see feeds-and-peers.md, section 3) and w
 - lxml refuses text that XML 1.0 cannot carry (C0 controls but tab and newline): `check`
   reports them (F012) and every string is cleaned of them here anyway, so no input can
   make a feed fail to build.
-Every URL in content is absolute; note links point at the post's page, not at `#fn`.
+Every URL in content is absolute; note links point at the post's page, not at `#fn`,
+and local images at their copies under base_url.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from urllib.parse import quote, urlsplit
 from . import changes
 from .content import slugify, tag_names
 from .model import Config, Project
-from .render.html import absolute_fragments
+from .render.html import absolute_fragments, rebase_media
 from .site import Group, Item
 
 XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
@@ -99,7 +100,8 @@ def updated(item: Item) -> dt.datetime:
 
 def content_html(item: Item, config: Config) -> str:
     assert item.html is not None, "a feed's items are loaded with their HTML"
-    return absolute_fragments(item.html.full(), page_url(item, config))
+    html = rebase_media(item.html.full(), config.site_url)
+    return absolute_fragments(html, page_url(item, config))
 
 
 def _generator(items: list[Item], config: Config, name: str, title: str, home: str = ""):

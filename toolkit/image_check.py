@@ -1,10 +1,14 @@
-"""Images in a post: what `check` can say from the post and the settings alone.
+"""Images in a post: what `check` says about them.
 
-P020: an image without alt text (a screen reader, a feed reader without images and
-Substack's caption have nothing to say). P021: a local image while `[site] base_url` is
-still the placeholder `example.org`, where feeds and LessWrong would look for it.
-Whether a local image's file exists is not checked here: a post's checks are cached by
-its bytes, and the file is another input.
+P018: a local image that is not a file inside the project (missing, absolute, or outside
+it), an error at its line: the site, the feeds and every target would show a broken
+picture. P020: an image without alt text (a screen reader, a feed reader without images
+and Substack's caption have nothing to say). P021: a local image while `[site] base_url`
+is still the placeholder `example.org`, where feeds and LessWrong would look for it.
+
+Whether a file exists is read where the post is parsed (`media.scan`); a post's cached
+result is used only while its image files are unchanged, so adding a missing file makes
+the error go at the next build (see toolkit.media).
 """
 
 from __future__ import annotations
@@ -12,38 +16,54 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from . import diagnostics as dg
-from . import urls
+from . import media, urls
 from .markdown import Locator, Parsed, plain_text, walk
+from .markdown import parse as parse_markdown
 from .model import Post, Project
 
 PLACEHOLDER_HOST = "example.org"
 
 
+def placeholder(project: Project) -> bool:
+    return urls.host(project.config.base_url) == PLACEHOLDER_HOST
+
+
 def check_images(post: Post, parsed: Parsed, project: Project) -> Iterator[dg.Diagnostic]:
+    images = media.images_of(project.root, post, parsed)
     loc = Locator(post.body, post.body_line)
-    placeholder = urls.host(project.config.base_url) == PLACEHOLDER_HOST
     tokens = list(walk(parsed.tokens))
     for d in parsed.definitions:
         tokens += walk(d.children)
     for tok in tokens:
-        if tok["type"] != "image":
+        if tok["type"] == "image":
+            yield from _check_image(tok, loc.find("!["), post, project, images)
+    for update in post.updates:  # at the update's line: its text is a YAML value
+        if "![" not in update.text:
             continue
-        where = loc.find("![")
-        url = tok["attrs"].get("url", "")
-        if not plain_text(tok.get("children", [])).strip():
-            yield dg.make(
-                "P020",
-                post.path,
-                where[0],
-                f"image `{url}` has no alt text; say what it shows: ![what it shows]({url})",
-                where[1],
-            )
-        if placeholder and not urls.scheme(url) and not url.startswith("#"):
-            yield dg.make(
-                "P021",
-                post.path,
-                where[0],
-                f"local image `{url}` would be linked under the placeholder base_url "
-                f"{project.config.base_url}; set [site] base_url in toolkit.toml",
-                where[1],
-            )
+        for tok in parse_markdown(update.text).every_token():
+            if tok["type"] == "image":
+                yield from _check_image(tok, (update.line, 1), post, project, images)
+
+
+def _check_image(tok, where, post: Post, project: Project, images) -> Iterator[dg.Diagnostic]:
+    url = tok["attrs"].get("url", "")
+    image = images.get(url)
+    if image is not None and image.problem:
+        yield dg.make("P018", post.path, where[0], media.problem_message(url, image), where[1])
+    if not plain_text(tok.get("children", [])).strip():
+        yield dg.make(
+            "P020",
+            post.path,
+            where[0],
+            f"image `{url}` has no alt text; say what it shows: ![what it shows]({url})",
+            where[1],
+        )
+    if image is not None and placeholder(project):
+        yield dg.make(
+            "P021",
+            post.path,
+            where[0],
+            f"local image `{url}` would be linked under the placeholder base_url "
+            f"{project.config.base_url}; set [site] base_url in toolkit.toml",
+            where[1],
+        )

@@ -115,6 +115,15 @@ class Update:
     line: int  # the file line of its `text`
 
 
+@dataclass(frozen=True)
+class LocalImage:
+    """The file a post's local image names (see toolkit.media)."""
+
+    source: str | None  # its path relative to the project; None: not a path inside it
+    digest: str | None  # sha256 of its bytes; None: no such file
+    problem: str = ""  # why it cannot be shown: "absolute", "outside", "missing"
+
+
 @dataclass
 class Post:
     path: str
@@ -136,6 +145,7 @@ class Post:
     slim: bool = False  # body and YAML positions left out (as kept in the build cache)
     reply_to: str | None = None  # a forum comment (URL or id) this shortform answers
     updates: tuple[Update, ...] = ()  # oldest first
+    images: dict[str, LocalImage] | None = None  # local images by URL; None: not scanned
 
     @property
     def published(self) -> bool:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import checks, content, document, environment, markdown, parallel, site
+from . import checks, content, document, environment, markdown, media, parallel, site
 from . import diagnostics as dg
 from .diagnostics import Diagnostic
 from .document import Document
@@ -127,6 +127,7 @@ def _post_job(item: tuple[Path, bytes | None, list[Diagnostic]]) -> PostResult:
     if post is None:
         return PostResult(None, diags)
     parsed = markdown.parse(post.body)
+    post.images = media.scan(project.root, post, parsed)  # read here, with the post
     diags += checks.check_post(post, parsed, project, job.archives)
     outputs = {}
     if job.renderers:
@@ -215,6 +216,16 @@ def _run(
     if objects is not None and objects.verify:  # a result whose stored page is gone is no hit
         hits = {
             k: r for k, r in hits.items() if all(objects.has(d) for d in stored_objects(r.outputs))
+        }
+    if hits:  # a result whose image files changed (or went) is no hit: it names them
+
+        def image_digests(names: list[str]) -> list[str | None]:
+            return inputs.digests([root / n for n in names], cache)
+
+        hits = {
+            k: r
+            for k, r in hits.items()
+            if r.post is None or media.unchanged(r.post, image_digests)
         }
     todo = [i for i, k in enumerate(keys) if k not in hits]
     if cache.enabled and environment.read("TOOLKIT_DEBUG_CACHE"):

@@ -21,7 +21,7 @@ from typing import Any
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape as xml_escape
 
-from . import document, markdown
+from . import document, markdown, media
 from .content import slugify, tag_names
 from .diagnostics import Diagnostic
 from .model import Post, Project, Snippet
@@ -96,6 +96,7 @@ def _env():
     )
     env.filters["human_date"] = document.human_date
     env.filters["slug"] = slugify
+    env.filters["rebase_media"] = html.rebase_media
     env.globals["status"] = lambda *a, **k: markupsafe.Markup(status_html(*a, **k))
     env.globals["meta"] = lambda *a: markupsafe.Markup(meta_html(*a))
     return env
@@ -431,6 +432,15 @@ def page_groups(items: list[Item], project: Project) -> list[Group]:
     )
     groups.append(
         Group("documents", (config_id, snippets, citing), lambda: documents(items, project))
+    )
+    # The image files the posts show, copied under media/ (named by their content).
+    images = media.files(i.post for i in items)
+    groups.append(
+        Group(
+            "media",
+            tuple(images.items()),
+            lambda: {path: media.read(project.root, *found) for path, found in images.items()},
+        )
     )
     groups.append(Group("style", (), lambda: {"style.css": static("style.css")}))
     groups.append(Group("favicon", (), lambda: {"favicon.svg": static("favicon.svg")}))

@@ -36,6 +36,12 @@ TABLE = Construct(
     "tables", "a table", "one paragraph per row, its cells separated by “ | ”, the header in bold"
 )
 IMAGE = Construct("images", "an image", "a link to the image")
+INLINE_IMAGE = Construct(
+    "inline_images",
+    "an image inside a line of text, a quote or a note",
+    "a link to the image (its images are blocks of their own: give the image its own "
+    "paragraph to show it)",
+)
 SPOILER = Construct(
     "spoilers", "a `>!` spoiler", "the hidden text shown openly, under “Spoiler” in bold"
 )
@@ -50,7 +56,7 @@ NOTE_IN_LIST = Construct(
     "a note reference inside a list item",
     "the note, which its editor may not keep there (unverified)",
 )
-CONSTRUCTS = (TABLE, IMAGE, SPOILER, COLLAPSIBLE, MATH, NOTE_IN_LIST)
+CONSTRUCTS = (TABLE, IMAGE, INLINE_IMAGE, SPOILER, COLLAPSIBLE, MATH, NOTE_IN_LIST)
 
 
 def check_targets(
@@ -92,13 +98,15 @@ def _uses(post: Post, parsed: Parsed) -> dict[Construct, tuple[Where, int]]:
         first, count = found.get(construct, (where, 0))
         found[construct] = (first, count + 1)
 
-    def visit(tokens: list[Token], in_list: bool) -> None:
+    def visit(tokens: list[Token], in_list: bool, alone: bool = False, quoted: bool = False):
+        """`alone`: these tokens are a paragraph's images and nothing else (`quoted`: in
+        a quote or a note, where only paragraphs go)."""
         for tok in tokens:
             kind = tok["type"]
             if kind == "table":
                 seen(TABLE, _first_table(loc))
             elif kind == "image":
-                seen(IMAGE, loc.find("!["))
+                seen(IMAGE if alone else INLINE_IMAGE, loc.find("!["))
             elif kind == "spoiler":
                 seen(SPOILER, loc.find(">!"))
             elif kind == "collapsible":
@@ -110,12 +118,25 @@ def _uses(post: Post, parsed: Parsed) -> dict[Construct, tuple[Where, int]]:
                 if in_list:
                     seen(NOTE_IN_LIST, spot)
             if "children" in tok:
-                visit(tok["children"], in_list or kind == "list_item")
+                kids = tok["children"]
+                if kind in ("paragraph", "block_text"):
+                    inner = not quoted and _only_images(kids)
+                else:
+                    inner = alone and kind == "link"
+                visit(kids, in_list or kind == "list_item", inner, quoted or kind == "block_quote")
 
     visit(parsed.tokens, False)
     for definition in parsed.definitions:
-        visit(definition.children, False)
+        visit(definition.children, False, quoted=True)
     return found
+
+
+def _only_images(children: list[Token]) -> bool:
+    """A paragraph of images (each perhaps inside a link) and nothing else."""
+    from .render.substack import blank, standalone_image
+
+    found = [standalone_image(t) for t in children]
+    return any(found) and all(f or blank(t) for f, t in zip(found, children, strict=True))
 
 
 def _first_table(loc: Locator) -> tuple[int, int]:

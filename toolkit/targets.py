@@ -26,7 +26,8 @@ class Shows:
 
     tables: bool = False
     math: bool = False
-    images: bool = False  # shown in the text, not as links
+    images: bool = False  # an image on its own: shown, not a link to it
+    inline_images: bool = False  # an image inside a line of text, a quote or a note
     spoilers: bool = False
     collapsibles: bool = False  # `+++ Title` … `+++` sections
     footnotes_in_list_items: bool = False  # a note reference inside a list item
@@ -75,6 +76,7 @@ _FORUM_SHOWS = Shows(
     tables=True,
     math=True,
     images=True,
+    inline_images=True,
     spoilers=True,
     collapsibles=True,
     footnotes_in_list_items=True,
@@ -93,10 +95,11 @@ register(
         url=None,
         credential="SUBSTACK_SID",
         credential_doc="the `connect.sid` or `substack.sid` cookie of a signed-in browser session",
-        # No table, spoiler or collapsible node; images are links until they are
-        # uploaded; a note anchor inside a list item is unverified in its editor (see the
-        # reference on its footnotes). Math has its `latex` nodes.
-        shows=Shows(math=True),
+        # No table, spoiler or collapsible node; an image is a block of its own (publish
+        # uploads it), so one inside a line of text is a link; a note anchor inside a
+        # list item is unverified in its editor (see the reference on its footnotes).
+        # Math has its `latex` nodes.
+        shows=Shows(math=True, images=True),
     )
 )
 register(

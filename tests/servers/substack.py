@@ -14,10 +14,14 @@ validate any of this; a broken doc there shows up later as a broken editor.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime as dt
 import itertools
 import json
 import re
+import struct
+import uuid
 from collections import Counter
 from typing import Any
 from urllib.parse import unquote
@@ -81,9 +85,48 @@ LEAF_NODES = {
     "image2",
 }
 
+# image2's attributes (reference section 3) and the types their values take.
+IMAGE2_ATTRS: dict[str, tuple[type, ...]] = {
+    "src": (str,),
+    "srcNoWatermark": (str,),
+    "fullscreen": (bool,),
+    "imageSize": (str,),
+    "height": (int,),
+    "width": (int,),
+    "resizeWidth": (int,),
+    "bytes": (int,),
+    "alt": (str,),
+    "title": (str,),
+    "type": (str,),
+    "href": (str,),
+    "belowTheFold": (bool,),
+    "topImage": (bool,),
+    "internalRedirect": (str,),
+    "isProcessing": (bool,),
+    "align": (str,),
+    "offset": (bool, int),
+}
+
 AUDIENCES = {"everyone", "only_paid", "founding", "only_free"}
 POST_TYPES = {"newsletter", "podcast", "thread"}
 ORDER_BY = {"draft_updated_at", "draft_created_at", "post_date", "draft_title"}
+
+# Reference section 8: what [PS] uploads unchanged. The answer's URL names the file
+# `<uuid>_<W>x<H>.<ext>` on Substack's S3 bucket.
+IMAGE_TYPES = {"image/png": "png", "image/jpeg": "jpeg", "image/gif": "gif", "image/webp": "webp"}
+IMAGE_HOST = "https://substack-post-media.s3.amazonaws.com/public/images/"
+IMAGE_LIMIT = 10 * 1024 * 1024  # [B992]'s (unverified) 10 MB
+_DATA_URI = re.compile(r"data:([\w/+.-]+);base64,(.*)", re.DOTALL)
+
+
+def image_size(data: bytes) -> tuple[int, int]:
+    """Width and height from a PNG's or GIF's header; (1, 1) for anything else."""
+    if data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR":
+        return struct.unpack(">II", data[16:24])
+    if data[:6] in (b"GIF87a", b"GIF89a"):
+        return struct.unpack("<HH", data[6:10])
+    return 1, 1
+
 
 CLOUDFLARE_1010 = {
     "status": 403,
@@ -321,6 +364,14 @@ class _DocChecker:
     ) -> None:
         if not isinstance(attrs.get("src"), str) or not attrs["src"]:
             self.problem(path, "image2 needs attrs.src")
+        for key, value in attrs.items():
+            kinds = IMAGE2_ATTRS.get(key)
+            if kinds is None:
+                self.problem(path, f"image2 has no attribute {key!r} (reference section 3)")
+            elif value is not None and not (
+                isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
+            ):
+                self.problem(path, f"image2 attrs.{key} must be {kinds} or null")
 
     def check_caption(
         self, node: dict[str, Any], path: str, attrs: dict[str, Any], in_footnote: bool
@@ -410,6 +461,7 @@ class SubstackServer(StandInServer):
     Attributes tests use:
       drafts: {id: draft object} as stored (published posts stay here with is_published).
       dangerous_calls: every request to a publish/schedule/unpublish/Notes endpoint.
+      images: {url: bytes} of every image uploaded (`POST /api/v1/image`), in order.
       cloudflare_block: when True, every request gets Cloudflare's 403 "error code: 1010".
       requests, fail_next, delay_next: see StandInServer.
     """
@@ -435,6 +487,7 @@ class SubstackServer(StandInServer):
         self.cloudflare_block = cloudflare_block
         self.drafts: dict[int, dict[str, Any]] = {}
         self.dangerous_calls: list[RecordedRequest] = []
+        self.images: dict[str, bytes] = {}
         self._ids = itertools.count(150_000_001)
         self._last_time = dt.datetime(2000, 1, 1, tzinfo=dt.timezone.utc)
         self._routes: list[tuple[str, re.Pattern[str], Any, bool]] = [
@@ -444,6 +497,7 @@ class SubstackServer(StandInServer):
             ("GET", re.compile(r"/api/v1/subscription"), self._subscription, False),
             ("GET", re.compile(r"/api/v1/drafts"), self._bare_drafts_list, False),
             ("POST", re.compile(r"/api/v1/drafts"), self._create, False),
+            ("POST", re.compile(r"/api/v1/image"), self._upload_image, False),
             ("GET", re.compile(r"/api/v1/drafts/(\d+)"), self._get, False),
             ("PUT", re.compile(r"/api/v1/drafts/(\d+)"), self._update, False),
             ("DELETE", re.compile(r"/api/v1/drafts/(\d+)"), self._delete, False),
@@ -768,6 +822,37 @@ class SubstackServer(StandInServer):
 
     def _list_published(self, request: RecordedRequest) -> Response:
         return self._listing(request, published=True, order="post_date")
+
+    # -- images ------------------------------------------------------------------------
+
+    def _upload_image(self, request: RecordedRequest) -> Response:
+        """Reference section 8: the image as a base64 data URI under `image`, in a JSON
+        body ([CB], the editor, with an optional `postId`) or form-encoded ([PS])."""
+        if isinstance(request.json, dict):
+            value = request.json.get("image")
+            post_id = request.json.get("postId")
+            if post_id is not None and (not _is_int(post_id) or int(post_id) not in self.drafts):
+                return json_response(_errors("postId names no draft", param="postId"), 400)
+        else:
+            value = (request.form().get("image") or [None])[0]
+        match = _DATA_URI.fullmatch(value) if isinstance(value, str) else None
+        if match is None:
+            return json_response(
+                _errors("image must be a data:<type>;base64,<data> URI", param="image"), 400
+            )
+        mime, encoded = match.groups()
+        if mime not in IMAGE_TYPES:
+            return json_response(_errors(f"unsupported image type {mime}", param="image"), 400)
+        try:
+            data = base64.b64decode(encoded, validate=True)
+        except (binascii.Error, ValueError):
+            return json_response(_errors("image is not valid base64", param="image"), 400)
+        if not data or len(data) > IMAGE_LIMIT:
+            return json_response(_errors("image is empty or too large", param="image"), 400)
+        width, height = image_size(data)
+        url = f"{IMAGE_HOST}{uuid.uuid4()}_{width}x{height}.{IMAGE_TYPES[mime]}"
+        self.images[url] = data
+        return json_response({"id": len(self.images), "url": url, "bytes": len(data)})
 
     # -- dangerous: recorded in dangerous_calls before auth, then answered plausibly ---
 

@@ -45,11 +45,18 @@ def outputs_intact(root: Path, cache: cachelib.Cache) -> bool:
     return True
 
 
-def last_build(root: Path, cache: cachelib.Cache, fingerprint: str, at: dt.datetime) -> dict | None:
+def last_build(
+    root: Path,
+    cache: cachelib.Cache,
+    fingerprint: str,
+    at: dt.datetime,
+    inputs: content.Inputs | None = None,
+) -> dict | None:
     """The last build's report, when nothing it read has changed and its outputs are all
     still there untouched: there is nothing to do. Its diagnostics still hold for a clock
     at or after its own (a snapshot time that was not in the future then is not now), not
-    for an earlier one."""
+    for an earlier one. The image files its posts showed (which the fingerprint cannot
+    know of before the posts are read) must still have the bytes they had."""
     last = cache.get(cachelib.key("last-build"), dict)
     if (
         not last
@@ -59,6 +66,12 @@ def last_build(root: Path, cache: cachelib.Cache, fingerprint: str, at: dt.datet
         or not outputs_intact(root, cache)
     ):
         return None
+    images: dict[str, str] = last.get("images") or {}
+    if images:
+        inputs = inputs or content.Inputs.scan(root)
+        now = inputs.digests([root / source for source in images], cache)
+        if list(images.values()) != now:
+            return None
     return last
 
 
@@ -68,10 +81,18 @@ def remember_build(
     at: dt.datetime,
     posts: int,
     diagnostics: list[Diagnostic],
+    images: dict[str, str] | None = None,
 ) -> None:
+    """`images`: the image files the build's posts use, path -> digest."""
     cache.put(
         cachelib.key("last-build"),
-        {"fingerprint": fingerprint, "at": at, "posts": posts, "diagnostics": diagnostics},
+        {
+            "fingerprint": fingerprint,
+            "at": at,
+            "posts": posts,
+            "diagnostics": diagnostics,
+            "images": images or {},
+        },
     )
 
 

@@ -21,12 +21,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import checks, markdown, pipeline, target_check, targets
+from .. import checks, image_check, markdown, media, pipeline, target_check, targets
 from .. import diagnostics as dg
 from ..document import Document
 from ..errors import Problem
 from ..ledger import LEDGER, Ledger, LedgerError  # noqa: F401 - re-exported for the CLI
-from ..model import Post
+from ..model import LocalImage, Post, Project
 from ..render import drafts
 from ..render import lesswrong as lwrender
 from ..render import substack as ssrender
@@ -109,18 +109,70 @@ def blocking(checked: pipeline.Checked, post: Post, doc: Document) -> list[dg.Di
 # Substack --------------------------------------------------------------------------------
 
 
+# What Substack takes, by the file's first bytes (python-substack uploads these unchanged).
+_IMAGE_MAGIC = (
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+
+
+def image_type(data: bytes) -> str | None:
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return next((mime for magic, mime in _IMAGE_MAGIC if data.startswith(magic)), None)
+
+
+class ImageRefused(Exception):
+    """A local image Substack would not take; the message says which and why."""
+
+
 class SubstackPusher:
     def __init__(self, target: Target, client: ssclient.Substack, ledger: Ledger, force: bool):
         self.target, self.client, self.ledger, self.force = target, client, ledger, force
         self.name = target.name
         self._user: int | None = None
+        self.project: Project | None = None  # where local images are read from
 
     def user_id(self) -> int:
         if self._user is None:  # looked up once per run, remembered for exports
             self._user = self.client.user_id()
-            if self.ledger.meta(self.name).get("user_id") != self._user:
-                self.ledger.set_meta(self.name, {"user_id": self._user})
+            meta = self.ledger.meta(self.name)
+            if meta.get("user_id") != self._user:
+                self.ledger.set_meta(self.name, {**meta, "user_id": self._user})
         return self._user
+
+    def upload_images(self, doc: Document) -> dict[str, str]:
+        """Each local image's site URL (as the document has it) -> its copy on Substack.
+        Uploads are remembered in published.yaml by the file's sha256, so a file is sent
+        once, whichever posts use it and however often they are pushed."""
+        images: list[LocalImage] = [
+            i for i in (doc.post.images or {}).values() if i.source and i.digest
+        ]
+        if not images:
+            return {}
+        assert self.project is not None, "publish sets the project before pushing"
+        config = self.project.config
+        uploaded: dict[str, str] = {}
+        for image in images:
+            assert image.source is not None and image.digest is not None
+            known = dict(self.ledger.meta(self.name).get("images") or {})
+            url = known.get(image.digest)
+            if url is None:
+                data = media.read(self.project.root, image.source, image.digest)
+                mime = image_type(data)
+                if mime is None:
+                    raise ImageRefused(
+                        f"{image.source} is not a PNG, JPEG, GIF or WebP image, the kinds "
+                        f"{self.target.label} takes; convert it"
+                    )
+                url = self.client.upload_image(data, mime)
+                known[image.digest] = url
+                meta = self.ledger.meta(self.name)
+                self.ledger.set_meta(self.name, {**meta, "images": known})
+            uploaded[config.site_url + media.url_path(image)] = url
+        return uploaded
 
     def record(self, slug: str, draft: dict, sent_hash: str) -> str:
         url = self.client.editor_url(draft["id"])
@@ -149,6 +201,14 @@ class SubstackPusher:
         )
         if entry.get("id") and entry.get("sent_hash") == sent_hash and not self.force:
             return Outcome(slug, self.name, "unchanged", entry.get("url"))
+        # The hash above is of the document with the site's image URLs (named by the
+        # files' content); what is sent points at Substack's copies.
+        try:
+            uploaded = self.upload_images(doc)
+        except ImageRefused as e:
+            return Outcome(slug, self.name, "refused", entry.get("url"), str(e))
+        if uploaded:
+            prosemirror = ssrender.render(doc, uploaded)
         body = ssrender.draft_body(doc.post.title, doc.post.subtitle, prosemirror, self.user_id())
         if not entry.get("id") and entry.get("pending"):
             adopted = self.find(entry["pending"])
@@ -489,7 +549,17 @@ def publish(
     ledger = Ledger(root / LEDGER)
     posts = select(checked, service, selectors)
     config = checked.project.config
+    local = [p.slug for p in posts if p.images]
+    if local and image_check.placeholder(checked.project):
+        raise PublishError(
+            f"`{local[0]}` has local images, whose address would be under the placeholder "
+            f"base_url {config.base_url}; set [site] base_url in toolkit.toml to where the "
+            "site is served (nothing was sent)",
+            usage=True,
+        )
     pusher = None if dry_run else make_pusher(target, config, ledger, force, env, note)
+    if isinstance(pusher, SubstackPusher):
+        pusher.project = checked.project
     outcomes = []
     for post in posts:
         doc = checked.document(post)

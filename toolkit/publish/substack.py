@@ -8,6 +8,7 @@ This module has no call that publishes, schedules or sends: there is nothing to 
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hashlib
 import json
@@ -153,6 +154,17 @@ class Substack:
             retry=True,
         )
         return list(_expect(data, {"posts": Maybe([_DRAFT])}, "the drafts").get("posts") or [])
+
+    def upload_image(self, data: bytes, mime: str) -> str:
+        """Upload an image (`POST /api/v1/image`, the file as a base64 data URI in JSON, as
+        the editor sends it); the URL of Substack's copy. Sending it twice only makes a
+        second copy, so it is retried like a read."""
+        uri = f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
+        answer = self._call("POST", "/image", retry=True, body={"image": uri})
+        url = _expect(answer, {"url": str}, "the uploaded image")["url"]
+        if urlsplit(url).scheme != "https" or not urlsplit(url).hostname:
+            raise ServiceError(f"Substack answered an image upload with no URL: {printable(url)}")
+        return url
 
     def editor_url(self, draft_id: int) -> str:
         return f"{self.base}/publish/post/{draft_id}"

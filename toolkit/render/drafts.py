@@ -55,7 +55,8 @@ def render_parts(doc: Document, project: Project) -> Parts | None:
 
 def paste_html(doc: Document, site_url: str) -> str:
     rendered = htmlrender.render(doc, site_url)
-    page = htmlrender.absolute_fragments(rendered.full(), site_url + doc.path)
+    page = htmlrender.rebase_media(rendered.full(), site_url)
+    page = htmlrender.absolute_fragments(page, site_url + doc.path)
     subtitle = f"<h3>{htmlrender.escape(doc.post.subtitle)}</h3>\n" if doc.post.subtitle else ""
     return (
         f'<!doctype html>\n<html><head><meta charset="utf-8">'

@@ -156,7 +156,9 @@ class HtmlRenderer:
         alt = escape(plain_text(tok.get("children", [])))
         title = tok["attrs"].get("title")
         title_attr = f' title="{escape(title)}"' if title else ""
-        return f'<img src="{escape(self.url(tok["attrs"]["url"]))}" alt="{alt}"{title_attr}>'
+        copy = tok["attrs"].get("media")
+        src = MEDIA_FROM_POST + copy if copy else self.url(tok["attrs"]["url"])
+        return f'<img src="{escape(src)}" alt="{alt}"{title_attr}>'
 
     def url(self, url: str) -> str:
         """Writer-written relative links point into the site: made absolute so the same
@@ -531,8 +533,19 @@ def render_inline(tokens: list[Token], prefix: str, site_url: str) -> str:
 
 
 _FRAGMENT_HREF = re.compile(r'href="#')
+# A local image's copy, from a post's own page: two folders deep (posts/<slug>/), so the
+# HTML works from site/ as files, under `serve` and at any base path. Pages at another
+# depth, the feeds and the paste page rebase it (`rebase_media`).
+MEDIA_FROM_POST = "../../"
+_MEDIA_SRC = re.compile(r'src="\.\./\.\./media/')
 
 
 def absolute_fragments(html: str, page_url: str) -> str:
     """Point `#fragment` links at the post's own page (for feeds)."""
     return _FRAGMENT_HREF.sub(f'href="{page_url}#', html)
+
+
+def rebase_media(html: str, root: str) -> str:
+    """Point local images' `src` at `root`'s media/ (a relative root, or the site's URL).
+    Only the renderer writes `src="` (text and raw HTML are escaped), so only images match."""
+    return _MEDIA_SRC.sub(f'src="{root}media/', html)

@@ -47,6 +47,10 @@ class LessWrongMarkdown(MarkdownRenderer):
     def link(self, token: Token, state: BlockState) -> str:
         text = self.render_children(token, state)
         url = token["attrs"]["url"].replace("(", "%28").replace(")", "%29").replace(" ", "%20")
+        title = token["attrs"].get("title")
+        if title:  # an image's caption on the site: kept, as CommonMark writes it
+            escaped = title.replace("\\", "\\\\").replace('"', '\\"')
+            return f'[{text}]({url} "{escaped}")'
         return f"[{text}]({url})"
 
     def claim(self, token: Token, state: BlockState) -> str:

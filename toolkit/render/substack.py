@@ -21,13 +21,24 @@ subscript marks. What Substack has no node for gets the fallback `check` names (
 from `toolkit.target_check`): a table is one paragraph per row, its cells separated by
 " | " and the header row in bold (never cells run together, and the note anchors in it
 kept); a spoiler or a collapsible section is its title in bold, then its content, shown
-openly. Images become links (Substack needs its own upload for an image node).
+openly.
+
+An image that stands on its own (alone in its paragraph, or cut out of one, possibly inside
+a link) is a `captionedImage` holding an `image2` (its alt text as `alt`, a link around it
+as `href`) and, when the image has a title, a `caption` with it: python-substack makes
+the title the caption. Its `src` is what `uploaded` maps the image's URL to (`publish`
+uploads local files first), else the URL itself: the copy on the site for a local file
+(drafts/ is made without network), the writer's URL for a remote image. An image inside
+a line of text has no node (Substack's images are blocks): it stays a link (P015). A
+block that may hold only paragraphs (a quote, a footnote) gets the image as a link too.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
+from urllib.parse import urlsplit
 
 from ..document import Document, Note
 from ..markdown import Token, plain_text
@@ -46,9 +57,52 @@ def _text(text: str, marks: list[dict]) -> list[Node]:
     return [node]
 
 
+# Substack's image hosts name a file `<uuid>_<W>x<H>.<ext>` ([CB] reads its size from that).
+_CDN_HOSTS = ("substack-post-media.s3.amazonaws.com", "substackcdn.com")
+_CDN_NAME = re.compile(r"_(\d+)x(\d+)\.(png|jpe?g|gif|webp)$", re.IGNORECASE)
+
+
+def image_attrs(src: str, alt: str, title: str | None, href: str | None) -> Node:
+    """`image2`'s attributes (reference section 3), with the size when the host gives it."""
+    attrs: Node = {
+        "src": src,
+        "alt": alt or None,
+        "title": title or None,
+        "href": href,
+        "fullscreen": False,
+        "imageSize": "normal",
+        "belowTheFold": False,
+        "topImage": False,
+        "isProcessing": False,
+    }
+    parts = urlsplit(src)
+    host = parts.hostname or ""
+    size = _CDN_NAME.search(parts.path)
+    if size and any(host == h or host.endswith("." + h) for h in _CDN_HOSTS):
+        ext = size.group(3).lower().replace("jpg", "jpeg")
+        attrs.update(width=int(size.group(1)), height=int(size.group(2)), type=f"image/{ext}")
+    return attrs
+
+
+def standalone_image(tok: Token) -> tuple[Token, str | None] | None:
+    """An image token, or a link around nothing but one: the image and the link's URL."""
+    if tok["type"] == "image":
+        return tok, None
+    if tok["type"] == "link" and tok["attrs"].get("role") != "archive":
+        kids = [k for k in tok.get("children", []) if not blank(k)]
+        if len(kids) == 1 and kids[0]["type"] == "image":
+            return kids[0], tok["attrs"].get("url")
+    return None
+
+
+def blank(tok: Token) -> bool:
+    return tok["type"] == "softbreak" or (tok["type"] == "text" and not tok["raw"].strip())
+
+
 class ProseMirror:
-    def __init__(self, doc: Document):
+    def __init__(self, doc: Document, uploaded: dict[str, str] | None = None):
         self.doc = doc
+        self.uploaded = uploaded or {}
         # Notes that are Substack footnotes: those first referenced from the body's text.
         self.footnotes = {n.number for n in doc.notes if n.parent is None and n.section == "body"}
         by_number = {n.number: n for n in doc.notes}
@@ -87,11 +141,10 @@ class ProseMirror:
                 out += self.inline(
                     tok["children"], marks + [{"type": "link", "attrs": {"href": href}}]
                 )
-            elif kind == "image":
-                alt = plain_text(tok.get("children", [])) or tok["attrs"]["url"]
-                out += _text(
-                    alt, marks + [{"type": "link", "attrs": {"href": tok["attrs"]["url"]}}]
-                )
+            elif kind == "image":  # inside a line of text: a link (see the module's doc)
+                url = self.uploaded.get(tok["attrs"]["url"], tok["attrs"]["url"])
+                alt = plain_text(tok.get("children", [])) or url
+                out += _text(alt, marks + [{"type": "link", "attrs": {"href": url}}])
             elif kind == "superscript":
                 out += self.inline(tok["children"], marks + [{"type": "superscript"}])
             elif kind == "subscript":
@@ -129,8 +182,7 @@ class ProseMirror:
     def block(self, tok: Token) -> list[Node]:
         kind = tok["type"]
         if kind in ("paragraph", "block_text"):
-            content = self.inline(tok.get("children", []))
-            return [{"type": "paragraph", "content": content}] if content else []
+            return self.paragraph(tok.get("children", []))
         if kind == "heading":
             return [
                 {
@@ -180,6 +232,25 @@ class ProseMirror:
         if "children" in tok:
             return self.blocks(tok["children"])
         return []
+
+    def paragraph(self, children: Tokens) -> Nodes:
+        """A paragraph; an image alone in it is a captionedImage, and one in a line of
+        text stays a link (Substack has no inline image)."""
+        found = [standalone_image(t) for t in children]
+        if not any(found) or not all(f or blank(t) for f, t in zip(found, children, strict=True)):
+            content = self.inline(children)
+            return [{"type": "paragraph", "content": content}] if content else []
+        return [self.captioned(*f) for f in found if f]
+
+    def captioned(self, image: Token, href: str | None) -> Node:
+        url = image["attrs"]["url"]
+        title = image["attrs"].get("title")
+        alt = plain_text(image.get("children", []))
+        attrs = image_attrs(self.uploaded.get(url, url), alt, title, href)
+        content: Nodes = [{"type": "image2", "attrs": attrs}]
+        if title:
+            content.append({"type": "caption", "content": _text(title, [])})
+        return {"type": "captionedImage", "content": content}
 
     def table(self, tok: Token) -> list[Node]:
         """One paragraph per row, cells separated by " | ", header cells in bold."""
@@ -258,7 +329,9 @@ class ProseMirror:
     def paragraphs_of(self, tokens: Tokens) -> Nodes:
         out = []
         for block in self.blocks(tokens):
-            if block["type"] != "paragraph":
+            if block["type"] == "captionedImage":
+                block = _image_link(block)
+            elif block["type"] != "paragraph":
                 block = {"type": "paragraph", "content": _text(_words(block), [])}
             out.append(block)
         return out
@@ -297,9 +370,20 @@ def _paragraphs_only(blocks: list[Node]) -> list[Node]:
                 out += inner
         elif kind in ("heading", "codeBlock") and block.get("content"):
             out.append({"type": "paragraph", "content": block["content"]})
-        elif kind in ("blockquote", "captionedImage") or block.get("content"):
+        elif kind == "captionedImage":
+            out.append(_image_link(block))
+        elif kind == "blockquote" or block.get("content"):
             out += _paragraphs_only(block.get("content", []))
     return [p for p in out if p.get("content")]
+
+
+def _image_link(node: Node) -> Node:
+    """A captionedImage as a paragraph holding a link to the image, for the blocks that
+    may hold only paragraphs."""
+    attrs = node["content"][0]["attrs"]
+    label = attrs.get("alt") or attrs.get("title") or attrs["src"]
+    link = {"type": "link", "attrs": {"href": attrs["src"]}}
+    return {"type": "paragraph", "content": _text(label, [link])}
 
 
 def _words(node: Node) -> str:
@@ -325,8 +409,9 @@ def _merge(nodes: list[Node]) -> list[Node]:
     return out
 
 
-def render(doc: Document) -> Node:
-    return ProseMirror(doc).render()
+def render(doc: Document, uploaded: dict[str, str] | None = None) -> Node:
+    """`uploaded`: an image's URL in the document -> its copy on Substack."""
+    return ProseMirror(doc, uploaded).render()
 
 
 def draft_request(doc: Document, byline: int | None) -> dict:
