@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import os
 import shutil
+import sys
 import textwrap
 from pathlib import Path
 
@@ -15,6 +18,15 @@ from toolkit import pipeline
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared"
 NOW = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # The suite runs `python -m toolkit` in many subprocesses. Where
+    # PYTHONDONTWRITEBYTECODE is set (some containers set it), each of them compiled the
+    # whole toolkit again, and pytest rewrote every test module again on every run: a
+    # third of the suite's time. The tests keep bytecode caches, as an installation does.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
+    sys.dont_write_bytecode = False
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -174,6 +186,22 @@ def quick_retries(monkeypatch):
     (declared in toolkit.environment): tests here care that a retry happens and what it does;
     how long the waits are is tested once, with a fake clock, in test_retry.py."""
     monkeypatch.setenv("TOOLKIT_RETRY_BACKOFF", "0.005")
+
+
+@pytest.fixture(autouse=True)
+def quick_forums():
+    """The registry's forums with a comment interval of milliseconds, not ForumMagnum's
+    8 s: the stand-in forum does not enforce it unless a test asks it to, and the
+    spacing itself is tested in test_forum_limits.py with a forum registered for it."""
+    from toolkit import targets
+
+    saved = dict(targets.TARGETS)
+    for name, target in saved.items():
+        if target.comment_interval:
+            targets.TARGETS[name] = dataclasses.replace(target, comment_interval=0.001)
+    yield
+    targets.TARGETS.clear()
+    targets.TARGETS.update(saved)
 
 
 @pytest.fixture
