@@ -145,6 +145,7 @@ def _build(
                 up_to_date=True,
             )
     store = cachelib.ObjectStore(root / ".toolkit" / "objects" if cache.enabled else None, verify)
+    site.keep_compiled_templates(root / ".toolkit" / "templates" if cache.enabled else None)
     # site/'s staging tree is chosen now: when it is a new one, workers write the pages
     # they render straight into it.
     site_name = output.PREVIEW if preview else "site"
