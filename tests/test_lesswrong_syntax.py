@@ -196,7 +196,10 @@ BITS = st.sampled_from(
 
 
 @settings(
-    max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=200,
+    deadline=None,
+    derandomize=True,  # the same examples every run: CI's verdict is reproducible
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 # Notes inside notes are another change's subject: the one definition comes last.
 @given(body=st.lists(BITS, max_size=25).map(lambda bits: "".join(bits) + "\n\n[^a]: def\n"))
@@ -213,7 +216,11 @@ def test_any_mix_of_these_constructs_renders_everywhere_without_raising(tmp_path
         anchors = [n for n in _walk(pm) if n["type"] == "footnoteAnchor"]
         assert len(anchors) == len([n for n in pm["content"] if n["type"] == "footnote"])
         out = lesswrong.render(doc)
-        tokens = forum_markdown_parser().parse(out)
+        # A blank first line changes nothing in Markdown, and keeps mdit-py-plugins'
+        # dollarmath from looking at the text's LAST character when it asks whether a
+        # `$` at position 0 is escaped (its is_escaped reads src[-1]): a body that ends
+        # in a backslash made it skip our math there.
+        tokens = forum_markdown_parser().parse("\n" + out)
         defined = [t for t in tokens if t.type == "footnote_open"]
         assert len(defined) == len(doc.notes)
 

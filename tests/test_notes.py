@@ -278,7 +278,10 @@ def reachable(body: str, defs: dict[str, str]) -> set[str]:
 
 
 @settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=150,
+    deadline=None,
+    derandomize=True,  # the same examples every run: CI's verdict is reproducible
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(case=notes_post())
 def test_any_mix_of_notes_never_raises_and_never_loses_a_note(project, case):
