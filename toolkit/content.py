@@ -321,17 +321,29 @@ def _yaml_file(
     return loaded, loaded.diagnostics
 
 
-def load_labs(root: Path, path: Path) -> tuple[dict[str, Lab], list[dg.Diagnostic]]:
+def _yaml_mapping(
+    root: Path, path: Path, what: str, not_a_mapping: str
+) -> tuple[Loaded, fields.Validator, list[dg.Diagnostic]] | list[dg.Diagnostic]:
+    """A YAML file that maps keys to entries, read and validated as one: the loaded file,
+    its validator and the diagnostics so far; or, when there is nothing to read entries
+    from (no file, a parse error, not a mapping), just the diagnostics."""
     if not path.is_file():
-        return {}, []
+        return []
     loaded, diags = _yaml_file(root, path)
     if loaded is None or loaded.value is None:
-        return {}, diags
-    shown = rel(root, path)
-    v = fields.Validator(loaded, shown, "labs file")
+        return diags
+    v = fields.Validator(loaded, rel(root, path), what)
     if not isinstance(loaded.value, dict):
-        v.report("F004", (), "labs.yaml must map lab keys to `{name, url}`")
-        return {}, diags + v.diagnostics
+        v.report("F004", (), not_a_mapping)
+        return diags + v.diagnostics
+    return loaded, v, diags
+
+
+def load_labs(root: Path, path: Path) -> tuple[dict[str, Lab], list[dg.Diagnostic]]:
+    opened = _yaml_mapping(root, path, "labs file", "labs.yaml must map lab keys to `{name, url}`")
+    if isinstance(opened, list):
+        return {}, opened
+    loaded, v, diags = opened
     labs = {}
     for key, entry in loaded.value.items():
         if not fields.is_safe_name(key):
@@ -373,16 +385,15 @@ def load_documents(
     root: Path, path: Path
 ) -> tuple[dict[str, CompanyDocument], list[dg.Diagnostic]]:
     """documents.yaml: company documents by id (D002 for an id that cannot be a path)."""
-    if not path.is_file():
-        return {}, []
-    loaded, diags = _yaml_file(root, path)
-    if loaded is None or loaded.value is None:
-        return {}, diags
-    shown = rel(root, path)
-    v = fields.Validator(loaded, shown, "documents file")
-    if not isinstance(loaded.value, dict):
-        v.report("F004", (), "documents.yaml must map document ids to `{lab, title, url, ...}`")
-        return {}, diags + v.diagnostics
+    opened = _yaml_mapping(
+        root,
+        path,
+        "documents file",
+        "documents.yaml must map document ids to `{lab, title, url, ...}`",
+    )
+    if isinstance(opened, list):
+        return {}, opened
+    loaded, v, diags = opened
     documents = {}
     for key, entry in loaded.value.items():
         if not fields.is_safe_name(key):
@@ -391,7 +402,7 @@ def load_documents(
             v.diagnostics.append(
                 dg.make(
                     "D002",
-                    shown,
+                    v.path,
                     line,
                     f"document id `{key}` is not a valid name; use lowercase letters, "
                     "digits, `.`, `_` and `-`, starting with a letter or digit "

@@ -106,6 +106,18 @@ def blocking(checked: pipeline.Checked, post: Post, doc: Document) -> list[dg.Di
     return [d for d in checked.diagnostics if d.severity == dg.ERROR and d.path in files]
 
 
+def _gone(slug: str, target: Target, url: str | None) -> Outcome:
+    """The remote draft a ledger entry names is no longer there."""
+    return Outcome(
+        slug,
+        target.name,
+        "refused",
+        url,
+        f"the draft is gone from {target.label}; delete its `{target.name}` entry in "
+        "published.yaml to make a new one",
+    )
+
+
 # Substack --------------------------------------------------------------------------------
 
 
@@ -239,14 +251,7 @@ class SubstackPusher:
             return Outcome(slug, self.name, "unchanged", url)
         remote = self.client.get(entry["id"])
         if remote is None:
-            return Outcome(
-                slug,
-                self.name,
-                "refused",
-                url,
-                f"the draft is gone from {self.target.label}; delete its `{self.name}` entry in "
-                "published.yaml to make a new one",
-            )
+            return _gone(slug, self.target, url)
         if remote.get("is_published"):
             return Outcome(
                 slug,
@@ -433,14 +438,7 @@ class ForumPusher:
         get = self.client.get_post if kind == "post" else self.client.get_quick_take
         remote = get(entry["id"])
         if remote is None:
-            return Outcome(
-                slug,
-                self.name,
-                "refused",
-                url,
-                f"the draft is gone from {self.target.label}; delete its `{self.name}` entry in "
-                "published.yaml to make a new one",
-            )
+            return _gone(slug, self.target, url)
         live = remote.get("draft") is False
         if live and not (entry.get("published") or self.force):
             return Outcome(
