@@ -324,3 +324,24 @@ def test_any_mix_of_notes_never_raises_and_never_loses_a_note(project, case):
         missing = [w for w in wanted if w not in output]
         assert not missing, (name, missing, output)
         assert "[@" not in output, name
+
+
+def test_a_citation_right_before_a_footnote_reference_is_still_a_citation(project):
+    """`claim [@x][^1]` is how writers type a citation and a remark on it; the citation
+    must not become a link's text (that rule is for `[@x](url)` and `[@x][ref]`)."""
+    from conftest import post
+
+    from toolkit import document
+
+    project.write(
+        "posts/both.md",
+        post(
+            "title: Both\nclaims: [openai-prep]\n",
+            "They said it.[@openai-prep][^1]\n\n[^1]: My remark on it.\n",
+        ),
+    )
+    checked = project.run()
+    assert [d for d in checked.diagnostics if d.path == "posts/both.md"] == []
+    (p,) = [p for p in checked.project.posts if p.path == "posts/both.md"]
+    doc = document.build(p, checked.parsed[p.path], checked.project)
+    assert [n.kind for n in doc.notes] == ["citation", "footnote"]

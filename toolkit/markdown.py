@@ -32,7 +32,9 @@ Token = dict[str, Any]
 _KEY = r"\w(?:[\w.:/-]*\w)?"
 _ITEM = r"@" + _KEY + r"(?:[ \t]*,[^;\]\n]+)?"
 # Not followed by `(` or `[`: `[@handle](url)` stays a link.
-CITATION = r"\[" + _ITEM + r"(?:\s*;\s*" + _ITEM + r")*\](?![(\[])"
+# Not followed by `(` or `[`, which would make it a link's text (`[@x](url)`, `[@x][ref]`),
+# except a footnote reference right after it (`[@x][^1]`), as writers type.
+CITATION = r"\[" + _ITEM + r"(?:\s*;\s*" + _ITEM + r")*\](?!\(|\[(?!\^))"
 _ITEM_RE = re.compile(r"@(" + _KEY + r")(?:[ \t]*,[ \t]*([^;\]\n]+?))?[ \t]*$")
 
 
