@@ -221,3 +221,21 @@ def test_a_dry_run_shows_what_the_target_cannot_show(site):
     assert result.exit_code == 0, result.output
     warning = next(line for line in result.output.splitlines() if "P015" in line)
     assert warning.startswith("posts/spoiled.md:9:1: warning P015 Substack cannot show a `>!`")
+
+
+def test_a_note_inside_a_note_is_a_warning_for_substack_only(project):
+    from conftest import post
+
+    path = project.write(
+        "posts/nested.md",
+        post(
+            "title: Nested\nstatus: published\ndate: 2025-02-14\ntargets: [substack, lesswrong]\n",
+            "Text.[^a]\n\n[^a]: A note that leans on another.[^b]\n\n[^b]: The other.\n",
+        ),
+    )
+    lines = path.read_text().splitlines()
+    inner = lines.index("[^a]: A note that leans on another.[^b]") + 1
+    found = [d for d in project.diagnostics() if d.code == "P015"]
+    assert [(d.line, d.column) for d in found] == [(inner, 36)], found
+    assert found[0].message.startswith("Substack cannot show a note inside a note")
+    assert "plain superscript" in found[0].message

@@ -59,6 +59,14 @@ NOTE_IN_LIST = Construct(
 CONSTRUCTS = (TABLE, IMAGE, INLINE_IMAGE, SPOILER, COLLAPSIBLE, MATH, NOTE_IN_LIST)
 
 
+NOTE_IN_NOTE = Construct(
+    "nested_notes",
+    "a note inside a note",
+    "its number as plain superscript, and the note written out at the end of the note "
+    "that holds it",
+)
+
+
 def check_targets(
     post: Post, parsed: Parsed, only: targets.Target | None = None
 ) -> Iterator[dg.Diagnostic]:
@@ -98,7 +106,13 @@ def _uses(post: Post, parsed: Parsed) -> dict[Construct, tuple[Where, int]]:
         first, count = found.get(construct, (where, 0))
         found[construct] = (first, count + 1)
 
-    def visit(tokens: list[Token], in_list: bool, alone: bool = False, quoted: bool = False):
+    def visit(
+        tokens: list[Token],
+        in_list: bool,
+        alone: bool = False,
+        quoted: bool = False,
+        in_note: bool = False,
+    ):
         """`alone`: these tokens are a paragraph's images and nothing else (`quoted`: in
         a quote or a note, where only paragraphs go)."""
         for tok in tokens:
@@ -117,17 +131,25 @@ def _uses(post: Post, parsed: Parsed) -> dict[Construct, tuple[Where, int]]:
                 spot = loc.find(tok["raw"])  # every reference counts, so the k-th is right
                 if in_list:
                     seen(NOTE_IN_LIST, spot)
+                if in_note and kind == "footnote_ref":
+                    seen(NOTE_IN_NOTE, spot)
             if "children" in tok:
                 kids = tok["children"]
                 if kind in ("paragraph", "block_text"):
                     inner = not quoted and _only_images(kids)
                 else:
                     inner = alone and kind == "link"
-                visit(kids, in_list or kind == "list_item", inner, quoted or kind == "block_quote")
+                visit(
+                    kids,
+                    in_list or kind == "list_item",
+                    inner,
+                    quoted or kind == "block_quote",
+                    in_note,
+                )
 
     visit(parsed.tokens, False)
     for definition in parsed.definitions:
-        visit(definition.children, False, quoted=True)
+        visit(definition.children, False, quoted=True, in_note=True)
     return found
 
 

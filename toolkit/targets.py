@@ -31,6 +31,7 @@ class Shows:
     spoilers: bool = False
     collapsibles: bool = False  # `+++ Title` … `+++` sections
     footnotes_in_list_items: bool = False  # a note reference inside a list item
+    nested_notes: bool = False  # a footnote referenced from inside another footnote
     raw_html: bool = False
 
 
@@ -80,6 +81,7 @@ _FORUM_SHOWS = Shows(
     spoilers=True,
     collapsibles=True,
     footnotes_in_list_items=True,
+    nested_notes=True,  # its Markdown numbers a note inside a note like any other
 )
 
 # ForumMagnum's own limit on every account, drafts included (its rate-limit constants:
