@@ -239,3 +239,25 @@ def test_a_note_inside_a_note_is_a_warning_for_substack_only(project):
     assert [(d.line, d.column) for d in found] == [(inner, 36)], found
     assert found[0].message.startswith("Substack cannot show a note inside a note")
     assert "plain superscript" in found[0].message
+
+
+def test_a_note_in_an_update_is_a_warning_for_every_target(project):
+    from conftest import post
+
+    path = project.write(
+        "posts/updated.md",
+        post(
+            "title: Updated\nstatus: published\ndate: 2025-02-14\n"
+            "targets: [substack, lesswrong]\nclaims: [openai-prep]\nupdates:\n"
+            '  - date: 2025-03-01\n    text: "OpenAI changed the page.[@openai-prep]"\n',
+            "Body.\n",
+        ),
+    )
+    line = (
+        path.read_text().splitlines().index('    text: "OpenAI changed the page.[@openai-prep]"')
+        + 1
+    )
+    found = [d for d in project.diagnostics() if d.code == "P015"]
+    assert sorted(d.message.split(" cannot")[0] for d in found) == ["LessWrong", "Substack"]
+    assert {d.line for d in found} == {line}
+    assert all("a note in an update" in d.message for d in found)

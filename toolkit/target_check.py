@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from . import diagnostics as dg
 from . import targets
 from .markdown import Locator, Parsed, Spot, Token
+from .markdown import parse as parse_markdown
 from .model import Post
 
 # A table's delimiter row: `|---|:--:|`, or `--- | ---` without the outer pipes.
@@ -64,6 +65,13 @@ NOTE_IN_NOTE = Construct(
     "a note inside a note",
     "its number as plain superscript, and the note written out at the end of the note "
     "that holds it",
+)
+
+
+NOTE_IN_UPDATE = Construct(
+    "update_notes",
+    "a note in an update",
+    "its number as plain text in the update, and the note written out at the end of the update box",
 )
 
 
@@ -150,6 +158,10 @@ def _uses(post: Post, parsed: Parsed) -> dict[Construct, tuple[Where, int]]:
     visit(parsed.tokens, False)
     for definition in parsed.definitions:
         visit(definition.children, False, quoted=True, in_note=True)
+    for update in post.updates:
+        kinds = {t["type"] for t in parse_markdown(update.text).every_token()}
+        if kinds & {"footnote_ref", "citation"}:
+            seen(NOTE_IN_UPDATE, (update.line, 1))
     return found
 
 

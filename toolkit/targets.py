@@ -32,6 +32,9 @@ class Shows:
     collapsibles: bool = False  # `+++ Title` … `+++` sections
     footnotes_in_list_items: bool = False  # a note reference inside a list item
     nested_notes: bool = False  # a footnote referenced from inside another footnote
+    # A note in a dated update: numbered after the body's, so it cannot be a footnote
+    # where footnotes are numbered by position (Substack's, ForumMagnum's Markdown).
+    update_notes: bool = False
     raw_html: bool = False
 
 
