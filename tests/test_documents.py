@@ -93,6 +93,29 @@ def test_a_whole_document_is_cited_by_its_id(project):
     assert links == ["https://web.archive.org/web/20240603125126/https://openai.com/preparedness/"]
 
 
+def test_a_post_citing_a_whole_document_is_listed_on_its_page(project):
+    import html5lib
+    from conftest import NOW
+
+    from toolkit import build as buildlib
+
+    project.write("documents.yaml", DOCUMENTS)
+    project.write(
+        "posts/whole.md",
+        post(
+            "title: The whole framework\nstatus: published\ndate: 2025-02-14\n",
+            "See [@openai-preparedness].\n",
+        ),
+    )
+    assert buildlib.build(project.root, at=NOW).ok
+    page = html5lib.parse(
+        (project.root / "site/documents/openai-preparedness/index.html").read_bytes(),
+        namespaceHTMLElements=False,
+    )
+    links = {a.text: a.get("href") for a in page.iter("a")}
+    assert links.get("The whole framework") == "../../posts/whole/"
+
+
 def _walk(tokens):
     for t in tokens:
         yield t

@@ -83,8 +83,9 @@ def _change_html(c: Change, project: Project, root: str, named: bool) -> str:
 
 
 def pages(project: Project, citing: dict[str, list[tuple[str, str]]], page) -> dict[str, bytes]:
-    """changes/index.html and documents/<id>/index.html. `citing`: snippet id -> the
-    (path, title) of each post relying on it; `page`: the site's page maker."""
+    """changes/index.html and documents/<id>/index.html. `citing`: a snippet's or a
+    document's id -> the (path, title) of each post relying on it; `page`: the site's
+    page maker."""
     found = changes(project)
     root = "../"
     body = [
@@ -157,6 +158,7 @@ def _document_html(
             out.append("</li>\n")
         out.append("</ul>\n")
     posts = {path: title for s in relies for path, title in citing.get(s.id, [])}
+    posts.update(citing.get(doc.id, []))  # posts citing the whole document, `[@doc-id]`
     if posts:
         out.append("<h2>Posts relying on it</h2>\n<ul>\n")
         out += [

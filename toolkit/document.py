@@ -94,6 +94,7 @@ class Document:
     summary: str = ""
     extra: dict = field(default_factory=dict)
     updates: list[UpdateBlock] = field(default_factory=list)  # oldest first
+    documents: list[str] = field(default_factory=list)  # ids cited whole, `[@doc-id]`
 
 
 def page_path(post: Post) -> str:
@@ -619,6 +620,7 @@ def build(post: Post, parsed: Parsed, project: Project) -> Document:
         path=page_path(post),
         summary=summarize(post, parsed.tokens),
         updates=updates,
+        documents=[c for c in resolver.cited if c in project.documents],
     )
 
 

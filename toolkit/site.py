@@ -43,6 +43,7 @@ class Item:
     claims: list[str]  # snippet ids the post relies on
     page_digest: str = ""  # the post's page, which holds its HTML (see PostPage)
     html_span: tuple[int, int, int, int] = (0, 0, 0, 0)
+    documents: tuple[str, ...] = ()  # company documents it cites whole
 
     def listing(self) -> tuple:
         """What listing pages show of this post: when it changes, they change."""
@@ -74,10 +75,18 @@ class PostPage:
     page: bytes | None = None
     html: html.RenderedHtml | None = None
     placed: tuple[int, int, int] | None = None  # written into the staging tree: its stat
+    documents: tuple[str, ...] = ()  # company documents it cites whole
 
     def item(self, post: Post) -> Item:
         return Item(
-            post, self.path, self.summary, self.html, self.claims, self.page_digest, self.html_span
+            post,
+            self.path,
+            self.summary,
+            self.html,
+            self.claims,
+            self.page_digest,
+            self.html_span,
+            self.documents,
         )
 
 
@@ -291,7 +300,14 @@ def render_post(doc: document.Document, project: Project) -> PostPage:
     item = Item(doc.post, doc.path, doc.summary, rendered, doc.claims)
     data, span = post_page(item, project)
     return PostPage(
-        doc.path, doc.summary, doc.claims, hashlib.sha256(data).hexdigest(), span, data, rendered
+        doc.path,
+        doc.summary,
+        doc.claims,
+        hashlib.sha256(data).hexdigest(),
+        span,
+        data,
+        rendered,
+        documents=tuple(doc.documents),
     )
 
 
@@ -448,7 +464,7 @@ def page_groups(items: list[Item], project: Project) -> list[Group]:
     # Claims pages show every snippet (and snippets cite each other in commentary), so
     # they depend on all of them, and on which posts cite what.
     snippets = tuple(sorted((s.id, s.digest) for s in project.snippets.values()))
-    citing = tuple((i.path, i.post.title, tuple(i.claims)) for i in items)
+    citing = tuple((i.path, i.post.title, tuple(i.claims), i.documents) for i in items)
     groups.append(
         Group("claims", (config_id, snippets, citing), lambda: claims_pages(items, project))
     )
@@ -503,11 +519,12 @@ def documents(items: list[Item], project: Project) -> dict[str, bytes]:
     """changes/ and a page per document (see toolkit.changes)."""
     from . import changes
 
+    # Snippet ids and document ids never clash (D005), so one map holds both.
     citing: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for item in items:
         if item.post.published:
-            for snippet_id in item.claims:
-                citing[snippet_id].append((item.path, item.post.title))
+            for cited in (*item.claims, *item.documents):
+                citing[cited].append((item.path, item.post.title))
     return changes.pages(project, citing, page)
 
 
