@@ -118,6 +118,18 @@ def _gone(slug: str, target: Target, url: str | None) -> Outcome:
     )
 
 
+def _edited_there(slug: str, target: Target, url: str | None) -> Outcome:
+    """The remote draft changed since our last push: never overwritten unasked."""
+    return Outcome(
+        slug,
+        target.name,
+        "refused",
+        url,
+        f"edited on {target.label} since the last push; copy those edits into the post, "
+        "or publish --force to overwrite them",
+    )
+
+
 # Substack --------------------------------------------------------------------------------
 
 
@@ -262,14 +274,7 @@ class SubstackPusher:
             )
         recorded = (entry.get("remote") or {}).get("content_hash")
         if recorded and ssclient.content_hash(remote) != recorded and not self.force:
-            return Outcome(
-                slug,
-                self.name,
-                "refused",
-                url,
-                f"edited on {self.target.label} since the last push; copy those edits into the "
-                "post, or publish --force to overwrite them",
-            )
+            return _edited_there(slug, self.target, url)
         update = {
             k: body[k]
             for k in ("draft_title", "draft_subtitle", "draft_body", "draft_bylines")
@@ -455,14 +460,7 @@ class ForumPusher:
             remote.get("title") if title is not None else None,
         )
         if recorded and now != recorded and not self.force:
-            return Outcome(
-                slug,
-                self.name,
-                "refused",
-                url,
-                f"edited on {self.target.label} since the last push; copy those edits into the "
-                "post, or publish --force to overwrite them",
-            )
+            return _edited_there(slug, self.target, url)
         request = lwrender.request(doc, entry["id"])
         document = self.client.mutate(request, creates=False)
         url = self.record(slug, kind, document, sent_hash, title, bool(entry.get("published")))
