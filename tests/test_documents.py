@@ -387,3 +387,29 @@ def test_archive_fills_a_documents_missing_archive_byte_exactly(tmp_path, waybac
     )
     assert (tmp_path / "snippets/s.md").read_bytes() == snippet_before  # its copy is the doc's
     assert "1 URL: 1 found." in result.output
+
+
+def test_editing_documents_yaml_is_never_served_stale(project):
+    """A build with nothing else changed must still see an edit to documents.yaml: the
+    build's own list of project-wide files once left it out, and the old title stayed."""
+    import html5lib
+    from conftest import NOW
+
+    from toolkit import build as buildlib
+
+    project.write("documents.yaml", DOCUMENTS)
+    project.write(
+        "posts/whole.md",
+        post("title: W\nstatus: published\ndate: 2025-02-14\n", "See [@openai-preparedness].\n"),
+    )
+    assert buildlib.build(project.root, at=NOW).ok
+    project.write(
+        "documents.yaml",
+        DOCUMENTS.replace("Preparedness Framework (Beta)", "Preparedness Framework, renamed"),
+    )
+    report = buildlib.build(project.root, at=NOW)
+    assert report.ok and not report.up_to_date
+    page = (project.root / "site/documents/openai-preparedness/index.html").read_bytes()
+    text = "".join(html5lib.parse(page, namespaceHTMLElements=False).itertext())
+    assert "Preparedness Framework, renamed" in text
+    assert "(Beta)" not in text

@@ -43,6 +43,10 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 CONFIG_FILE = "toolkit.toml"
+# The project-wide files every post's outputs depend on (their digest is `Project.digest`,
+# and a build with nothing to do checks them): listed once, for both.
+PROJECT_FILES = (CONFIG_FILE, "snippets/labs.yaml", "archives.yaml", "documents.yaml")
+LEDGER_FILE = "published.yaml"  # where `publish` records its drafts (toolkit.ledger)
 
 
 class NotAProject(Problem):
@@ -704,12 +708,7 @@ def load_project(
     """
     config, diags = load_config(root)
     project = Project(root=root, config=config, diagnostics=list(diags))
-    project.digest = _digest(
-        root / CONFIG_FILE,
-        root / project.labs_path,
-        root / project.archives_path,
-        root / project.documents_path,
-    )
+    project.digest = _digest(*(root / name for name in PROJECT_FILES))
 
     inputs = inputs or Inputs.scan(root)
     project.diagnostics += inputs.naming_problems(root)

@@ -28,10 +28,11 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap
 
 from . import yamlfile
+from .content import LEDGER_FILE
 from .errors import Problem
 from .output import write_file
 
-LEDGER = "published.yaml"
+LEDGER = LEDGER_FILE
 
 HEADER = (
     "Where each post was pushed: written by `toolkit publish`. Commit it; editing it by\n"

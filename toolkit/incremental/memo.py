@@ -24,10 +24,8 @@ def fingerprint(root: Path, drafts: bool, inputs: content.Inputs, cache: cacheli
     input file (files unchanged since they were last hashed are known by their stat, so
     a build with nothing to do reads nothing; see `Inputs.digests`)."""
     h = hashlib.sha256(f"{cachelib.code_version()}/{drafts}".encode())
-    fixed = [
-        root / name
-        for name in (content.CONFIG_FILE, "snippets/labs.yaml", "archives.yaml", "published.yaml")
-    ]
+    # published.yaml too: the drafts/ exports show the remote ids it records.
+    fixed = [root / name for name in (*content.PROJECT_FILES, content.LEDGER_FILE)]
     paths = fixed + inputs.posts + inputs.snippets
     top = len(str(root)) + 1  # every input is under root: its name relative to it
     for path, digest in zip(paths, inputs.digests(paths, cache), strict=True):
