@@ -324,3 +324,22 @@ def test_an_image_substack_does_not_take_refuses_that_post(tmp_path, substack):
     assert result.exit_code == 1, result.output
     assert "posts/img/chart.png is not a PNG, JPEG, GIF or WebP" in result.output
     assert substack.requests_to("POST", "/api/v1/drafts") == []
+
+
+def test_an_image_in_an_update_does_not_repeat_the_updates_problems(project):
+    """Scanning an update's images once added its tokens to the body's shared token list,
+    so an unknown citation in that update was reported twice, once at the body."""
+    from conftest import post
+
+    project.write(
+        "posts/up.md",
+        post(
+            "title: Up\nupdates:\n"
+            '  - date: 2025-03-01\n    text: "A chart ![c](https://x.org/c.png), see [@nope]."\n',
+            "The body cites nothing.\n",
+        ),
+    )
+    found = [d for d in project.diagnostics() if d.code == "P003"]
+    assert len(found) == 1, found
+    lines = (project.root / "posts/up.md").read_text().splitlines()
+    assert found[0].line == next(i for i, t in enumerate(lines, 1) if "[@nope]" in t)

@@ -6,7 +6,7 @@ Nothing here reads files or the clock; `now` is passed in, so results are reprod
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import unquote
 
@@ -14,7 +14,7 @@ from . import content, fields, image_check, markdown, target_check, urls
 from . import diagnostics as dg
 from .content import CONFIG_FILE
 from .diagnostics import Diagnostic
-from .markdown import FootnoteDef, Locator, Parsed, Place, walk
+from .markdown import FootnoteDef, Locator, Parsed, Place, Token, walk
 from .model import ArchiveIndex, Post, Project, Snippet
 
 
@@ -572,7 +572,7 @@ def _control_characters(post: Post, loc: Locator) -> Iterator[Diagnostic]:
             yield dg.make("F012", post.path, line, message, column)
 
 
-def _cited_ids(tokens: list) -> set[str]:
+def _cited_ids(tokens: Iterable[Token]) -> set[str]:
     ids: set[str] = set()
     for tok in tokens:
         if tok["type"] == "citation":

@@ -17,7 +17,7 @@ from collections.abc import Iterator
 
 from . import diagnostics as dg
 from . import media, urls
-from .markdown import Locator, Parsed, plain_text, walk
+from .markdown import Locator, Parsed, plain_text
 from .markdown import parse as parse_markdown
 from .model import Post, Project
 
@@ -31,10 +31,7 @@ def placeholder(project: Project) -> bool:
 def check_images(post: Post, parsed: Parsed, project: Project) -> Iterator[dg.Diagnostic]:
     images = media.images_of(project.root, post, parsed)
     loc = Locator(post.body, post.body_line)
-    tokens = list(walk(parsed.tokens))
-    for d in parsed.definitions:
-        tokens += walk(d.children)
-    for tok in tokens:
+    for tok in parsed.every_token():
         if tok["type"] == "image":
             yield from _check_image(tok, loc.find("!["), post, project, images)
     for update in post.updates:  # at the update's line: its text is a YAML value

@@ -56,15 +56,16 @@ class Parsed:
     definitions: list[FootnoteDef]
     # `every_token`'s answer, once asked: a parse is never changed after it is made, and
     # the checks and the build ask for it several times per post.
-    flat: list[Token] | None = field(default=None, repr=False, compare=False)
+    # A tuple: it is shared by every caller, so none may add to it.
+    flat: tuple[Token, ...] | None = field(default=None, repr=False, compare=False)
 
-    def every_token(self) -> list[Token]:
+    def every_token(self) -> tuple[Token, ...]:
         """Every token of the body, then of each footnote definition, depth first."""
         if self.flat is None:
             found = list(walk(self.tokens))
             for d in self.definitions:
                 found += walk(d.children)
-            self.flat = found
+            self.flat = tuple(found)
         return self.flat
 
 

@@ -44,7 +44,7 @@ def image_urls(parsed: Parsed, post: Post) -> list[str]:
     """The local images' URLs as parsed, in order (body, notes, updates)."""
     if "![" not in post.body and not any("![" in u.text for u in post.updates):
         return []  # most posts have no image: no walk over their tokens
-    tokens = parsed.every_token()
+    tokens = [*parsed.every_token()]  # a copy: the parse's own list is shared
     for update in post.updates:
         if "![" in update.text:
             tokens += parse(update.text).every_token()
