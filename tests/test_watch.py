@@ -305,3 +305,20 @@ def test_the_next_build_shows_the_change_on_the_site_and_in_the_feed(site):
     assert entry.summary == version["summary"]
     assert entry.updated.startswith(str(version["seen"]))
     assert feed.feed.links[0].href == "https://example.org/feeds/changes.xml"
+
+
+def test_an_entry_the_edits_cannot_touch_is_a_note_not_a_traceback(site):
+    """A document written as a flow mapping cannot be extended byte-exactly: the run says
+    so, with the snapshot it made, and leaves the file as it was."""
+    flow = (
+        f"xai-rmf: {{lab: xai, title: Risk Management Framework, url: '{site.url}', "
+        f"archive: '{site.snapshot}'}}\n"
+        f"xai-other: {{lab: xai, title: Other, url: '{site.origin.url_for('/other')}'}}\n"
+    )
+    (site.root / "documents.yaml").write_text(flow)
+    site.serve(framework(body=REWORDED))
+    site.wayback.set_live(site.url, framework(body=REWORDED))
+    result = site.watch("--archive", env={**KEYS, "TOOLKIT_SPN_POLL": "0.01"})
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert "not recorded:" in result.output and "add the version by hand" in result.output
+    assert (site.root / "documents.yaml").read_text() == flow

@@ -34,6 +34,7 @@ from typing import Any
 from .. import document_register, urls
 from ..model import CompanyDocument, Project, Snippet
 from ..output import write_file
+from ..retry import bot_wall
 from . import sentences as sent
 from .fetch import Fetched, Fetcher, Limits
 from .text import find_quote
@@ -282,7 +283,7 @@ def _status(got: Fetched, url: str) -> str:
         return "gone"
     if got.error or got.status is None:
         return "unreachable"
-    if got.status in BLOCKED or got.header("cf-mitigated") or got.header("x-vercel-mitigated"):
+    if got.status in BLOCKED or bot_wall(got.header):
         return "blocked"
     if got.status in GONE:
         return "gone"
@@ -376,14 +377,19 @@ def record(
                 report.note = f"no snapshot: {result.message or result.status}"
         digest = sent.digest(report.sentences)
         if report.document is not None:
-            document_register.append_version(
-                root / project.documents_path,
-                report.document,
-                today,
-                snapshot,
-                digest,
-                report.summary,
-            )
+            try:
+                document_register.append_version(
+                    root / project.documents_path,
+                    report.document,
+                    today,
+                    snapshot,
+                    digest,
+                    report.summary,
+                )
+            except document_register.CannotEdit as e:  # as `archive` does: say what to add
+                shown = f"; its snapshot is {snapshot}" if snapshot else ""
+                report.note = f"not recorded: {e}{shown}; add the version by hand"
+                continue
         key = snapshot or (f"digest:{digest}" if report.document else f"url:{report.url}")
         kept.put_base(key, report.sentences)
         report.archive = snapshot
