@@ -261,3 +261,19 @@ def test_a_note_in_an_update_is_a_warning_for_every_target(project):
     assert sorted(d.message.split(" cannot")[0] for d in found) == ["LessWrong", "Substack"]
     assert {d.line for d in found} == {line}
     assert all("a note in an update" in d.message for d in found)
+
+
+def test_a_malformed_answer_from_the_ea_forum_names_the_ea_forum(site, forum):
+    """Every forum runs the same client; what it says names the forum that answered."""
+    config = site / "toolkit.toml"
+    config.write_text(config.read_text() + f'\n[eaforum]\ngraphql_url = "{forum.graphql_url}"\n')
+    _target_post(site, "eaforum")
+    forum.fail_next(200, {"Content-Type": "application/json"}, b'{"data": {"currentUser": "me"}}')
+    result = CliRunner().invoke(
+        cli,
+        ["--root", str(site), "publish", PAPER, "--to", "eaforum"],
+        env={"EAFORUM_TOKEN": OTHER_TOKEN},
+    )
+    assert result.exit_code == 1
+    assert "EA Forum answered something unexpected (currentUser" in result.output
+    assert "LessWrong" not in result.output

@@ -35,21 +35,21 @@ _DOCUMENT = {
 }
 
 
-def _expect(value: Any, shape: Any, what: str) -> Any:
-    """`value` when it has `shape`, else the ServiceError that names LessWrong."""
+def _expect(value: Any, shape: Any, what: str, service: str = SERVICE) -> Any:
+    """`value` when it has `shape`, else the ServiceError that names the forum."""
     try:
-        return expect(value, shape, SERVICE, what)
+        return expect(value, shape, service, what)
     except UnexpectedAnswer as e:
         raise ServiceError(str(e)) from None
 
 
-def _document(value: Any, what: str) -> Any:
+def _document(value: Any, what: str, service: str = SERVICE) -> Any:
     """A post or comment as we read it: its id, and a pageUrl (when it has one) that is a
     link, since it is recorded in published.yaml and shown."""
-    document = _expect(value, _DOCUMENT, what)
+    document = _expect(value, _DOCUMENT, what, service)
     url = document.get("pageUrl")
     if url and not fields.is_http_url(url):
-        raise ServiceError(str(UnexpectedAnswer(SERVICE, f"{what}.pageUrl is not a link")))
+        raise ServiceError(str(UnexpectedAnswer(service, f"{what}.pageUrl is not a link")))
     return document
 
 
@@ -171,7 +171,7 @@ class Forum:
             headers={"Accept": "application/json"},
         )
         try:
-            payload = parse_json(response.content, SERVICE)
+            payload = parse_json(response.content, self.label)
         except UnexpectedAnswer:
             if response.status_code == 403:  # an HTML refusal: the edge, not the API
                 raise bot_wall_error(self.label) from None
@@ -179,7 +179,7 @@ class Forum:
                 f"{self.label} answered with something that is not JSON "
                 f"({response.status_code}); try again later"
             ) from None
-        payload = _expect(payload, _ANSWER, "the answer")
+        payload = _expect(payload, _ANSWER, "the answer", self.label)
         errors = payload.get("errors")
         if errors:
             # The server's words go to the terminal: shown escaped, like any diagnostic.
@@ -205,7 +205,7 @@ class Forum:
         data = self.call(
             {"operationName": "CurrentUser", "query": CURRENT_USER, "variables": {}}, retry=True
         )
-        user = _expect(data.get("currentUser"), Maybe(_USER), "currentUser")
+        user = _expect(data.get("currentUser"), Maybe(_USER), "currentUser", self.label)
         if not user:
             raise ServiceError(
                 f"{self.label} does not recognise ${self.credential} (logged out, or not a "
@@ -219,21 +219,21 @@ class Forum:
         """Run a create or update request (see render.lesswrong.request); the document."""
         data = self.call(request, retry=not creates)
         if len(data) > 1:
-            raise ServiceError(str(UnexpectedAnswer(SERVICE, "more than one result")))
+            raise ServiceError(str(UnexpectedAnswer(self.label, "more than one result")))
         (result,) = data.values() if data else (None,)
-        document = _expect(result, Maybe({"data": Maybe(dict)}), "the result")
+        document = _expect(result, Maybe({"data": Maybe(dict)}), "the result", self.label)
         if not document or not document.get("data"):
             raise ServiceError(f"{self.label} answered without the draft; check the site")
-        return _document(document["data"], "the draft")
+        return _document(document["data"], "the draft", self.label)
 
     def get_post(self, post_id: str) -> dict | None:
         data = self.call(
             {"operationName": "GetDraft", "query": GET_POST, "variables": {"id": post_id}},
             retry=True,
         )
-        found = _expect(data.get("post"), Maybe({"result": Maybe(dict)}), "post")
+        found = _expect(data.get("post"), Maybe({"result": Maybe(dict)}), "post", self.label)
         result = (found or {}).get("result")
-        return None if result is None else _document(result, "post.result")
+        return None if result is None else _document(result, "post.result", self.label)
 
     def get_quick_take(self, comment_id: str) -> dict | None:
         data = self.call(
@@ -244,9 +244,9 @@ class Forum:
             },
             retry=True,
         )
-        found = _expect(data.get("comment"), Maybe({"result": Maybe(dict)}), "comment")
+        found = _expect(data.get("comment"), Maybe({"result": Maybe(dict)}), "comment", self.label)
         result = (found or {}).get("result")
-        return None if result is None else _document(result, "comment.result")
+        return None if result is None else _document(result, "comment.result", self.label)
 
     def thread_of(self, comment_id: str) -> str | None:
         """The post whose thread holds the comment `comment_id` (None: no such comment)."""
@@ -265,9 +265,9 @@ class Forum:
             {"operationName": "DraftPosts", "query": DRAFT_POSTS, "variables": {"userId": user_id}},
             retry=True,
         )
-        found = _expect(data.get("posts"), Maybe({"results": Maybe(list)}), "posts")
+        found = _expect(data.get("posts"), Maybe({"results": Maybe(list)}), "posts", self.label)
         results = (found or {}).get("results") or []
-        return [_document(d, f"posts.results[{i}]") for i, d in enumerate(results)]
+        return [_document(d, f"posts.results[{i}]", self.label) for i, d in enumerate(results)]
 
     def draft_quick_takes(self, feed_id: str | None) -> list[dict]:
         if not feed_id:
@@ -280,6 +280,8 @@ class Forum:
             },
             retry=True,
         )
-        found = _expect(data.get("comments"), Maybe({"results": Maybe(list)}), "comments")
+        found = _expect(
+            data.get("comments"), Maybe({"results": Maybe(list)}), "comments", self.label
+        )
         results = (found or {}).get("results") or []
-        return [_document(d, f"comments.results[{i}]") for i, d in enumerate(results)]
+        return [_document(d, f"comments.results[{i}]", self.label) for i, d in enumerate(results)]
