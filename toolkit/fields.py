@@ -457,10 +457,6 @@ class Validator:
             if not isinstance(value, list):
                 self.report("F004", at, f"{name} must be {_TYPE_NAMES['list']}")
                 return self.default(f)
-            if f.items == "table":
-                return tuple(
-                    self.mapping(item, f.fields, at + (i,)) for i, item in enumerate(value)
-                )
             items = []
             for i, item in enumerate(value):
                 if isinstance(item, (int, float)) and not isinstance(item, bool):

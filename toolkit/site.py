@@ -528,10 +528,6 @@ def documents(items: list[Item], project: Project) -> dict[str, bytes]:
     return changes.pages(project, citing, page)
 
 
-def stylesheet() -> bytes:
-    return static("style.css")
-
-
 def claims_labs(project: Project) -> list[str]:
     """Keys of the labs with a claims page: those with a snippet (see `claims_pages`)."""
     return sorted({s.lab for s in project.snippets.values() if s.lab in project.labs})

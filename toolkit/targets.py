@@ -35,7 +35,6 @@ class Shows:
     # A note in a dated update: numbered after the body's, so it cannot be a footnote
     # where footnotes are numbered by position (Substack's, ForumMagnum's Markdown).
     update_notes: bool = False
-    raw_html: bool = False
 
 
 @dataclass(frozen=True)
