@@ -42,8 +42,7 @@ def changes(project: Project) -> list[Change]:
 
 
 def _company(project: Project, doc: CompanyDocument) -> str:
-    lab = project.labs.get(doc.lab or "")
-    return lab.name if lab else (doc.lab or "")
+    return project.company(doc.lab)
 
 
 def _snap(link: str | None, project: Project, label: str) -> str:

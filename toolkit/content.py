@@ -326,14 +326,18 @@ def _yaml_file(
 
 
 def _yaml_mapping(
-    root: Path, path: Path, what: str, not_a_mapping: str
+    root: Path,
+    path: Path,
+    what: str,
+    not_a_mapping: str,
+    fast: Callable[[str], Loaded | None] | None = None,
 ) -> tuple[Loaded, fields.Validator, list[dg.Diagnostic]] | list[dg.Diagnostic]:
     """A YAML file that maps keys to entries, read and validated as one: the loaded file,
     its validator and the diagnostics so far; or, when there is nothing to read entries
     from (no file, a parse error, not a mapping), just the diagnostics."""
     if not path.is_file():
         return []
-    loaded, diags = _yaml_file(root, path)
+    loaded, diags = _yaml_file(root, path, fast)
     if loaded is None or loaded.value is None:
         return diags
     v = fields.Validator(loaded, rel(root, path), what)
@@ -365,16 +369,16 @@ def load_labs(root: Path, path: Path) -> tuple[dict[str, Lab], list[dg.Diagnosti
 
 
 def load_archives(root: Path, path: Path) -> tuple[dict[str, ArchiveEntry], list[dg.Diagnostic]]:
-    if not path.is_file():
-        return {}, []
-    loaded, diags = _yaml_file(root, path, fast=yamlfile.load_url_map)
-    if loaded is None or loaded.value is None:
-        return {}, diags
-    shown = rel(root, path)
-    v = fields.Validator(loaded, shown, "archives file")
-    if not isinstance(loaded.value, dict):
-        v.report("F004", (), "archives.yaml must map each URL to `{archive: <snapshot URL>}`")
-        return {}, diags + v.diagnostics
+    opened = _yaml_mapping(
+        root,
+        path,
+        "archives file",
+        "archives.yaml must map each URL to `{archive: <snapshot URL>}`",
+        fast=yamlfile.load_url_map,
+    )
+    if isinstance(opened, list):
+        return {}, opened
+    loaded, v, diags = opened
     entries = {}
     for url, entry in loaded.value.items():
         if not fields.is_http_url(url):

@@ -195,8 +195,7 @@ def _source_tokens(
     short: bool,
     inline: bool,
 ) -> list[Token]:
-    lab = project.labs.get(lab_key or "")
-    company = lab.name if lab else (lab_key or "")
+    company = project.company(lab_key)
     if short:
         title = short_title(title)
     wayback = project.config.wayback_url
@@ -467,8 +466,7 @@ class _Resolver:
         if snippet is None or not snippet.quote:
             why = "unknown snippet" if snippet is None else "snippet has no quote"
             return {"type": "paragraph", "children": [text(f"[{why}: {snippet_id}]")]}
-        lab = self.project.labs.get(snippet.lab or "")
-        attribution: list[Token] = [text("— " + (lab.name if lab else snippet.lab or ""))]
+        attribution: list[Token] = [text("— " + self.project.company(snippet.lab))]
         if in_note:
             attribution += [text(": ")] + citation_paragraph(
                 [{"id": snippet_id}], self.project, repeats

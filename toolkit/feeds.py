@@ -29,10 +29,9 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 from . import changes
-from .content import slugify, tag_names
 from .model import Config, Project
 from .render.html import absolute_fragments, rebase_media
-from .site import Group, Item
+from .site import Group, Item, by_tag_key
 
 XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
@@ -214,11 +213,7 @@ def feed_groups(items: list[Item], project: Project) -> list[Group]:
             shows=shortform,
         )
     )
-    shown_as = tag_names([i.post for i in published])
-    by_key: dict[str, list[Item]] = {key: [] for key in shown_as}
-    for item in published:  # newest first, as `published` is
-        for key in dict.fromkeys(slugify(t) for t in item.post.tags):
-            by_key[key].append(item)
+    shown_as, by_key = by_tag_key(published)  # newest first, as `published` is
     for key, tag in sorted(shown_as.items()):
         tagged = by_key[key][: config.max_items]
         name = f"tags/{key}.xml"

@@ -221,6 +221,11 @@ class Project:
     duplicate_snippets: list[Snippet] = field(default_factory=list)
     derived: Derived = field(default_factory=Derived, repr=False, compare=False)
 
+    def company(self, lab_key: str | None) -> str:
+        """How readers know a lab: its name in labs.yaml, else the key as written."""
+        lab = self.labs.get(lab_key or "")
+        return lab.name if lab else (lab_key or "")
+
     def archive_index(self) -> ArchiveIndex:
         index = self.derived.archive_index
         if index is None or index.exact is not self.archives:

@@ -207,8 +207,7 @@ def claim_rows(ids: list[str], project: Project) -> list[tuple[Snippet, str]]:
     rows = []
     for snippet_id in ids:
         s = project.snippets[snippet_id]
-        lab = project.labs.get(s.lab or "")
-        rows.append((s, lab.name if lab else (s.lab or "")))
+        rows.append((s, project.company(s.lab)))
     return rows
 
 
@@ -386,17 +385,23 @@ class Group:
     shows: Sequence[Item] = ()  # the items whose full HTML the pages show
 
 
+def by_tag_key(items: list[Item]) -> tuple[dict[str, str], dict[str, list[Item]]]:
+    """Tags that differ only in case or punctuation are one tag, keyed by their slug:
+    each key's spelling as shown (`content.tag_names`), and its items in `items`' order."""
+    shown = tag_names([i.post for i in items])
+    by_key: dict[str, list[Item]] = {key: [] for key in shown}
+    for item in items:
+        for key in dict.fromkeys(slugify(tag) for tag in item.post.tags):
+            by_key[key].append(item)
+    return shown, by_key
+
+
 def page_groups(items: list[Item], project: Project) -> list[Group]:
     """Every page except the posts' own, grouped by what they show. `items`: newest first."""
     config_id = project.digest
     listings = tuple(i.listing() for i in items)
     shortform = [i for i in items if i.post.kind == "shortform"]
-    # Tags that differ only in case or punctuation share one page: keyed by their slug.
-    shown = tag_names([i.post for i in items])
-    by_tag: dict[str, list[Item]] = defaultdict(list)
-    for item in items:
-        for key in dict.fromkeys(slugify(tag) for tag in item.post.tags):
-            by_tag[key].append(item)
+    shown, by_tag = by_tag_key(items)
     counts = sorted(((shown[k], len(v)) for k, v in by_tag.items()), key=lambda tc: tc[0].lower())
 
     groups = [

@@ -326,8 +326,7 @@ class HtmlRenderer:
 
     def company(self, snippet) -> str:
         assert self.project is not None
-        lab = self.project.labs.get(snippet.lab or "")
-        return lab.name if lab else snippet.lab or ""
+        return self.project.company(snippet.lab)
 
     def note_words(self, note: Note) -> str:
         """A note's text on one line. A citation's paragraph is one shared list for every
