@@ -345,3 +345,29 @@ def test_a_citation_right_before_a_footnote_reference_is_still_a_citation(projec
     (p,) = [p for p in checked.project.posts if p.path == "posts/both.md"]
     doc = document.build(p, checked.parsed[p.path], checked.project)
     assert [n.kind for n in doc.notes] == ["citation", "footnote"]
+
+
+def test_a_list_in_a_footnote_keeps_its_links_on_substack(project):
+    """A footnote holds only paragraphs on Substack; a list in one becomes marked
+    paragraphs, and its links and marks stay (they were once flattened to words)."""
+    from conftest import post
+
+    from toolkit import document
+    from toolkit.render import substack
+
+    project.write(
+        "posts/listy.md",
+        post(
+            "title: Listy\n",
+            "Text.[^a]\n\n[^a]: Two sources:\n\n    - [the framework](https://x.org/f)\n"
+            "    - *the card*\n",
+        ),
+    )
+    checked = project.run()
+    (p,) = [p for p in checked.project.posts if p.path == "posts/listy.md"]
+    doc = document.build(p, checked.parsed[p.path], checked.project)
+    (note,) = [n for n in substack.render(doc)["content"] if n["type"] == "footnote"]
+    texts = [t for para in note["content"] for t in para.get("content", [])]
+    links = [t for t in texts if any(m["type"] == "link" for m in t.get("marks", []))]
+    assert [t["text"] for t in links] == ["the framework"]
+    assert any(t["text"] == "the card" and {"type": "em"} in t.get("marks", []) for t in texts)

@@ -327,14 +327,9 @@ class ProseMirror:
         return [{"type": "blockquote", "content": content}]
 
     def paragraphs_of(self, tokens: Tokens) -> Nodes:
-        out = []
-        for block in self.blocks(tokens):
-            if block["type"] == "captionedImage":
-                block = _image_link(block)
-            elif block["type"] != "paragraph":
-                block = {"type": "paragraph", "content": _text(_words(block), [])}
-            out.append(block)
-        return out
+        """Blocks as paragraphs (all a footnote or an update box holds), keeping their
+        links, marks, math and anchors: a list or a quote is not flattened to words."""
+        return _paragraphs_only(self.blocks(tokens))
 
     def render(self) -> Node:
         content = self.updates() + self.blocks(self.doc.body)
@@ -384,12 +379,6 @@ def _image_link(node: Node) -> Node:
     label = attrs.get("alt") or attrs.get("title") or attrs["src"]
     link = {"type": "link", "attrs": {"href": attrs["src"]}}
     return {"type": "paragraph", "content": _text(label, [link])}
-
-
-def _words(node: Node) -> str:
-    if node.get("type") == "text":
-        return node["text"]
-    return " ".join(_words(child) for child in node.get("content", []))
 
 
 def _merge(nodes: list[Node]) -> list[Node]:
