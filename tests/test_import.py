@@ -354,6 +354,42 @@ def test_bad_import_arguments_are_one_line_usage_errors(tmp_path, forum, args, m
     assert not any((tmp_path / "posts").iterdir())
 
 
+@pytest.mark.parametrize(
+    ("operation", "answer", "says"),
+    [
+        ("ImportUser", {"data": {"GetUserBySlug": "alice"}}, "GetUserBySlug is text"),
+        (
+            "ImportPosts",
+            {"data": {"posts": {"results": [{"_id": "x", "postedAt": "soon", "title": "T"}]}}},
+            "posts.postedAt is not a date",
+        ),  # the user's own published post (its author and state are filled in below)
+        ("ImportPosts", {"data": {"posts": {"results": [7]}}}, "posts.results[0]"),
+    ],
+    ids=["user-is-text", "date-is-not-a-date", "result-is-a-number"],
+)
+def test_a_malformed_answer_is_one_line_and_nothing_is_imported(
+    tmp_path, forum, operation, answer, says
+):
+    _config(tmp_path, lesswrong=forum.graphql_url)
+    for result in (answer["data"].get("posts") or {}).get("results", []):
+        if isinstance(result, dict):
+            result.update(userId=forum.user["_id"], draft=False)
+    forum.answer_operation(operation, answer)
+    result = run(tmp_path, "import", "lesswrong", "--user", "alice")
+    assert result.exit_code == 1, result.output
+    assert f"LessWrong answered something unexpected ({says}" in result.output
+    assert "nothing was imported" in result.output and "Traceback" not in result.output
+    assert not any((tmp_path / "posts").iterdir())
+
+
+def test_no_network_is_one_line_and_nothing_is_imported(tmp_path):
+    _config(tmp_path, lesswrong="http://127.0.0.1:9/graphql")  # nothing listens on port 9
+    result = run(tmp_path, "import", "lesswrong", "--user", "alice", TOOLKIT_HTTP_TIMEOUT="1")
+    assert result.exit_code == 1, result.output
+    assert "cannot reach LessWrong" in result.output and "nothing was imported" in result.output
+    assert "Traceback" not in result.output
+
+
 def test_quick_take_titles_and_html_conversion_helpers():
     from toolkit.imports.files import opening_words
 

@@ -766,7 +766,12 @@ def import_lesswrong(obj: Context, user: str, since: dt.datetime | None, forum: 
     if not url:
         raise click.UsageError(f"set [{forum}] {target.url_key} in toolkit.toml")
     when = since.replace(tzinfo=dt.timezone.utc) if since else None
-    found = lwimport.items(target, url, user, when)
+    from .publish.http import ServiceError
+
+    try:
+        found = lwimport.items(target, url, user, when)
+    except ServiceError as e:  # no network, a bot wall, an answer it cannot read
+        raise ToolkitError(f"{e}; nothing was imported") from None
     _show_import(files.write_items(root, target, found), forum)
 
 

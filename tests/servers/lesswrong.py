@@ -536,6 +536,11 @@ class LessWrongServer(StandInServer):
         as resolver errors arrive, without running it."""
         self._operation_faults[name] = ("fail", message)
 
+    def answer_operation(self, name: str, body: Any) -> None:
+        """Answer the next request for operation `name` with `body` (any JSON value) at
+        HTTP 200, without running it: a malformed answer where a real one belongs."""
+        self._operation_faults[name] = ("answer", body)
+
     def delay_operation(self, name: str, seconds: float) -> None:
         """Run the next request for operation `name` only after `seconds` (the work
         happens after the wait, so a client that gives up still leaves its effect)."""
@@ -553,6 +558,8 @@ class LessWrongServer(StandInServer):
             (request.json or {}).get("operationName") if isinstance(request.json, dict) else None
         )
         fault = self._operation_faults.pop(operation, None) if operation else None
+        if fault and fault[0] == "answer":
+            return json_response(fault[1])
         if fault and fault[0] == "fail":
             field = next(iter(self._operation_fields(request.json)), None)
             return json_response(

@@ -16,8 +16,10 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
+from .. import fields
+from ..answers import Maybe, UnexpectedAnswer
 from ..publish import lesswrong as lwclient
-from ..publish.http import Http
+from ..publish.http import Http, ServiceError
 from ..targets import Target
 from . import html
 from .files import ImportProblem, Item, opening_words
@@ -43,9 +45,18 @@ USER_QUICK_TAKES = (
 OPERATIONS = (USER_BY_SLUG, USER_POSTS, USER_QUICK_TAKES)
 
 
-def _time(value: Any) -> dt.datetime:
-    moment = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+# What we read of each answer; anything else is "<forum> answered something unexpected".
+_USER = {"_id": str}
+_PAGE = Maybe({"results": Maybe(list)})
+_ITEM = {
+    "_id": str,
+    "postedAt": str,
+    "title": Maybe(str),
+    "slug": Maybe(str),
+    "pageUrl": Maybe(str),
+    "tags": Maybe([{"name": Maybe(str)}]),
+    "contents": Maybe({"markdown": Maybe(str), "html": Maybe(str)}),
+}
 
 
 def _markdown(document: dict) -> str:
@@ -65,6 +76,16 @@ class Reader:
         self.client = lwclient.Forum(graphql_url, "", Http(target.label), target.label)
         self.client.cookies = {}  # read as anyone would
 
+    def expect(self, value: Any, shape: Any, what: str) -> Any:
+        return lwclient._expect(value, shape, what, self.target.label)
+
+    def posted(self, item: dict, what: str) -> dt.datetime:
+        moment = fields.to_datetime(item["postedAt"])
+        if moment is None:
+            unexpected = UnexpectedAnswer(self.target.label, f"{what}.postedAt is not a date")
+            raise ServiceError(str(unexpected))
+        return moment
+
     def query(self, name: str, query: str, variables: dict) -> dict:
         return self.client.call(
             {"operationName": name, "query": query, "variables": variables}, retry=True
@@ -78,14 +99,15 @@ class Reader:
                 "address (/users/NAME)",
                 usage=True,
             )
-        return user
+        return self.expect(user, _USER, "GetUserBySlug")
 
     def pages(self, name: str, query: str, field: str, user_id: str) -> Iterator[dict]:
         offset = 0
         while True:
             data = self.query(name, query, {"userId": user_id, "limit": PAGE, "offset": offset})
-            results = (data.get(field) or {}).get("results") or []
-            yield from results
+            results = (self.expect(data.get(field), _PAGE, field) or {}).get("results") or []
+            for i, result in enumerate(results):
+                yield self.expect(result, _ITEM, f"{field}.results[{i}]")
             if len(results) < PAGE:
                 return
             offset += PAGE
@@ -100,7 +122,9 @@ def items(target: Target, graphql_url: str, user_slug: str, since: dt.datetime |
     for post in reader.pages("ImportPosts", USER_POSTS, "posts", uid):
         if post.get("userId") != uid or post.get("draft") is not False or post.get("shortform"):
             continue
-        posted = _time(post["postedAt"])
+        if not post.get("title"):
+            continue  # a post always has one; nothing to name the file by otherwise
+        posted = reader.posted(post, "posts")
         if since and posted < since:
             continue
         markdown = _markdown(post)
@@ -125,7 +149,7 @@ def items(target: Target, graphql_url: str, user_slug: str, since: dt.datetime |
             or comment.get("parentCommentId")
         ):
             continue
-        posted = _time(comment["postedAt"])
+        posted = reader.posted(comment, "comments")
         if since and posted < since:
             continue
         markdown = _markdown(comment)

@@ -89,7 +89,7 @@ class Http:
             except requests.ConnectionError:
                 raise ServiceError(
                     f"cannot reach {self.service} ({host}): no network, or the "
-                    "host is down; check your connection and run publish again",
+                    "host is down; check your connection and run the command again",
                     fatal=True,
                 ) from None
             # Before the retry rules: waiting and retrying cannot pass a bot wall.
@@ -109,7 +109,7 @@ class Http:
                 asked = policy.server_wait(status, response.headers.get("Retry-After"))
                 when = f"wait {asked:.0f} s" if asked is not None else "wait a while"
                 raise ServiceError(
-                    f"{self.service} is limiting requests (429); {when} and run publish again",
+                    f"{self.service} is limiting requests (429); {when} and run the command again",
                     fatal=True,
                 )
             if status >= 500:
