@@ -76,6 +76,11 @@ class Serving:
 
 @pytest.fixture
 def serving(project):
+    # An older post: a page shown ahead of the rebuild must keep its link to it.
+    project.write(
+        "posts/an-older-post.md",
+        post("title: An older post\nstatus: published\ndate: 2025-01-01\n", "Older words.\n"),
+    )
     server = Serving(project.root)
     yield server
     if server.proc.poll() is None:

@@ -36,11 +36,15 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Protocol
 
 from . import media, urls
 from .markdown import FootnoteDef, Parsed, Token, plain_text
 from .markdown import parse as parse_markdown
 from .model import CompanyDocument, LocalImage, Post, Project, Snippet
+
+if TYPE_CHECKING:
+    from .neighbours import Neighbours
 
 MONTHS = (
     "January",
@@ -95,9 +99,18 @@ class Document:
     extra: dict = field(default_factory=dict)
     updates: list[UpdateBlock] = field(default_factory=list)  # oldest first
     documents: list[str] = field(default_factory=list)  # ids cited whole, `[@doc-id]`
+    # The posts shown before and after it (its page links to them); None: not on a page.
+    neighbours: Neighbours | None = None
 
 
-def page_path(post: Post) -> str:
+class _Placed(Protocol):
+    @property
+    def kind(self) -> str: ...
+    @property
+    def slug(self) -> str: ...
+
+
+def page_path(post: _Placed) -> str:
     return f"{'shortform' if post.kind == 'shortform' else 'posts'}/{post.slug}/"
 
 
@@ -591,8 +604,11 @@ def summarize(post: Post, tokens: list[Token], limit: int = 280) -> str:
     return ""
 
 
-def build(post: Post, parsed: Parsed, project: Project) -> Document:
-    """Resolve a parsed post against the project's snippets, labs and archives."""
+def build(
+    post: Post, parsed: Parsed, project: Project, neighbours: Neighbours | None = None
+) -> Document:
+    """Resolve a parsed post against the project's snippets, labs and archives; with
+    `neighbours`, the posts its page links to."""
     resolver = _Resolver(parsed.definitions, project)
     resolver.images = media.images_of(project.root, post, parsed)
     body = resolver.blocks(parsed.tokens)
@@ -619,6 +635,7 @@ def build(post: Post, parsed: Parsed, project: Project) -> Document:
         summary=summarize(post, parsed.tokens),
         updates=updates,
         documents=[c for c in resolver.cited if c in project.documents],
+        neighbours=neighbours,
     )
 
 

@@ -11,19 +11,22 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import gc
+import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import checks, content, document, environment, markdown, media, parallel, site
+from . import checks, content, document, environment, markdown, media, neighbours, parallel, site
 from . import diagnostics as dg
 from .diagnostics import Diagnostic
 from .document import Document
 from .incremental import memo
 from .incremental import store as cachelib
+from .incremental.trees import CacheMiss
 from .model import ArchiveIndex, Post, Project
+from .neighbours import Neighbours
 
 # A per-post renderer: the post's document and the project in, any picklable value out.
 # With an object store, a value with `spill(store)` moves its bulk there (in the worker)
@@ -102,6 +105,8 @@ class _Job:
     objects: cachelib.ObjectStore | None  # where rendered pages go, when there is one
     tree: str | None = None  # a new staging tree for site/, to write pages straight into
     drafts: bool = False  # whether drafts' pages go into that tree too
+    # Each post's older and newer posts, as first guessed (see toolkit.neighbours).
+    neighbours: dict[str, Neighbours] = field(default_factory=dict)
 
 
 def _dependencies(post: Post, parsed: markdown.Parsed, project: Project) -> set[str]:
@@ -131,7 +136,7 @@ def _post_job(item: tuple[Path, bytes | None, list[Diagnostic]]) -> PostResult:
     diags += checks.check_post(post, parsed, project, job.archives)
     outputs = {}
     if job.renderers:
-        doc = document.build(post, parsed, project)
+        doc = document.build(post, parsed, project, job.neighbours.get(post.path))
         outputs = {name: render(doc, project) for name, render in job.renderers.items()}
         if job.objects is not None:  # the cache takes the pages' bytes: only digests travel
             tree = job.tree if post.published or job.drafts else None
@@ -144,6 +149,47 @@ def _post_job(item: tuple[Path, bytes | None, list[Diagnostic]]) -> PostResult:
         post = post.slimmed() if not job.keep_parsed else post
     deps = {sid: job.digests.get(sid) for sid in _dependencies(post, parsed, project)}
     return PostResult(post, diags, parsed if job.keep_parsed else None, outputs, deps)
+
+
+def _first_guess(
+    known: Iterable[PostResult], unread: list[tuple[str, bytes | None]], drafts: bool
+) -> dict[str, Neighbours]:
+    """Each post's neighbours as far as can be told before the posts are loaded: from the
+    cached results' posts, and a quick read of the other files' front matter."""
+    sketches = [neighbours.Sketch.of(r.post) for r in known if r.post is not None]
+    for name, data in unread:
+        sketch = neighbours.guess(name, data) if data is not None else None
+        if sketch is not None:
+            sketches.append(sketch)
+    return neighbours.of(sketches, drafts)
+
+
+def _relink(
+    checked: Checked, drafts: bool, store: cachelib.ObjectStore | None, tree: str | None
+) -> list[str]:
+    """Give every page the site shows the neighbours its post really has, now that all
+    posts are loaded; the posts whose pages changed (now counted as made in this run)."""
+    real = neighbours.of(checked.project.posts, drafts)
+    changed = []
+    for path, outputs in checked.outputs.items():
+        if path not in real:  # not shown: nobody sees its links
+            continue
+        for name, value in outputs.items():
+            if not isinstance(value, site.PostPage) or value.neighbours == real[path]:
+                continue
+            data = value.page if value.page is not None else store and store.get(value.page_digest)
+            if not data:
+                raise CacheMiss(value.page_digest)
+            if value.placed is not None and tree is not None and path in checked.fresh:
+                # The worker wrote it into the new staging tree: the right page goes there.
+                os.unlink(os.path.join(tree, value.path, "index.html"))
+            page = value.relinked(data, real[path])
+            outputs[name] = cachelib.stash(page, store) if store is not None else page
+            changed.append(path)
+    checked.fresh.update(changed)
+    if changed and environment.read("TOOLKIT_DEBUG_CACHE"):
+        print("cache: relinked " + ", ".join(changed[:10]), file=sys.stderr)
+    return changed
 
 
 def stored_objects(outputs: dict[str, Any]) -> list[str]:
@@ -232,6 +278,15 @@ def _run(
         print(
             "cache: computing " + ", ".join(str(paths[i].name) for i in todo[:10]), file=sys.stderr
         )
+    items = []  # only the posts to compute are read (again, if the memo knew them)
+    for i in todo:
+        data = inputs.read(paths[i])
+        diags = (
+            [] if data is not None else content.read_bytes(paths[i], content.rel(root, paths[i]))[1]
+        )
+        items.append((paths[i], data, diags))
+        if data is not None:  # keyed by the bytes parsed, should the file have just changed
+            keys[i] = post_key(i, cachelib.digest(data))
     store = objects if objects is not None and objects.enabled else None
     job = _Job(
         project,
@@ -242,17 +297,13 @@ def _run(
         store,
         str(tree) if tree is not None and store is not None else None,
         drafts,
+        _first_guess(
+            hits.values(), [(names[i], it[1]) for i, it in zip(todo, items, strict=True)], drafts
+        )
+        if renderers
+        else {},
     )
     cache.disconnect()  # never carry an open SQLite connection into forked workers
-    items = []  # only the posts to compute are read (again, if the memo knew them)
-    for i in todo:
-        data = inputs.read(paths[i])
-        diags = (
-            [] if data is not None else content.read_bytes(paths[i], content.rel(root, paths[i]))[1]
-        )
-        items.append((paths[i], data, diags))
-        if data is not None:  # keyed by the bytes parsed, should the file have just changed
-            keys[i] = post_key(i, cachelib.digest(data))
     results = parallel.start(_post_job, items, job)()
     # While the workers take the posts, this process writes what the cache has learned,
     # checks the rest of the project, and stores each result as it comes back.
@@ -278,11 +329,13 @@ def _run(
                 cache.put_posts(rows)
                 rows = []
     cache.put_posts(rows)
+    kept: dict[str, tuple[str, PostResult]] = {}  # post path -> its key and result
     for i, k in enumerate(keys):
         r = hits.get(k) or computed[i]
         checked.diagnostics += r.diagnostics
         if r.post is None:
             continue
+        kept[r.post.path] = (k, r)
         project.posts.append(r.post)
         checked.outputs[r.post.path] = r.outputs
         if r.parsed is not None:
@@ -291,6 +344,16 @@ def _run(
             checked.reused += 1
         else:
             checked.fresh.add(r.post.path)
+    if renderers:
+        relinked = _relink(checked, drafts, store, job.tree)
+        if storable:  # so the next build finds them as they are now
+            cache.replace_posts(
+                [
+                    (k, PostResult(r.post.slimmed(), r.diagnostics, None, r.outputs))
+                    for k, r in (kept[path] for path in relinked)
+                    if k and r.post is not None
+                ]
+            )
     checked.diagnostics += checks.check_slugs(project.posts)
     checked.diagnostics += checks.check_tags(project.posts)
     checked.diagnostics = dg.filter_ignored(checked.diagnostics, project.config.ignore)

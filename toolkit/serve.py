@@ -565,10 +565,14 @@ class Preview:
             return None
         page = site.render_post(document.build(post, parsed, project), project)
         rel = page.path + "index.html"
-        if not (preview_dir(self.root) / rel).is_file():
+        shown = _read(preview_dir(self.root) / rel)
+        if shown is None:
             return None  # a new post or a new slug: the index must show it first
         assert page.page is not None
-        return rel, page.page, diags
+        # Its older and newer posts are as the page shown says (only the rebuild, with
+        # every post loaded, can tell whether an edit moved it among them).
+        start = page.nav_span[0]
+        return rel, page.page[:start] + site.nav_of(shown) + page.page[start:], diags
 
 
 def url_path(rel: str) -> str:

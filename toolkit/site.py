@@ -16,7 +16,7 @@ import json
 import os
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -27,6 +27,7 @@ from . import document, markdown, media
 from .content import slugify, tag_names
 from .diagnostics import Diagnostic
 from .model import Post, Project, Snippet
+from .neighbours import Neighbours
 from .render import html
 from .render.html import RenderedHtml
 from .render.html import escape as esc
@@ -76,6 +77,23 @@ class PostPage:
     html: html.RenderedHtml | None = None
     placed: tuple[int, int, int] | None = None  # written into the staging tree: its stat
     documents: tuple[str, ...] = ()  # company documents it cites whole
+    neighbours: Neighbours | None = None  # the older and newer posts it links to
+    nav_span: tuple[int, int] = (0, 0)  # where in the page those links are, in bytes
+
+    def relinked(self, page: bytes, neighbours: Neighbours | None) -> PostPage:
+        """This page (`page`: its bytes) linking to other neighbours: the links spliced in
+        where the old ones were. They come after the notes, so `html_span` still holds."""
+        nav = nav_html(self.path, neighbours).encode("utf-8")
+        start, end = self.nav_span
+        data = page[:start] + nav + page[end:]
+        return replace(
+            self,
+            page_digest=hashlib.sha256(data).hexdigest(),
+            page=data,
+            placed=None,
+            neighbours=neighbours,
+            nav_span=(start, start + len(nav)),
+        )
 
     def item(self, post: Post) -> Item:
         return Item(
@@ -214,8 +232,11 @@ def claim_rows(ids: list[str], project: Project) -> list[tuple[Snippet, str]]:
 _ARTICLE = "<toolkit-article>"  # a post page's article goes here; escaped text has no "<"
 
 
-def post_page(item: Item, project: Project) -> tuple[bytes, tuple[int, int, int, int]]:
-    """A post's page, and where in it its body and notes are (see PostPage)."""
+def post_page(
+    item: Item, project: Project, neighbours: Neighbours | None = None
+) -> tuple[bytes, tuple[int, int, int, int], tuple[int, int]]:
+    """A post's page, where in it its body and notes are, and where the links to its
+    `neighbours` are (see PostPage)."""
     import markupsafe
 
     shell = page(
@@ -234,8 +255,10 @@ def post_page(item: Item, project: Project) -> tuple[bytes, tuple[int, int, int,
     body, notes = item.html.body.encode("utf-8"), item.html.notes.encode("utf-8")
     b0 = len(before) + len(head)
     n0 = b0 + len(body) + 1
-    data = b"".join((before, head, body, b"\n", notes, b"\n", tail, after))
-    return data, (b0, b0 + len(body), n0, n0 + len(notes))
+    nav = nav_html(item.path, neighbours).encode("utf-8")
+    data = b"".join((before, head, body, b"\n", notes, b"\n", tail, nav, after))
+    nav_at = len(data) - len(after) - len(nav)
+    return data, (b0, b0 + len(body), n0, n0 + len(notes)), (nav_at, nav_at + len(nav))
 
 
 def article_parts(item: Item, project: Project) -> tuple[str, str]:
@@ -297,7 +320,7 @@ def render_post(doc: document.Document, project: Project) -> PostPage:
     """The per-post renderer for the site: the post's HTML and its whole page."""
     rendered = html.render(doc, project.config.site_url, project)
     item = Item(doc.post, doc.path, doc.summary, rendered, doc.claims)
-    data, span = post_page(item, project)
+    data, span, nav_span = post_page(item, project, doc.neighbours)
     return PostPage(
         doc.path,
         doc.summary,
@@ -307,7 +330,33 @@ def render_post(doc: document.Document, project: Project) -> PostPage:
         data,
         rendered,
         documents=tuple(doc.documents),
+        neighbours=doc.neighbours,
+        nav_span=nav_span,
     )
+
+
+def nav_of(page: bytes) -> bytes:
+    """The links to older and newer posts in a post's page as written (b"" if none)."""
+    start = page.find(b'\n<nav class="neighbours"')
+    end = page.find(b"</nav>", start)
+    return page[start : end + len(b"</nav>")] if start >= 0 and end >= 0 else b""
+
+
+def nav_html(path: str, neighbours: Neighbours | None) -> str:
+    """The links under a post to the older and newer posts of its kind ("" if none)."""
+    if neighbours is None or not (neighbours.older or neighbours.newer):
+        return ""
+    root = relative_root(path)
+    kind = "shortform" if path.startswith("shortform/") else "posts"
+    out = [f'\n<nav class="neighbours" aria-label="Older and newer {kind}">\n']
+    older, newer = neighbours.older, neighbours.newer
+    for rel, label, link in (("prev", "Older", older), ("next", "Newer", newer)):
+        if link is not None:
+            out.append(
+                f'<a rel="{rel}" class="{label.lower()}" href="{root}{esc(link.path)}">'
+                f'<span class="label">{label}</span> {esc(link.title)}</a>\n'
+            )
+    return "".join(out) + "</nav>"
 
 
 def problems_html(problems: list[Diagnostic]) -> bytes:
@@ -571,14 +620,6 @@ def sitemap_xml(pages: list[tuple[str, str | None]], project: Project) -> bytes:
 
 def robots_txt(project: Project) -> bytes:
     return f"User-agent: *\nAllow: /\n\nSitemap: {project.config.site_url}sitemap.xml\n".encode()
-
-
-def build_pages(items: list[Item], project: Project) -> dict[str, bytes]:
-    """Every page of the site, rendered here (no cache). `items`: newest first, with HTML."""
-    files = {item.path + "index.html": post_page(item, project)[0] for item in items}
-    for group in page_groups(items, project):
-        files.update(group.render())
-    return files
 
 
 def claims_pages(items: list[Item], project: Project) -> dict[str, bytes]:

@@ -231,6 +231,21 @@ class Cache:
 
         self._safely(run)
 
+    def replace_posts(self, entries: list[tuple[str, Any]]) -> None:
+        """Store new results under keys already stored, keeping what each depends on."""
+
+        def run() -> None:
+            db = self._connect()
+            if db is None or not entries:
+                return
+            with db:
+                db.executemany(
+                    "UPDATE posts SET value = ? WHERE key = ?",
+                    [(_dumps(v), k) for k, v in entries],
+                )
+
+        self._safely(run)
+
     # memo ----------------------------------------------------------------------------
 
     def get_many(
