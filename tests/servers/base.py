@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
+import ssl
 import threading
 import time
 import traceback
@@ -239,6 +240,8 @@ class StandInServer:
         self._stopping = threading.Event()
         self._httpd: _HTTPServer | None = None
         self._thread: threading.Thread | None = None
+        #: Set before start() to serve HTTPS with this context (its certificate and key).
+        self.tls: ssl.SSLContext | None = None
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -249,6 +252,8 @@ class StandInServer:
         self._stopping.clear()
         self._httpd = _HTTPServer(("127.0.0.1", 0), _Handler)
         self._httpd.stand_in = self
+        if self.tls is not None:  # each connection's handshake happens at accept()
+            self._httpd.socket = self.tls.wrap_socket(self._httpd.socket, server_side=True)
         self._thread = threading.Thread(
             target=self._httpd.serve_forever,
             args=(0.05,),
@@ -298,7 +303,7 @@ class StandInServer:
     @property
     def url(self) -> str:
         """Base URL, e.g. http://127.0.0.1:54321 (no trailing slash)."""
-        return f"http://{self.host}"
+        return f"{'https' if self.tls else 'http'}://{self.host}"
 
     # -- request log and concurrency meter ---------------------------------------------
 

@@ -27,6 +27,7 @@ from ..diagnostics import Diagnostic
 from ..markdown import Locator
 from ..pipeline import Checked
 from ..retry import bot_wall
+from . import heads
 from . import text as textlib
 from .fetch import Fetched, Fetcher, Limits
 from .store import OnlineStore, key
@@ -171,8 +172,9 @@ class OnlineCheck:
     def kept(self, kind: str, url: str, want_text: bool) -> Live | CaptureResult | None:
         return self.store.get(key(kind, url, str(want_text)))
 
-    def live_result(self, url: str, want_text: bool) -> Live:
-        fetched = self.fetcher.check(url, want_body=want_text)
+    def live_result(self, url: str, want_text: bool, head: Fetched | None = None) -> Live:
+        """The link's state: from `head` (its HEAD's answer) when that settles it."""
+        fetched = self.fetcher.check(url, want_body=want_text, head=head)
         result = classify(fetched, url)
         if result.kind == "ok" and want_text:
             result.text = textlib.visible_text(
@@ -285,11 +287,28 @@ class OnlineCheck:
         if self.options.progress and done:
             self.options.progress(done, total)
 
+        # The plain links first, all at once from this thread (see toolkit.online.heads):
+        # a HEAD that settles a link settles it here; the rest go on with their answer.
+        plain = [
+            u for k, u, w in to_fetch if k == "live" and not w and heads.suits(u, self.fetcher)
+        ]
+        answered = heads.heads(self.fetcher, plain) if plain else {}
+        rest = []
+        for kind, url, want in to_fetch:
+            head = answered.get(url) if kind == "live" and not want else None
+            if head is not None and self.fetcher.settles(head):
+                self.live[url] = self.live_result(url, want, head)
+                done += 1
+            else:
+                rest.append((kind, url, want))
+        if self.options.progress and answered:
+            self.options.progress(done, total)
+
         def work(task: tuple[str, str, bool]) -> None:
             nonlocal done
             kind, url, want = task
             if kind == "live":
-                self.live[url] = self.live_result(url, want)
+                self.live[url] = self.live_result(url, want, answered.get(url))
             else:
                 self.captures[url] = self.capture_result(url, want)
             if self.options.progress:
@@ -298,7 +317,7 @@ class OnlineCheck:
                     self.options.progress(done, total)
 
         progress_lock = threading.Lock()
-        _run_per_host(to_fetch, work, self.fetcher.host_limit, self.options.limits.connections)
+        _run_per_host(rest, work, self.fetcher.host_limit, self.options.limits.connections)
         return self.report(links)
 
     @property

@@ -132,7 +132,7 @@ class Fetcher:
         self._adapter = adapter
         # requests reads the environment (proxies, no_proxy, .netrc, CA bundle) again on
         # every request, which was a quarter of our CPU time per URL. Read it once:
-        # proxies per scheme and host (see _proxies), the CA bundle here, and no .netrc
+        # proxies per scheme and host (see proxies), the CA bundle here, and no .netrc
         # (a checker has no business sending the user's passwords to the sites it visits).
         session.trust_env = False
         session.verify = (
@@ -199,8 +199,21 @@ class Fetcher:
             response.content  # noqa: B018 - read to the end, so the connection is reused
         return response
 
+    @property
+    def verify(self) -> bool | str:
+        """Whether TLS certificates are checked, or the CA bundle that checks them."""
+        return self._session.verify
+
+    def count_request(self) -> None:
+        with self._lock:
+            self.requests_sent += 1
+
+    def count_answer(self) -> None:
+        with self._lock:
+            self.answers += 1
+
     @functools.lru_cache(maxsize=4096)  # noqa: B019 - one Fetcher per run
-    def _proxies(self, scheme: str, netloc: str) -> dict[str, str]:
+    def proxies(self, scheme: str, netloc: str) -> dict[str, str]:
         """The proxies the environment sets for this host ($HTTPS_PROXY, $NO_PROXY...)."""
         return requests.utils.get_environ_proxies(f"{scheme}://{netloc}/")
 
@@ -227,7 +240,7 @@ class Fetcher:
             policy = replace(policy, retries=retries)
         parts = urlsplit(url)
         host = (parts.netloc or "").lower()
-        proxies = self._proxies(parts.scheme.lower(), host)
+        proxies = self.proxies(parts.scheme.lower(), host)
         attempt = 0
         while True:
             wait = self._not_before[host] - clock.now()
@@ -240,10 +253,7 @@ class Fetcher:
             # The host's slot first: a thread queued behind a busy host holds no global slot.
             with self._host_slot(host), self._global:
                 result = self._once(url, method, follow, want_body, proxies, headers)
-            asked = policy.server_wait(result.status, result.header("retry-after"))
-            if asked is not None:
-                with self._lock:  # holds back every request to this host
-                    self._not_before[host] = max(self._not_before[host], clock.now() + asked)
+            self.hold(host, result)
             # Not `next_wait`: a Retry-After too long to sit out is said as "retry-after"
             # by the check at the top, for this URL and every later one on the host.
             transient = policy.is_transient(
@@ -255,6 +265,20 @@ class Fetcher:
             if self._not_before[host] <= clock.now():
                 clock.sleep(policy.wait_before(attempt))
 
+    def hold(self, host: str, result: Fetched) -> bool:
+        """Hold back every request to `host` for as long as `result`'s Retry-After asks;
+        whether it asked."""
+        asked = self.limits.policy.server_wait(result.status, result.header("retry-after"))
+        if asked is None:
+            return False
+        with self._lock:
+            self._not_before[host] = max(self._not_before[host], self.clock.now() + asked)
+        return True
+
+    def held(self, host: str) -> bool:
+        """Whether requests to `host` must wait (it asked us to, with Retry-After)."""
+        return self._not_before[host] > self.clock.now()
+
     def _once(
         self,
         url: str,
@@ -265,8 +289,7 @@ class Fetcher:
         headers: Mapping[str, str] | None = None,
     ) -> Fetched:
         result = Fetched(url, method)
-        with self._lock:
-            self.requests_sent += 1
+        self.count_request()
         try:
             # A streamed response that is not read to its end closes its connection, so
             # HEAD (no body to read) is not streamed: its connection goes back to the pool.
@@ -295,8 +318,7 @@ class Fetcher:
         except requests.exceptions.RequestException:
             result.error = "connection"
             return result
-        with self._lock:
-            self.answers += 1
+        self.count_answer()
         with response:
             result.status = response.status_code
             result.final_url = response.url
@@ -315,32 +337,36 @@ class Fetcher:
                 result.body = b"".join(chunks)[: self.limits.max_bytes]
         return result
 
-    def check(self, url: str, *, want_body: bool = False) -> Fetched:
+    def check(self, url: str, *, want_body: bool = False, head: Fetched | None = None) -> Fetched:
         """A live URL's status: HEAD when the body is not needed, GET if HEAD is refused,
         fails or is transient (a 429 or 503 is confirmed, after its Retry-After, before
         anyone is told the page is blocked or down). The HEAD is not retried: the GET
         that follows a failed one is, so a dead link costs one HEAD and the GET's
         attempts, not two full rounds of retries. A 200 to HEAD is taken at its word,
         unless the host answers 200 for pages it does not have (`answers_anything`):
-        there only the page's title can tell a soft 404, so it is fetched."""
+        there only the page's title can tell a soft 404, so it is fetched. `head`: the
+        HEAD's answer when it was asked already (`toolkit.online.heads`)."""
         if not want_body:
-            head = self.fetch(url, "HEAD", want_body=False, retries=0)
-            if head.error in ("dns", "deadline", "retry-after"):
-                return head
-            if (
-                head.error is None
-                and head.status not in HEAD_REFUSED
-                and not self.limits.policy.is_transient(status=head.status, header=head.header)
-                and not (head.ok and _html(head) and self.answers_anything(url))
-            ):
+            head = head or self.fetch(url, "HEAD", want_body=False, retries=0)
+            if self.settles(head):
                 return head
         return self.fetch(url, "GET", want_body=True)
+
+    def settles(self, head: Fetched) -> bool:
+        """Whether a HEAD's answer is the page's status, with no GET to confirm it."""
+        if head.error in ("dns", "deadline", "retry-after"):
+            return True
+        return (
+            head.error is None
+            and head.status not in HEAD_REFUSED
+            and not self.limits.policy.is_transient(status=head.status, header=head.header)
+            and not (head.ok and is_html(head) and self.answers_anything(head.url))
+        )
 
     def answers_anything(self, url: str) -> bool:
         """Whether `url`'s host answers 200 to a path that cannot exist (a site that
         renders its own "not found" page with 200). Asked once per host, by HEAD."""
-        parts = urlsplit(url)
-        origin = f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+        origin = origin_of(url)
         known = self._answers_anything.get(origin)
         if known is not None:  # asked already: no lock to wait on for every link
             return known
@@ -348,17 +374,29 @@ class Fetcher:
             probe_lock = self._probes.setdefault(origin, threading.Lock())
         with probe_lock:  # one probe per host, however many threads ask
             if origin not in self._answers_anything:
-                probe = self.fetch(
-                    f"{origin}/{PROBE_PATH}{secrets.token_hex(8)}",
-                    "HEAD",
-                    want_body=False,
-                    retries=0,
-                )
-                self._answers_anything[origin] = probe.error is None and probe.ok
+                probe = self.fetch(probe_url(origin), "HEAD", want_body=False, retries=0)
+                self.learn_probe(origin, probe)
             return self._answers_anything[origin]
 
+    def knows_probe(self, origin: str) -> bool:
+        return origin in self._answers_anything
 
-def _html(fetched: Fetched) -> bool:
+    def learn_probe(self, origin: str, probe: Fetched) -> None:
+        """What the answer to `probe_url(origin)` says of the host: 200 for anything?"""
+        self._answers_anything[origin] = probe.error is None and probe.ok
+
+
+def origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme.lower()}://{parts.netloc.lower()}"
+
+
+def probe_url(origin: str) -> str:
+    """A page no site has, on `origin`: a 200 there means 200 proves nothing."""
+    return f"{origin}/{PROBE_PATH}{secrets.token_hex(8)}"
+
+
+def is_html(fetched: Fetched) -> bool:
     """Whether an answer is (or may be) a web page: a title could say "not found"."""
     kind = fetched.header("content-type").lower()
     return not kind or "html" in kind
