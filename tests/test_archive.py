@@ -248,6 +248,23 @@ def test_an_entry_without_a_copy_is_filled_in_not_listed_twice(repo, wayback):
     assert "F009" not in result.output and "P012" not in result.output
 
 
+def test_archives_yaml_keeps_its_crlf_line_endings_and_byte_order_mark(repo, wayback):
+    empty, new = "https://metr.org/empty", "https://metr.org/new"
+    for url in (empty, new):
+        wayback.add_capture(url, "20250110000000", PAGE)
+    before = f"\ufeff# By hand.\r\n{empty}:\r\n  archive:   # to do\r\n  accessed: 2025-01-05\r\n"
+    archives = repo.root / "archives.yaml"
+    archives.write_bytes(before.encode("utf-8"))
+    repo.write("posts/p.md", f"---\ntitle: P\n---\nSee [one]({empty}) and [two]({new}).\n")
+
+    assert repo.run().exit_code == 0
+    one, two = (wayback.snapshot_url("20250110000000", u) for u in (empty, new))
+    expected = before.replace("archive:   # to do", f"archive: {one}  # to do")
+    expected += f"{new}:\r\n  archive: {two}\r\n"
+    assert archives.read_bytes() == expected.encode("utf-8")
+    assert repo.check().exit_code == 0
+
+
 def test_archives_yaml_is_created_when_there_is_none(repo, wayback):
     url = "https://metr.org/new"
     wayback.add_capture(url, "20250110000000", PAGE)

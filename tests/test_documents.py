@@ -363,7 +363,8 @@ def test_new_document_refuses_a_taken_id_and_an_unknown_lab(project):
     assert (project.root / "documents.yaml").read_text() == DOCUMENTS
 
 
-def test_archive_fills_a_documents_missing_archive_byte_exactly(tmp_path, wayback):
+@pytest.mark.parametrize("newline,bom", [("\n", ""), ("\r\n", "\ufeff")], ids=["lf", "crlf-bom"])
+def test_archive_fills_a_documents_missing_archive_byte_exactly(tmp_path, wayback, newline, bom):
     from conftest import online_project
 
     online_project(tmp_path, wayback.url)
@@ -374,7 +375,7 @@ def test_archive_fills_a_documents_missing_archive_byte_exactly(tmp_path, waybac
         "  kind: framework\n\nxai-other:\n  lab: xai\n  title: Other\n  url: https://x.ai/o\n"
         "  archive: https://web.archive.org/web/20250101000000/https://x.ai/o\n"
     )
-    (tmp_path / "documents.yaml").write_text(register)
+    (tmp_path / "documents.yaml").write_bytes((bom + register).replace("\n", newline).encode())
     (tmp_path / "snippets/s.md").write_text(
         BY_ID.replace("openai-preparedness", "xai-rmf").replace("lab: openai", "lab: xai")
     )
@@ -382,9 +383,10 @@ def test_archive_fills_a_documents_missing_archive_byte_exactly(tmp_path, waybac
     result = invoke(tmp_path, "archive", env={"WAYBACK_ACCESS_KEY": "", "WAYBACK_SECRET_KEY": ""})
     assert result.exit_code == 0, result.output
     snapshot = wayback.snapshot_url("20250201080000", url)
-    assert (tmp_path / "documents.yaml").read_text() == register.replace(
-        f"  url: {url}\n", f"  url: {url}\n  archive: {snapshot}\n"
-    )
+    expected = register.replace(f"  url: {url}\n", f"  url: {url}\n  archive: {snapshot}\n")
+    assert (tmp_path / "documents.yaml").read_bytes() == (bom + expected).replace(
+        "\n", newline
+    ).encode()
     assert (tmp_path / "snippets/s.md").read_bytes() == snippet_before  # its copy is the doc's
     assert "1 URL: 1 found." in result.output
 

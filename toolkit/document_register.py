@@ -9,12 +9,11 @@ atomically.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from .output import write_file
+from .yamledit import Text, fill_archive, scalar
 
 HEADER = (
     "# yaml-language-server: $schema=schemas/documents.schema.json\n"
@@ -26,29 +25,6 @@ HEADER = (
 
 class CannotEdit(Exception):
     """The entry is in a form these edits do not touch (a flow mapping, say)."""
-
-
-def scalar(text: str) -> str:
-    """Plain if YAML reads it back as the same string (or, for YYYY-MM-DD, the date
-    the field wants), else double-quoted."""
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
-        return text
-    if (
-        re.search(r"(: |\s#|^[\s'\"&*!|>%@`{\[\]},?-])|\s$|:$", text)
-        or text.lower() in ("null", "true", "false", "yes", "no", "on", "off", "~", "")
-        or re.fullmatch(r"[\d.:+-]+", text)
-    ):
-        return json.dumps(text, ensure_ascii=False)
-    return text
-
-
-def _newline(text: str) -> str:
-    return "\r\n" if "\r\n" in text else "\n"
-
-
-def _read(path: Path) -> str:
-    # Bytes, decoded: read_text would turn "\r\n" into "\n" and change every line.
-    return path.read_bytes().decode("utf-8") if path.exists() else HEADER
 
 
 def _indent(line: str) -> int:
@@ -81,32 +57,25 @@ def _entry(lines: list[str], doc_id: str) -> _Entry:
 
 def append_entry(path: Path, doc_id: str, values: dict[str, str]) -> None:
     """`doc_id:` and its keys at the end of the file (created with a header if new)."""
-    text = _read(path)
-    nl = _newline(text)
+    file = Text.read(path, HEADER)
+    text, nl = file.text, file.newline
     m = re.search(r"^([ \t]+)(?:lab|title|url):", text, re.M)
     indent = m.group(1) if m else "  "
     if text and not text.endswith(("\n", "\r\n")):
         text += nl
     body = "".join(f"{indent}{k}: {scalar(v)}{nl}" for k, v in values.items() if v)
-    write_file(path, (text + f"{doc_id}:{nl}{body}").encode("utf-8"))
-
-
-_EMPTY_ARCHIVE = re.compile(r"^(\s*)archive:\s*(?:(?:''|\"\"|~|null)\s*)?(#.*)?$")
+    file.write(path, text + f"{doc_id}:{nl}{body}")
 
 
 def set_archive(path: Path, doc_id: str, snapshot: str) -> None:
     """Give the entry its `archive:`: an empty one is filled in, else a line goes after
     `url:` (or at the end of the entry)."""
-    text = _read(path)
-    nl = _newline(text)
-    lines = text.split(nl)
+    file = Text.read(path, HEADER)
+    lines = file.lines()
     entry = _entry(lines, doc_id)
     own = entry.indent
     for i in range(entry.key + 1, entry.end):
-        m = _EMPTY_ARCHIVE.match(lines[i])
-        if m and m.group(1) == own:
-            comment = f"  {m.group(2)}" if m.group(2) else ""
-            lines[i] = f"{own}archive: {scalar(snapshot)}{comment}"
+        if fill_archive(lines, i, snapshot, own):
             break
     else:
         at = entry.end
@@ -115,16 +84,15 @@ def set_archive(path: Path, doc_id: str, snapshot: str) -> None:
                 at = i + 1
                 break
         lines.insert(at, f"{own}archive: {scalar(snapshot)}")
-    write_file(path, nl.join(lines).encode("utf-8"))
+    file.write(path, lines)
 
 
 def append_version(
     path: Path, doc_id: str, seen: dt.date, archive: str | None, digest: str, summary: str
 ) -> None:
     """A new item at the end of the entry's `versions:` (the key is added if missing)."""
-    text = _read(path)
-    nl = _newline(text)
-    lines = text.split(nl)
+    file = Text.read(path, HEADER)
+    lines = file.lines()
     entry = _entry(lines, doc_id)
     own = entry.indent
     fields = [("seen", seen.isoformat()), ("archive", archive), ("digest", digest)]
@@ -158,4 +126,4 @@ def append_version(
     item = [f"{dash}- {shown[0][0]}: {shown[0][1]}"]
     item += [f"{dash}  {k}: {v}" for k, v in shown[1:]]
     lines[last:last] = item
-    write_file(path, nl.join(lines).encode("utf-8"))
+    file.write(path, lines)

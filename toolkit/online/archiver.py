@@ -15,7 +15,6 @@ so a run stopped half-way leaves every file either as it was or fully updated.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -23,8 +22,8 @@ from pathlib import Path
 
 from .. import checks, content, document_register, urls
 from ..model import Snippet
-from ..output import write_file
 from ..pipeline import Checked
+from ..yamledit import Text, fill_archive, scalar
 from .citations import post_links
 from .fetch import Fetcher, Limits
 from .wayback import ArchiveError, Capture, SavePageNow, Wayback
@@ -215,51 +214,21 @@ def _save(saver: SavePageNow, wayback: Wayback, url: str) -> tuple[Capture | Non
 # Writing back, byte-exactly -------------------------------------------------------------
 
 
-def _yaml_scalar(text: str) -> str:
-    """Plain if YAML reads it back unchanged, else double-quoted."""
-    if re.search(r"(: |\s#|^[\s'\"&*!|>%@`{\[\]},?-])|\s$", text):
-        return json.dumps(text)
-    return text
-
-
-def _newline(text: str) -> str:
-    return "\r\n" if "\r\n" in text else "\n"
-
-
-# An `archive:` line with no value yet (empty, '', "", ~ or null), and its comment.
-_EMPTY_ARCHIVE = re.compile(r"^(\s*)archive:\s*(?:(?:''|\"\"|~|null)\s*)?(#.*)?$")
-
-
-def _fill_empty_archive(lines: list[str], i: int, value: str) -> bool:
-    """Fill in lines[i] if it is an empty `archive:` line (keeping its indentation and
-    comment); whether it was one."""
-    m = _EMPTY_ARCHIVE.match(lines[i])
-    if m is None:
-        return False
-    comment = f"  {m.group(2)}" if m.group(2) else ""
-    lines[i] = f"{m.group(1)}archive: {value}{comment}"
-    return True
-
-
 def write_snippet_archive(path: Path, snapshot: str) -> None:
     """Add `archive: <snapshot>` to a snippet's front matter, changing nothing else.
 
     An empty `archive:` line is filled in; otherwise the line goes after the `source:`
     block (or, without one, at the end of the front matter).
     """
-    data = path.read_bytes()
-    text = data.decode("utf-8").removeprefix("\ufeff")
-    bom = "\ufeff" if data.startswith(b"\xef\xbb\xbf") else ""
-    nl = _newline(text)
-    lines = text.split(nl)
-    split = content.split_front_matter(text)
+    file = Text.read(path)
+    lines = file.lines()
+    split = content.split_front_matter(file.text)
     if split is None:
         raise ValueError(f"{path.name} has no front matter")
     _, before, _, body_line = split
     close = body_line - 2  # index of the closing `---` line
-    value = _yaml_scalar(snapshot)
     for i in range(before, close):
-        if _fill_empty_archive(lines, i, value):
+        if fill_archive(lines, i, snapshot):
             break
     else:
         insert_at = close
@@ -271,8 +240,8 @@ def write_snippet_archive(path: Path, snapshot: str) -> None:
                 ):
                     insert_at += 1
                 break
-        lines.insert(insert_at, f"archive: {value}")
-    write_file(path, (bom + nl.join(lines)).encode("utf-8"))
+        lines.insert(insert_at, f"archive: {scalar(snapshot)}")
+    file.write(path, lines)
 
 
 def write_archives_entry(path: Path, url: str, snapshot: str, line: int | None) -> bool:
@@ -280,19 +249,19 @@ def write_archives_entry(path: Path, url: str, snapshot: str, line: int | None) 
     nothing else: the entry at `line` (there, with no copy yet) gets its `archive:`
     filled in or added; without one, `URL:\\n  archive: SNAPSHOT` is appended. False if
     the entry is not in a form this can edit (a flow mapping on the key's line)."""
-    text = path.read_text(encoding="utf-8") if path.exists() else ARCHIVES_HEADER
-    nl = _newline(text)
-    value = _yaml_scalar(snapshot)
+    file = Text.read(path, ARCHIVES_HEADER)
+    text, nl = file.text, file.newline
+    value = scalar(snapshot)
     m = re.search(r"^([ \t]+)archive:", text, re.M)
     indent = m.group(1) if m else "  "
     if line is not None:
-        lines = text.split(nl)
+        lines = file.lines()
         key = line - 1
         if not re.search(r":\s*(#.*)?$", lines[key]):
             return False
         end = key + 1
         while end < len(lines) and (lines[end][:1] in (" ", "\t") or not lines[end].strip()):
-            if _fill_empty_archive(lines, end, value):
+            if fill_archive(lines, end, snapshot):
                 break
             end += 1
         else:
@@ -300,10 +269,9 @@ def write_archives_entry(path: Path, url: str, snapshot: str, line: int | None) 
             first = children[0] if children else ""  # indented: the loop stops at others
             own = first[: len(first) - len(first.lstrip(" \t"))] if children else indent
             lines.insert(key + 1, f"{own}archive: {value}")
-        write_file(path, nl.join(lines).encode("utf-8"))
+        file.write(path, lines)
         return True
     if text and not text.endswith(("\n", "\r\n")):
         text += nl
-    text += f"{_yaml_scalar(url)}:{nl}{indent}archive: {value}{nl}"
-    write_file(path, text.encode("utf-8"))
+    file.write(path, text + f"{scalar(url)}:{nl}{indent}archive: {value}{nl}")
     return True
