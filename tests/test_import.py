@@ -141,8 +141,8 @@ def _imported(root: Path) -> dict[str, str]:
     return {p.name: p.read_text() for p in sorted((root / "posts").glob("*.md"))}
 
 
-def _page(root: Path, slug: str):
-    data = (root / "site/posts" / slug / "index.html").read_bytes()
+def _page(root: Path, slug: str, kind: str = "posts"):
+    data = (root / "site" / kind / slug / "index.html").read_bytes()
     return html5lib.parse(data, treebuilder="lxml", namespaceHTMLElements=False).getroot()
 
 
@@ -184,7 +184,7 @@ def test_import_writes_each_post_and_quick_take_and_nothing_else(tmp_path, forum
 
     take = files["2025-04-01-xais-draft-framework-names-thresholds-but-no-dates.md"]
     assert "kind: shortform" in take
-    assert 'title: "xAI\'s draft framework names thresholds but no dates"' in take
+    assert "title:" not in take  # untitled, as on the forum: its opening words are shown
     assert take.endswith("---\n" + TAKE_MD)
 
     # HTML only: converted, its footnote a Markdown footnote, math and spoiler in the
@@ -214,6 +214,12 @@ def test_imported_files_pass_check_and_build(tmp_path, forum):
     assert any("A second note" in n for n in notes)
     html_page = _page(tmp_path, "written-in-the-docs-editor")
     assert "https://www.anthropic.com/rsp" in {a.get("href") for a in html_page.iter("a")}
+    # The quick take came untitled; its page is headed by its opening words.
+    take = _page(
+        tmp_path, "2025-04-01-xais-draft-framework-names-thresholds-but-no-dates", "shortform"
+    )
+    heading = " ".join("".join(take.find(".//article//h1").itertext()).split())
+    assert heading == "xAI's draft framework names thresholds but no dates."
 
 
 def test_ledger_records_what_publish_would_have(tmp_path, forum):
@@ -391,14 +397,6 @@ def test_no_network_is_one_line_and_nothing_is_imported(tmp_path):
 
 
 def test_quick_take_titles_and_html_conversion_helpers():
-    from toolkit.imports.files import opening_words
-
-    assert opening_words("A [link](https://x.org) and *more*.[^1]\n\n[^1]: Note.\n") == (
-        "A link and more"
-    )
-    assert opening_words("one two three four five six seven eight nine") == (
-        "one two three four five six seven eight…"
-    )
     substack = (
         '<p>Claim.<a class="footnote-anchor" data-component-name="FootnoteAnchorToDOM" '
         'id="footnote-anchor-1" href="#footnote-1" target="_self">1</a></p>'
@@ -550,3 +548,91 @@ def test_a_member_name_in_the_export_never_becomes_a_path(tmp_path):
     assert result.exit_code == 0, result.output
     assert [p.name for p in (root / "posts").iterdir()] == ["evil.md"]
     assert not (tmp_path / "evil.md").exists()
+
+
+ROW = "151234567.a-post,2024-06-03T12:00:00.000Z,true,,,newsletter,everyone,A post,,"
+
+
+def _zip_of(path: Path, members: dict[str, bytes]) -> Path:
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return path
+
+
+BAD_EXPORTS = {  # name -> (make the export at a path, exit code, words of the one line)
+    "missing": (lambda p: p, 2, "no such file"),
+    "not a zip": (lambda p: (p.write_bytes(b"PK not really"), p)[1], 2, "not a zip archive"),
+    "a folder": (lambda p: (p.mkdir(), p)[1], 2, "is a directory"),
+    "no posts.csv": (lambda p: _zip_of(p, {"other.csv": b"a,b\n"}), 2, "has no posts.csv"),
+    "wrong columns": (
+        lambda p: _zip_of(p, {"posts.csv": b"id,when\n1,2\n"}),
+        1,
+        "lacks post_id, post_date, is_published or title",
+    ),
+    "a bad date": (
+        lambda p: _zip_of(
+            p,
+            {
+                "posts.csv": (
+                    CSV_HEADER + ROW.replace("2024-06-03T12:00:00.000Z", "June 3")
+                ).encode(),
+                "posts/151234567.a-post.html": b"<p>Words.</p>",
+            },
+        ),
+        1,
+        "posts.csv:2: post_date `June 3` is not an ISO 8601 date",
+    ),
+    "a member too big to be a post": (  # 65 MB of zeros, 64 kB compressed: a zip bomb
+        lambda p: _zip_of(
+            p,
+            {
+                "posts.csv": (CSV_HEADER + ROW + "\n").encode(),
+                "posts/151234567.a-post.html": bytes(65 * 1024 * 1024),
+            },
+        ),
+        1,
+        "too big to be a post",
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BAD_EXPORTS))
+def test_a_bad_substack_export_is_one_line_and_nothing_is_written(tmp_path, case):
+    make, code, words = BAD_EXPORTS[case]
+    root = tmp_path / "site"
+    root.mkdir()
+    _config(root, substack="https://promises.substack.com")
+    before = sorted(p.relative_to(root) for p in root.rglob("*"))
+    result = run(root, "import", "substack", str(make(tmp_path / "export.zip")))
+    assert result.exit_code == code, result.output
+    assert words in result.output and "Traceback" not in result.output
+    assert len([line for line in result.output.splitlines() if line.strip()]) <= 3
+    assert sorted(p.relative_to(root) for p in root.rglob("*")) == before
+
+
+def test_rows_that_are_not_posts_are_skipped_with_a_line_each(tmp_path):
+    rows = [
+        ROW,
+        "draft-without-a-number,2024-06-04T00:00:00Z,true,,,newsletter,everyone,Odd,,",
+        "151234570.no-file,2024-06-05T00:00:00Z,true,,,newsletter,everyone,No file,,",
+    ]
+    export = _zip_of(
+        tmp_path / "export.zip",
+        {
+            "posts.csv": (CSV_HEADER + "\n".join(rows) + "\n").encode(),
+            "posts/151234567.a-post.html": b"<p>Words.</p>",
+        },
+    )
+    root = tmp_path / "site"
+    root.mkdir()
+    _config(root, substack="https://promises.substack.com")
+    result = run(root, "import", "substack", str(export))
+    assert result.exit_code == 0, result.output
+    assert sorted(_imported(root)) == ["a-post.md"]
+    assert "posts.csv:3: post_id `draft-without-a-number` does not start with a number" in (
+        result.output
+    )
+    assert "posts.csv:4: `No file` has no posts/151234570.no-file.html in the archive" in (
+        result.output
+    )

@@ -725,7 +725,7 @@ def _show_import(result, target_name: str) -> None:
     for path, item in result.written:
         click.echo(f"{path}  {item.kind}  {item.url or item.remote_id}")
     for item, why in result.skipped:
-        click.echo(f"skipped {item.title!r}: {why}", err=True)
+        click.echo(f"skipped {item.title or item.slug!r}: {why}", err=True)
     count = len(result.written)
     click.echo(
         f"Imported {count} item(s); recorded in published.yaml under `{target_name}`."

@@ -27,8 +27,6 @@ from ..errors import Problem
 from ..ledger import LEDGER, Ledger
 from ..targets import Target
 
-TITLE_WORDS = 8  # a quick take's title: its opening words, at most this many
-
 
 @dataclass
 class Item:
@@ -36,7 +34,7 @@ class Item:
 
     remote_id: str | int
     slug: str  # the file name it would like
-    title: str
+    title: str | None  # None: a quick take, untitled as on the forum
     date: dt.datetime
     kind: str  # post | shortform
     body: str
@@ -52,26 +50,13 @@ class Imported:
     skipped: list[tuple[Item, str]] = field(default_factory=list)  # (item, why)
 
 
-def opening_words(markdown: str, limit: int = TITLE_WORDS) -> str:
-    """A title for an untitled quick take: its first words, without Markdown syntax."""
-    text = re.sub(r"^\[\^[^\]]*\]:.*$", "", markdown, flags=re.MULTILINE)  # notes
-    text = re.sub(r"\[\^[^\]]*\]", "", text)  # note references
-    text = re.sub(r"!?\[([^\]]*)\]\([^)]*\)", r"\1", text)  # links and images: their text
-    text = re.sub(r"[*_`#>|~]|^\s*[-+]\s|\$", " ", text, flags=re.MULTILINE)
-    words = [w for w in text.split() if any(c.isalnum() for c in w)]
-    if not words:
-        return "Quick take"
-    title = " ".join(words[:limit]).rstrip(" .,;:!?")
-    return title + ("…" if len(words) > limit else "")
-
-
 def front_matter(item: Item, target: str) -> str:
     """The file's text: front matter (JSON scalars are valid YAML, and need no quoting
     rules of their own) and the body."""
     date = item.date.astimezone(dt.timezone.utc).replace(microsecond=0)
     lines = [
         "---",
-        f"title: {json.dumps(item.title, ensure_ascii=False)}",
+        *([f"title: {json.dumps(item.title, ensure_ascii=False)}"] if item.title else []),
         f"date: {date.isoformat()}",
         f"kind: {item.kind}",
         "status: published",

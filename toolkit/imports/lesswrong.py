@@ -16,13 +16,13 @@ import datetime as dt
 from collections.abc import Iterator
 from typing import Any
 
-from .. import fields
+from .. import content, fields
 from ..answers import Maybe, UnexpectedAnswer
 from ..publish import lesswrong as lwclient
 from ..publish.http import Http, ServiceError
 from ..targets import Target
 from . import html
-from .files import ImportProblem, Item, opening_words
+from .files import ImportProblem, Item
 
 PAGE = 50
 
@@ -153,14 +153,13 @@ def items(target: Target, graphql_url: str, user_slug: str, since: dt.datetime |
         if since and posted < since:
             continue
         markdown = _markdown(comment)
-        # Until quick takes may go untitled (issue 11), the title is their opening words;
-        # it is never sent: a quick take has no title on the forum.
-        title = opening_words(markdown)
+        # Untitled, as on the forum: the file is named, and the post titled where a
+        # title is shown, by its opening words (content.opening_words, at load).
         found.append(
             Item(
                 remote_id=comment["_id"],
-                slug=f"{posted:%Y-%m-%d}-{title}",
-                title=title,
+                slug=f"{posted:%Y-%m-%d}-{content.opening_words(markdown)}",
+                title=None,
                 date=posted,
                 kind="shortform",
                 body=markdown,

@@ -19,6 +19,7 @@ import posixpath
 import zipfile
 from pathlib import Path
 
+from .. import fields
 from . import html
 from .files import ImportProblem, Item
 
@@ -38,13 +39,12 @@ def _published(value: str) -> bool:
 
 
 def _date(value: str, where: str) -> dt.datetime:
-    try:
-        moment = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
+    moment = fields.to_datetime(value)
+    if moment is None:
         raise ImportProblem(
             f"{where}: post_date `{value}` is not an ISO 8601 date; is this a Substack export?"
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.timezone.utc)
+        )
+    return moment
 
 
 def items(export: Path, publication_url: str | None) -> tuple[list[Item], list[str]]:

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import checks, image_check, markdown, media, pipeline, target_check, targets
+from .. import checks, fields, image_check, markdown, media, pipeline, target_check, targets
 from .. import diagnostics as dg
 from ..document import Document
 from ..errors import Problem
@@ -63,16 +63,6 @@ CLOCK_SKEW = dt.timedelta(minutes=10)  # between our clock and the service's
 
 def _now() -> str:
     return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _time(value) -> dt.datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.timezone.utc)
 
 
 # Choosing posts ---------------------------------------------------------------------------
@@ -249,9 +239,11 @@ class SubstackPusher:
 
     def find(self, pending: dict) -> dict | None:
         """The draft an interrupted run made: same title, created after the intent."""
-        since = _time(pending.get("since"))
+        since = fields.to_datetime(pending.get("since"))
         for draft in self.client.drafts():
-            created = _time(draft.get("draft_created_at") or draft.get("draft_updated_at"))
+            created = fields.to_datetime(
+                draft.get("draft_created_at") or draft.get("draft_updated_at")
+            )
             recent = since is None or created is None or created >= since - CLOCK_SKEW
             if draft.get("draft_title") == pending.get("title") and recent:
                 return self.client.get(draft["id"]) or draft
