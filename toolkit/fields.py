@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from . import diagnostics as dg
-from .yamlfile import INVALID, Loaded, Path
+from .yamlfile import CONTROL_IN_NAME, INVALID, Loaded, Path
 
 # Letters and digits of any script (see content.slugify), `.`, `_` and `-`; a letter or
 # digit first. `is_slug` adds what a pattern says badly: lower case, no `..`, NFC.
@@ -319,7 +319,6 @@ def choices(f: Field) -> tuple[str, ...]:
     return f.choices
 
 
-_URL_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _HTTP_URL = re.compile(r"https?://(?P<host>[^\s/?#@]+)(?:[/?#]\S*)?", re.IGNORECASE)
 
 
@@ -327,7 +326,7 @@ def is_http_url(value: str) -> bool:
     """An absolute http(s) URL with a host, no spaces or control characters, that
     urllib can take apart (so `https://[::1/x`, an unclosed IPv6 host, is not one)."""
     m = _HTTP_URL.fullmatch(value)
-    if m is None or _URL_CONTROL.search(value):
+    if m is None or CONTROL_IN_NAME.search(value):
         return False
     host = m["host"]
     if host.isascii() and "[" not in host and ":" not in host:

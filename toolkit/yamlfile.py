@@ -63,7 +63,9 @@ class Loaded:
         return self.line(path), 1
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+# Any control character at all: not in a name (a key, a URL), which becomes a path or
+# terminal output. (Text fields allow tab and line breaks: see fields.CONTROL_RE.)
+CONTROL_IN_NAME = re.compile(r"[\x00-\x1f\x7f]")
 
 MAX_DEPTH = 100  # levels of nesting; front matter uses three or four
 MAX_ALIASED = 10_000  # values that aliases may add to one file, in all
@@ -266,10 +268,10 @@ class _Builder:
                 continue
             key = str(key)
             line, col = self.pos(key_node)
-            if _CONTROL.search(key):
+            if CONTROL_IN_NAME.search(key):
                 # A key names things (a lab, a URL) that become paths and terminal
                 # output, where a NUL or an escape sequence does harm: never use one.
-                shown = _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", key)
+                shown = CONTROL_IN_NAME.sub(lambda m: f"\\x{ord(m.group()):02x}", key)
                 self.out.diagnostics.append(
                     dg.make(
                         "F012",

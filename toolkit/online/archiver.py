@@ -23,6 +23,7 @@ from pathlib import Path
 from .. import checks, content, document_register, urls
 from ..model import Snippet
 from ..pipeline import Checked
+from ..retry import Clock
 from ..yamledit import Text, fill_archive, scalar
 from .citations import post_links
 from .fetch import Fetcher, Limits
@@ -99,6 +100,16 @@ def wants(checked: Checked) -> list[_Want]:
     return list(found.values())
 
 
+def save_page_now(
+    base: str, env: Mapping[str, str], poll_every: float, clock: Clock
+) -> SavePageNow | None:
+    """Save Page Now with the user's keys from the environment; None without both."""
+    access, secret = env.get(ACCESS_ENV, "").strip(), env.get(SECRET_ENV, "").strip()
+    if not (access and secret):
+        return None
+    return SavePageNow(base, access, secret, poll_every=poll_every, clock=clock)
+
+
 def archive(
     checked: Checked,
     root: Path,
@@ -113,13 +124,7 @@ def archive(
     base = project.config.wayback_url
     fetcher = Fetcher(limits, archive_hosts=urls.archive_netlocs(base))
     wayback = Wayback(base, fetcher)
-    access, secret = env.get(ACCESS_ENV, "").strip(), env.get(SECRET_ENV, "").strip()
-    clock = limits.policy.clock
-    saver = (
-        SavePageNow(base, access, secret, poll_every=poll_every, clock=clock)
-        if access and secret
-        else None
-    )
+    saver = save_page_now(base, env, poll_every, limits.policy.clock)
     stopped = ""
     for want in wants(checked):
         shown = ", ".join(

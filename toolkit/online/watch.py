@@ -38,7 +38,7 @@ from ..retry import bot_wall
 from . import sentences as sent
 from .fetch import Fetched, Fetcher, Limits
 from .text import find_quote
-from .wayback import ArchiveError, Capture, SavePageNow, Wayback
+from .wayback import ArchiveError, Capture, Wayback
 
 STATUSES = ("unchanged", "changed", "moved", "gone", "blocked", "unreachable")
 BLOCKED = {401, 403, 429}
@@ -348,19 +348,20 @@ def record(
     """Ask Save Page Now for a capture of every changed page, and record it: a document
     gets a new item in `versions:`; any page becomes the version the next run compares
     with. Notes on each report say what could not be done."""
-    from .archiver import ACCESS_ENV, SECRET_ENV
+    from .archiver import ACCESS_ENV, SECRET_ENV, save_page_now
 
     base = project.config.wayback_url
-    access, secret = env.get(ACCESS_ENV, "").strip(), env.get(SECRET_ENV, "").strip()
-    saver = SavePageNow(base, access, secret, poll_every=poll_every) if access else None
-    wayback = Wayback(base, fetcher or Fetcher())
+    fetcher = fetcher or Fetcher()
+    # One clock for the fetcher and Save Page Now's polling (a test's, in tests).
+    saver = save_page_now(base, env, poll_every, fetcher.clock)
+    wayback = Wayback(base, fetcher)
     kept = Kept(root)
     stopped = ""
     for report in reports:
         if report.status != "changed" or report.sentences is None:
             continue
         snapshot = None
-        if saver is None or not secret:
+        if saver is None:
             report.note = f"no snapshot: set ${ACCESS_ENV} and ${SECRET_ENV} to have one made"
         elif stopped:
             report.note = stopped
