@@ -113,3 +113,24 @@ def test_an_unknown_snippet_in_an_update_is_reported_at_its_line(project):
     project.write("posts/p.md", post(front, "Body.\n"))
     found = [(d.code, d.line) for d in project.diagnostics() if d.path == "posts/p.md"]
     assert found == [("P003", 5)]
+
+
+def test_a_posts_body_and_updates_are_each_parsed_once_per_build(project, monkeypatch):
+    """The checks (citations, images, targets) and the renderers share one parse of each
+    update, made with the body's."""
+    from toolkit import build, markdown
+
+    second = UPDATE + "  - date: 2025-04-01\n    text: And again ![a chart](chart.png).\n"
+    project.write(
+        "posts/p.md",
+        post(
+            f"title: T\nstatus: published\ndate: 2025-02-14\ntargets: [lesswrong]\n{second}", BODY
+        ),
+    )
+    parsed: list[str] = []
+    real = markdown._parse
+    monkeypatch.setattr(markdown, "_parse", lambda text: parsed.append(text) or real(text))
+    build.build(project.root, use_cache=False)
+    post_texts = [t for t in parsed if "OpenAI moved the page" in t or "And again" in t]
+    assert len(post_texts) == 2, post_texts  # each update once
+    assert len([t for t in parsed if t.startswith("First claim")]) == 1

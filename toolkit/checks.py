@@ -398,8 +398,8 @@ def _check_body(
     # Citations in `updates:` are checked like the body's, at the update's line.
     in_updates = [
         (update.line, tok)
-        for update in post.updates
-        for tok in markdown.parse(update.text).every_token()
+        for update, update_parse in markdown.update_parses(post.updates, parsed)
+        for tok in update_parse.every_token()
         if tok["type"] == "citation"
     ]
     relies_on = set(post.claims) | _cited_ids(tokens) | _cited_ids([t for _, t in in_updates])

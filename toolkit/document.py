@@ -39,7 +39,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from . import media, urls
-from .markdown import FootnoteDef, Parsed, Token, plain_text
+from .markdown import FootnoteDef, Parsed, Token, plain_text, update_parses
 from .markdown import parse as parse_markdown
 from .model import CompanyDocument, LocalImage, Post, Project, Snippet
 
@@ -604,6 +604,11 @@ def summarize(post: Post, tokens: list[Token], limit: int = 280) -> str:
     return ""
 
 
+def parse_post(post: Post) -> Parsed:
+    """The post's body and its updates, parsed once for every check and renderer."""
+    return parse_markdown(post.body, [u.text for u in post.updates])
+
+
 def build(
     post: Post, parsed: Parsed, project: Project, neighbours: Neighbours | None = None
 ) -> Document:
@@ -617,8 +622,7 @@ def build(
     # renumbers a note; they are shown at the top of the post.
     resolver.section = "update"
     updates = []
-    for update in post.updates:
-        update_parse = parse_markdown(update.text)
+    for update, update_parse in update_parses(post.updates, parsed):
         for d in update_parse.definitions:
             resolver.defs.setdefault(d.key, d)
         blocks = resolver.blocks(update_parse.tokens)

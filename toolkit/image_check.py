@@ -17,8 +17,7 @@ from collections.abc import Iterator
 
 from . import diagnostics as dg
 from . import media, urls
-from .markdown import Locator, Parsed, plain_text
-from .markdown import parse as parse_markdown
+from .markdown import Locator, Parsed, plain_text, update_parses
 from .model import Post, Project
 
 PLACEHOLDER_HOST = "example.org"
@@ -34,10 +33,10 @@ def check_images(post: Post, parsed: Parsed, project: Project) -> Iterator[dg.Di
     for tok in parsed.every_token():
         if tok["type"] == "image":
             yield from _check_image(tok, loc.find("!["), post, project, images)
-    for update in post.updates:  # at the update's line: its text is a YAML value
+    for update, update_parse in update_parses(post.updates, parsed):  # at the update's line
         if "![" not in update.text:
             continue
-        for tok in parse_markdown(update.text).every_token():
+        for tok in update_parse.every_token():
             if tok["type"] == "image":
                 yield from _check_image(tok, (update.line, 1), post, project, images)
 

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import bisect
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 Token = dict[str, Any]
 
@@ -58,6 +59,8 @@ class Parsed:
     # the checks and the build ask for it several times per post.
     # A tuple: it is shared by every caller, so none may add to it.
     flat: tuple[Token, ...] | None = field(default=None, repr=False, compare=False)
+    # The post's `updates:` texts, parsed in the same pass (see `parse`), in their order.
+    updates: tuple[Parsed, ...] = ()
 
     def every_token(self) -> tuple[Token, ...]:
         """Every token of the body, then of each footnote definition, depth first."""
@@ -151,8 +154,31 @@ def _dedent_definition(text: str) -> str:
     return re.sub(r"^ {" + str(spaces) + r",}", "", text, flags=re.M).strip()
 
 
-def parse(body: str) -> Parsed:
-    """Parse a post body. Never raises on any input text."""
+def parse(body: str, updates: Iterable[str] = ()) -> Parsed:
+    """Parse a post body, and the texts of its updates (kept as `updates`, so every
+    check and renderer uses one parse of each). Never raises on any input text."""
+    parsed = _parse(body)
+    parsed.updates = tuple(_parse(text) for text in updates)
+    return parsed
+
+
+class _Texted(Protocol):
+    @property
+    def text(self) -> str: ...
+
+
+T = TypeVar("T", bound=_Texted)
+
+
+def update_parses(updates: Sequence[T], parsed: Parsed) -> list[tuple[T, Parsed]]:
+    """Each update with its parse: the one made with the body (made here only if
+    `parsed` was made without them)."""
+    if len(parsed.updates) != len(updates):
+        return [(u, _parse(u.text)) for u in updates]
+    return list(zip(updates, parsed.updates, strict=True))
+
+
+def _parse(body: str) -> Parsed:
     global _MD
     if _MD is None:
         _MD = _make()

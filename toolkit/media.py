@@ -24,7 +24,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from . import urls
 from .content import slugify
-from .markdown import Parsed, parse
+from .markdown import Parsed, update_parses
 from .model import LocalImage, Post
 
 FOLDER = "media/"  # under site/
@@ -45,9 +45,9 @@ def image_urls(parsed: Parsed, post: Post) -> list[str]:
     if "![" not in post.body and not any("![" in u.text for u in post.updates):
         return []  # most posts have no image: no walk over their tokens
     tokens = [*parsed.every_token()]  # a copy: the parse's own list is shared
-    for update in post.updates:
+    for update, update_parse in update_parses(post.updates, parsed):
         if "![" in update.text:
-            tokens += parse(update.text).every_token()
+            tokens += update_parse.every_token()
     return list(dict.fromkeys(t["attrs"].get("url", "") for t in tokens if t["type"] == "image"))
 
 

@@ -64,7 +64,7 @@ class Checked:
             if again is None:  # checked a moment ago; gone or broken since
                 raise OSError(f"{post.path} could not be read again")
             post = again
-        parsed = self.parsed.get(post.path) or markdown.parse(post.body)
+        parsed = self.parsed.get(post.path) or document.parse_post(post)
         return document.build(post, parsed, self.project)
 
     def failed(self, strict: bool = False) -> bool:
@@ -131,7 +131,7 @@ def _post_job(item: tuple[Path, bytes | None, list[Diagnostic]]) -> PostResult:
     post, diags = content.load_post(project.root, path, data)
     if post is None:
         return PostResult(None, diags)
-    parsed = markdown.parse(post.body)
+    parsed = document.parse_post(post)
     post.images = media.scan(project.root, post, parsed)  # read here, with the post
     diags += checks.check_post(post, parsed, project, job.archives)
     outputs = {}

@@ -37,7 +37,7 @@ from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from . import build, checks, content, document, environment, lock, markdown, output, site
+from . import build, checks, content, document, environment, lock, output, site
 from . import diagnostics as dg
 from .diagnostics import Diagnostic
 from .incremental import store as cachelib
@@ -559,7 +559,7 @@ class Preview:
         post, diags = content.load_post(self.root, path, data)
         if post is None or not (post.published or self.drafts):
             return None
-        parsed = markdown.parse(post.body)
+        parsed = document.parse_post(post)
         diags += checks.check_post(post, parsed, project, self.archives)
         if any(d.severity == dg.ERROR for d in diags):
             return None

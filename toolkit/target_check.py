@@ -14,8 +14,7 @@ from dataclasses import dataclass
 
 from . import diagnostics as dg
 from . import targets
-from .markdown import Locator, Parsed, Spot, Token
-from .markdown import parse as parse_markdown
+from .markdown import Locator, Parsed, Spot, Token, update_parses
 from .model import Post
 
 # A table's delimiter row: `|---|:--:|`, or `--- | ---` without the outer pipes.
@@ -158,8 +157,8 @@ def _uses(post: Post, parsed: Parsed) -> dict[Construct, tuple[Where, int]]:
     visit(parsed.tokens, False)
     for definition in parsed.definitions:
         visit(definition.children, False, quoted=True, in_note=True)
-    for update in post.updates:
-        kinds = {t["type"] for t in parse_markdown(update.text).every_token()}
+    for update, update_parse in update_parses(post.updates, parsed):
+        kinds = {t["type"] for t in update_parse.every_token()}
         if kinds & {"footnote_ref", "citation"}:
             seen(NOTE_IN_UPDATE, (update.line, 1))
     return found

@@ -21,9 +21,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import checks, fields, image_check, markdown, media, pipeline, target_check, targets
+from .. import checks, fields, image_check, media, pipeline, target_check, targets
 from .. import diagnostics as dg
-from ..document import Document
+from ..document import Document, parse_post
 from ..errors import Problem
 from ..ledger import LEDGER, Ledger, LedgerError  # noqa: F401 - re-exported for the CLI
 from ..model import LocalImage, Post, Project
@@ -568,7 +568,7 @@ def publish(
         if pusher is None:  # a dry run
             outcomes.append(dry_run_one(root, doc, target, ledger, checked.project, env, show))
             # What this target will show instead of what the writer wrote (P015).
-            parsed = checked.parsed.get(post.path) or markdown.parse(doc.post.body)
+            parsed = checked.parsed.get(post.path) or parse_post(doc.post)
             for warning in target_check.check_targets(doc.post, parsed, target):
                 show(warning.format())
             continue
