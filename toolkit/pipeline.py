@@ -128,16 +128,12 @@ def _post_job(item: tuple[Path, bytes | None, list[Diagnostic]]) -> PostResult:
     project = job.project
     if data is None:
         return PostResult(None, diags)
-    post, diags = content.load_post(project.root, path, data)
-    if post is None:
+    name = content.rel(project.root, path)
+    result = compute(path, data, project, job.archives, job.renderers, job.neighbours.get(name))
+    post, diags, parsed, outputs = result.post, result.diagnostics, result.parsed, result.outputs
+    if post is None or parsed is None:
         return PostResult(None, diags)
-    parsed = document.parse_post(post)
-    post.images = media.scan(project.root, post, parsed)  # read here, with the post
-    diags += checks.check_post(post, parsed, project, job.archives)
-    outputs = {}
     if job.renderers:
-        doc = document.build(post, parsed, project, job.neighbours.get(post.path))
-        outputs = {name: render(doc, project) for name, render in job.renderers.items()}
         if job.objects is not None:  # the cache takes the pages' bytes: only digests travel
             tree = job.tree if post.published or job.drafts else None
             outputs = {
@@ -149,6 +145,30 @@ def _post_job(item: tuple[Path, bytes | None, list[Diagnostic]]) -> PostResult:
         post = post.slimmed() if not job.keep_parsed else post
     deps = {sid: job.digests.get(sid) for sid in _dependencies(post, parsed, project)}
     return PostResult(post, diags, parsed if job.keep_parsed else None, outputs, deps)
+
+
+def compute(
+    path: Path,
+    data: bytes,
+    project: Project,
+    archives: ArchiveIndex,
+    renderers: dict[str, Renderer],
+    neighbours: Neighbours | None = None,
+) -> PostResult:
+    """One post as every run makes it: loaded from `data` (its file's bytes), parsed once,
+    its images read, checked, and rendered by `renderers` (its page linking to
+    `neighbours`). The preview renders an edited post alone through this too."""
+    post, diags = content.load_post(project.root, path, data)
+    if post is None:
+        return PostResult(None, diags)
+    parsed = document.parse_post(post)
+    post.images = media.scan(project.root, post, parsed)  # read here, with the post
+    diags += checks.check_post(post, parsed, project, archives)
+    outputs = {}
+    if renderers:
+        doc = document.build(post, parsed, project, neighbours)
+        outputs = {name: render(doc, project) for name, render in renderers.items()}
+    return PostResult(post, diags, parsed, outputs)
 
 
 def _first_guess(

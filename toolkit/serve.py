@@ -37,7 +37,7 @@ from http import HTTPStatus
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from . import build, checks, content, document, environment, lock, output, site
+from . import build, content, environment, lock, output, pipeline, site
 from . import diagnostics as dg
 from .diagnostics import Diagnostic
 from .incremental import store as cachelib
@@ -550,20 +550,19 @@ class Preview:
         """(the page's path in the tree, its bytes, the post's problems), as the build
         would make them; None if the build alone can say (an error, a draft not shown, a
         page that moved)."""
-        project = self.project
-        assert project is not None
+        project, archives = self.project, self.archives
+        assert project is not None and archives is not None  # loaded together
         try:
             data = content.slurp(path)
         except OSError:
             return None
-        post, diags = content.load_post(self.root, path, data)
+        result = pipeline.compute(path, data, project, self.archives, {"site": site.render_post})
+        post = result.post
         if post is None or not (post.published or self.drafts):
             return None
-        parsed = document.parse_post(post)
-        diags += checks.check_post(post, parsed, project, self.archives)
-        if any(d.severity == dg.ERROR for d in diags):
+        if any(d.severity == dg.ERROR for d in result.diagnostics):
             return None
-        page = site.render_post(document.build(post, parsed, project), project)
+        page = result.outputs["site"]
         rel = page.path + "index.html"
         shown = _read(preview_dir(self.root) / rel)
         if shown is None:
@@ -572,7 +571,7 @@ class Preview:
         # Its older and newer posts are as the page shown says (only the rebuild, with
         # every post loaded, can tell whether an edit moved it among them).
         start = page.nav_span[0]
-        return rel, page.page[:start] + site.nav_of(shown) + page.page[start:], diags
+        return rel, page.page[:start] + site.nav_of(shown) + page.page[start:], result.diagnostics
 
 
 def url_path(rel: str) -> str:
