@@ -556,7 +556,7 @@ class Preview:
             data = content.slurp(path)
         except OSError:
             return None
-        result = pipeline.compute(path, data, project, self.archives, {"site": site.render_post})
+        result = pipeline.compute(path, data, project, archives, {"site": site.render_post})
         post = result.post
         if post is None or not (post.published or self.drafts):
             return None
