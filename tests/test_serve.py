@@ -7,9 +7,12 @@ import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import requests
 from conftest import post
+
+from toolkit import serve
 
 
 def free_port() -> int:
@@ -122,3 +125,35 @@ def test_serve_refuses_a_busy_port_with_a_clear_message(project):
         )
     assert result.returncode == 2
     assert f"try --port {port + 1}" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_folder_removed_and_made_again_at_once_is_watched_again(project):
+    """Removed and made again before the watcher looked: the same name, another folder,
+    which the old watcher never sees into. Saves in the new one must still be seen."""
+    import shutil
+    import threading
+
+    root = project.root
+    seen: list[Path] = []
+    stop, ready = threading.Event(), threading.Event()
+    watcher = threading.Thread(
+        target=serve.watch,
+        args=(root, lambda paths: seen.extend(paths), stop),
+        kwargs={"poll": False, "ready": ready},
+        daemon=True,
+    )
+    watcher.start()
+    try:
+        assert ready.wait(10)
+        shutil.rmtree(root / "posts")
+        (root / "posts").mkdir()
+        wait_for(lambda: seen)  # the burst of the two was seen
+        before = len(seen)
+        new = project.write("posts/new.md", "---\ntitle: New\n---\nWords.\n")
+        # Seen, or (saved while the watchers started again) the folder to look at again.
+        wait_for(lambda: {new, root / "posts"} & set(seen[before:]), timeout=10)
+        again = project.write("posts/again.md", "---\ntitle: Again\n---\nWords.\n")
+        wait_for(lambda: again in seen, timeout=10)
+    finally:
+        stop.set()
+        watcher.join(10)

@@ -29,6 +29,7 @@ import io
 import json
 import os
 import re
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -303,7 +304,7 @@ def watch(
     while not stop.is_set() and not poll:
         # The folders are watched recursively, the project's own folder only for its
         # files (not .toolkit/, whose every build would wake the watcher).
-        folders = [root / d for d in WATCHED if (root / d).is_dir()]
+        folders = watched_folders(root)
         # Ends these watchers (not the next ones) when they are replaced, or on `stop`.
         done = _Either(stop, threading.Event())
         watchers = [
@@ -321,7 +322,7 @@ def watch(
                 # A folder removed and made again mid-walk is not a reason to stop.
                 ignore_permission_denied=True,
             )
-            for paths, recursive in (([root], False), (folders, True))
+            for paths, recursive in (([root], False), ([p for p, _ in folders], True))
             if paths
         ]
         try:
@@ -335,9 +336,21 @@ def watch(
         finally:
             done.mine.set()
         # A save between these watchers and the next is seen by neither: look again.
-        missed = set(folders) | {root / d for d in WATCHED if (root / d).is_dir()}
+        missed = {p for p, _ in folders + watched_folders(root)}
     if not stop.is_set():
         _poll(root, changed, stop, ready)
+
+
+def watched_folders(root: Path) -> list[tuple[Path, int]]:
+    """The input folders there are, each with its inode (a folder removed and made
+    again is another folder, which a watcher of the old one never sees into)."""
+    found = []
+    for name in WATCHED:
+        with contextlib.suppress(OSError):
+            st = os.stat(root / name)
+            if stat.S_ISDIR(st.st_mode):
+                found.append((root / name, st.st_ino))
+    return found
 
 
 @dataclass
@@ -403,6 +416,7 @@ def _drain(root, watchers, folders, changed, stop, ready, missed) -> None:
     or goes (a watcher holds on to the folder it was given). `missed`: paths to take as
     changed once all are watching."""
     queue: collections.deque = collections.deque()
+    tops = {root / d for d in WATCHED}
     wake = threading.Condition()
     failed: list[BaseException] = []
     started: set[int] = set()
@@ -435,14 +449,18 @@ def _drain(root, watchers, folders, changed, stop, ready, missed) -> None:
             wake.wait_for(lambda: queue or failed or stop.is_set(), 0.5)
             if failed:
                 raise failed[0]
-            batch = [path for found in queue for _, path in found]
+            events = [event for found in queue for event in found]
             queue.clear()
-        if not batch:
+        if not events:
             continue
         # Each watcher has waited STEP_MS for a burst of saves to end (a checkout, an
         # editor's rename); saves made during the rebuild come together next time.
-        changed({Path(p) for p in batch})
-        if [root / d for d in WATCHED if (root / d).is_dir()] != folders:
+        changed({Path(path) for _, path in events})
+        # A watched folder itself came or went (perhaps made again at once, perhaps on
+        # the inode it had): the watchers must start again on what is there now.
+        if watched_folders(root) != folders or any(
+            change is not None and Path(path) in tops for change, path in events
+        ):
             return
 
 
