@@ -182,10 +182,11 @@ def test_a_build_with_images_is_the_same_with_and_without_the_cache(tmp_path):
     from test_no_cache import assert_same_outputs
 
     cached, plain = tmp_path / "cached", tmp_path / "plain"
-    image_project(cached)
+    commentary_project(cached)  # images in posts, and in a snippet's commentary
     built(cached)
     (cached / "media" / "photo one.jpg").write_bytes(JPEG + b"retouched")
-    built(cached)  # the cache path: stored posts, stored pages, one image changed
+    (cached / "snippets/openai/shots/prep.png").write_bytes(PNG + b"retaken")
+    built(cached)  # the cache path: stored posts, stored pages, two images changed
     shutil.copytree(cached, plain, ignore=shutil.ignore_patterns(".toolkit", "site", "feeds"))
     shutil.rmtree(plain / "drafts", ignore_errors=True)
     built(plain, use_cache=False)
@@ -343,3 +344,60 @@ def test_an_image_in_an_update_does_not_repeat_the_updates_problems(project):
     assert len(found) == 1, found
     lines = (project.root / "posts/up.md").read_text().splitlines()
     assert found[0].line == next(i for i, t in enumerate(lines, 1) if "[@nope]" in t)
+
+
+# Images in a snippet's commentary, shown on the claims pages ---------------------------
+
+
+def commentary_project(root: Path) -> Project:
+    project = image_project(root)
+    snippet = (root / "snippets/openai/openai-prep.md").read_text()
+    project.write(
+        "snippets/openai/openai-prep.md",
+        snippet.replace(
+            "Commentary.",
+            "Commentary, with the page as it was:\n\n![The page in 2023](shots/prep.png)\n",
+        ),
+    )
+    project.write("snippets/openai/shots/prep.png", PNG + b"the page")
+    return project
+
+
+def test_an_image_in_a_snippets_commentary_is_copied_and_shown(tmp_path):
+    commentary_project(tmp_path)
+    built(tmp_path)
+    site = tmp_path / "site"
+    where = site / "claims" / "openai"  # the lab's page shows each snippet in full
+    [img] = [i for i in page(where / "index.html").iter("img") if "prep" in i.get("src")]
+    src = img.get("src")
+    assert not urlsplit(src).scheme and img.get("alt") == "The page in 2023", src
+    assert (where / unquote(src)).resolve().read_bytes() == PNG + b"the page"
+    assert (where / unquote(src)).resolve().is_relative_to((site / "media").resolve())
+
+
+def test_a_commentary_image_is_checked_where_it_is_written(tmp_path):
+    project = commentary_project(tmp_path)
+    project.remove("snippets/openai/shots/prep.png")
+    report = buildlib.build(tmp_path, at=NOW)
+    assert not report.ok
+    [d] = [d for d in report.diagnostics if d.code == "P018"]
+    text = (tmp_path / "snippets/openai/openai-prep.md").read_text().splitlines()
+    assert d.path == "snippets/openai/openai-prep.md" and "![" in text[d.line - 1]
+    # Put back, the next build finds it (the remembered checks knew it was missing).
+    project.write("snippets/openai/shots/prep.png", PNG + b"the page")
+    assert not [d for d in built(tmp_path).diagnostics if d.code == "P018"]
+    # Without alt text: P020, as in a post.
+    snippet = (tmp_path / "snippets/openai/openai-prep.md").read_text()
+    project.write("snippets/openai/openai-prep.md", snippet.replace("![The page in 2023]", "![]"))
+    assert "P020" in {d.code for d in built(tmp_path).diagnostics}
+
+
+def test_a_replaced_commentary_image_is_copied_again(tmp_path):
+    project = commentary_project(tmp_path)
+    built(tmp_path)
+    assert built(tmp_path).up_to_date
+    project.write("snippets/openai/shots/prep.png", PNG + b"redrawn")
+    assert not built(tmp_path).up_to_date
+    where = tmp_path / "site" / "claims" / "openai"
+    [src] = [s for s in srcs(page(where / "index.html")) if "prep" in unquote(s)]
+    assert (where / unquote(src)).read_bytes() == PNG + b"redrawn"

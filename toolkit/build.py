@@ -231,6 +231,7 @@ def _build(
         kept.update(e.digest for e in entries.values())
     if fingerprint:
         images = media.sources(project.posts)
+        images |= {source: digest for source, digest in media.snippet_files(project).values()}
         memo.remember_build(cache, fingerprint, at, report.posts, report.diagnostics, images)
     cache.prune()
     if not preview:  # a preview leaves out feeds/ and drafts/: keep what they need

@@ -84,6 +84,7 @@ def check_snippets(project: Project, now: dt.datetime) -> list[Diagnostic]:
         )
     for s in project.snippets.values():
         out += _check_snippet(s, project, now)
+        out += image_check.check_commentary_images(s, project)
     out += _supersession_cycles(project)
     return out
 

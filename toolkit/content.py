@@ -280,7 +280,7 @@ def load_snippet(
 ) -> tuple[Snippet | None, list[dg.Diagnostic]]:
     """One snippet file (its bytes, when already read)."""
     shown = rel(root, path)
-    loaded, body, _, data, diags = _front_matter(path, shown, "snippet", data)
+    loaded, body, body_line, data, diags = _front_matter(path, shown, "snippet", data)
     if loaded is None or loaded.value is None:
         return None, diags
     v = fields.Validator(loaded, shown, "snippet front matter")
@@ -309,6 +309,7 @@ def load_snippet(
         digest=hashlib.sha256(data).hexdigest(),
         document=document,
         locator=values["locator"],
+        body_line=body_line,
     )
     return snippet, diags + v.diagnostics
 

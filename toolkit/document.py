@@ -653,7 +653,11 @@ def _labelled(date: dt.date, blocks: list[Token]) -> list[Token]:
     return [{"type": "paragraph", "children": label[:1]}] + blocks
 
 
-def build_fragment(tokens: list[Token], project: Project) -> list[Token]:
+def build_fragment(
+    tokens: list[Token], project: Project, images: dict[str, LocalImage] | None = None
+) -> list[Token]:
     """Resolve Markdown that is not a post (a snippet's commentary): citations are written
-    out inline and nothing becomes a note."""
-    return _Resolver([], project).blocks(tokens, in_note=True)
+    out inline and nothing becomes a note; local `images` point at their copies."""
+    resolver = _Resolver([], project)
+    resolver.images = images or {}
+    return resolver.blocks(tokens, in_note=True)

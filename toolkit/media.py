@@ -22,10 +22,10 @@ from collections.abc import Iterable
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
-from . import urls
+from . import markdown, urls
 from .content import slugify
 from .markdown import Parsed, update_parses
-from .model import LocalImage, Post
+from .model import LocalImage, Post, Project
 
 FOLDER = "media/"  # under site/
 DIGEST_CHARS = 16  # of the sha256 in a copy's name: 64 bits, no two files collide
@@ -75,6 +75,36 @@ def resolve(root: Path, post_path: str, url: str) -> LocalImage:
 def scan(root: Path, post: Post, parsed: Parsed) -> dict[str, LocalImage]:
     """Each local image of the post, by its URL as parsed."""
     return {url: resolve(root, post.path, url) for url in image_urls(parsed, post) if is_local(url)}
+
+
+def snippet_images(project: Project) -> dict[str, dict[str, LocalImage]]:
+    """The local images in each snippet's commentary (resolved against the snippet's
+    folder, as a post's against its own), by snippet id; worked out once per run."""
+    found = project.derived.snippet_images
+    if found is None:
+        found = {}
+        for s in project.snippets.values():
+            if "![" not in s.body:
+                continue  # most commentary has no image: not even parsed
+            tokens = markdown.parse(s.body).every_token()
+            wanted = dict.fromkeys(
+                t["attrs"].get("url", "") for t in tokens if t["type"] == "image"
+            )
+            images = {url: resolve(project.root, s.path, url) for url in wanted if is_local(url)}
+            if images:
+                found[s.id] = images
+        project.derived.snippet_images = found
+    return found
+
+
+def snippet_files(project: Project) -> dict[str, tuple[str, str]]:
+    """Every image file snippets' commentary shows: site path -> (source, digest)."""
+    return {
+        site_path(image): (image.source, image.digest)
+        for images in snippet_images(project).values()
+        for image in images.values()
+        if image.source is not None and image.digest is not None
+    }
 
 
 def images_of(root: Path, post: Post, parsed: Parsed) -> dict[str, LocalImage]:

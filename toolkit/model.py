@@ -76,6 +76,7 @@ class Snippet:
     digest: str = ""  # sha256 of the file's bytes
     document: str | None = None  # `source: <document id>`: the source fields come from it
     locator: str | None = None  # where in that document
+    body_line: int = 0  # the file line on which the commentary starts
 
 
 @dataclass(frozen=True)
@@ -201,6 +202,8 @@ class Derived:
     citations: dict[tuple, list] = field(default_factory=dict)  # note paragraphs by sources
     # A citation paragraph's words, by the id of that (kept alive) list: see render.html.
     note_words: dict[int, tuple[list, str]] = field(default_factory=dict)
+    # The local images in snippets' commentary: snippet id -> image URL -> its file.
+    snippet_images: dict[str, dict[str, LocalImage]] | None = None
 
 
 @dataclass

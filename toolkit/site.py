@@ -420,7 +420,8 @@ def source_html(s: Snippet, project: Project) -> str:
 def commentary_html(s: Snippet, project: Project) -> str:
     if not s.body.strip():
         return ""
-    tokens = document.build_fragment(markdown.parse(s.body).tokens, project)
+    images = media.snippet_images(project).get(s.id)
+    tokens = document.build_fragment(markdown.parse(s.body).tokens, project, images)
     return html.render_inline(tokens, f"claim-{s.id}", project.config.site_url)
 
 
@@ -519,14 +520,19 @@ def page_groups(items: list[Item], project: Project) -> list[Group]:
     # they depend on all of them, and on which posts cite what.
     snippets = tuple(sorted((s.id, s.digest) for s in project.snippets.values()))
     citing = tuple((i.path, i.post.title, tuple(i.claims), i.documents) for i in items)
+    pictured = tuple(sorted(media.snippet_files(project).items()))  # commentary's images
     groups.append(
-        Group("claims", (config_id, snippets, citing), lambda: claims_pages(items, project))
+        Group(
+            "claims",
+            (config_id, snippets, citing, pictured),
+            lambda: claims_pages(items, project),
+        )
     )
     groups.append(
         Group("documents", (config_id, snippets, citing), lambda: documents(items, project))
     )
     # The image files the posts show, copied under media/ (named by their content).
-    images = media.files(i.post for i in items)
+    images = dict(sorted((media.files(i.post for i in items) | dict(pictured)).items()))
     groups.append(
         Group(
             "media",

@@ -13,7 +13,7 @@ import datetime as dt
 import hashlib
 from pathlib import Path
 
-from .. import checks, content, output
+from .. import checks, content, media, output
 from ..diagnostics import Diagnostic
 from ..model import ArchiveIndex, Project
 from . import store as cachelib
@@ -114,11 +114,13 @@ def project_checks(
     if not cache.enabled:
         return checks.check_project(project, at).diagnostics
     snippets = inputs.digests(inputs.snippets, cache)
+    pictured = media.snippet_images(project)  # whether each file is there, and its bytes
     k = cachelib.key(
         "project-checks",
         project.digest,
         "\0".join(inputs.misnamed),  # files left out for their names (content.Inputs)
         *(f"{path}\0{digest}" for path, digest in zip(inputs.snippets, snippets, strict=True)),
+        repr(sorted((k, sorted(v.items())) for k, v in pictured.items())),
     )
     found = cache.get(k, checks.ProjectChecks)
     if found is None or not found.hold_at(at):
