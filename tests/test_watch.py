@@ -322,3 +322,24 @@ def test_an_entry_the_edits_cannot_touch_is_a_note_not_a_traceback(site):
     assert result.exit_code == 1 and "Traceback" not in result.output, result.output
     assert "not recorded:" in result.output and "add the version by hand" in result.output
     assert (site.root / "documents.yaml").read_text() == flow
+
+
+def test_a_post_citing_a_gone_quote_is_named_though_its_claims_list_forgets_it(site):
+    """Mid-edit, a post may cite a snippet it does not list yet (P004): it still relies
+    on the quote, so the report names it, whether the citation is in a note or an update."""
+    (site.root / "posts/inline.md").write_text(
+        "---\ntitle: Inline\ndate: 2025-03-11\nstatus: published\n---\n"
+        "As promised.[^1]\n\n[^1]: See [@xai-reports].\n"
+    )
+    (site.root / "posts/updated.md").write_text(
+        "---\ntitle: Updated\ndate: 2025-03-12\nstatus: published\nupdates:\n"
+        "  - date: 2025-04-01\n    text: Now they say otherwise [@xai-reports].\n"
+        "---\nA post about something else.\n"
+    )
+    site.serve(framework(body=REWORDED))
+    _, reports = site.reports()
+    assert reports[site.url]["posts"] == [
+        "posts/inline.md",
+        "posts/reports.md",
+        "posts/updated.md",
+    ]

@@ -573,6 +573,15 @@ def _control_characters(post: Post, loc: Locator) -> Iterator[Diagnostic]:
             yield dg.make("F012", post.path, line, message, column)
 
 
+def relies_on(post: Post, parsed: Parsed) -> set[str]:
+    """The ids a post relies on: listed in `claims:`, or cited in its body, its notes or
+    its updates (snippets, and documents cited whole)."""
+    ids = set(post.claims) | _cited_ids(parsed.every_token())
+    for _, update_parse in markdown.update_parses(post.updates, parsed):
+        ids |= _cited_ids(update_parse.every_token())
+    return ids
+
+
 def _cited_ids(tokens: Iterable[Token]) -> set[str]:
     ids: set[str] = set()
     for tok in tokens:

@@ -690,7 +690,7 @@ def watch(obj: Context, only: tuple[str, ...], fmt: str, record: bool) -> None:
         raise ToolkitError(f"fix {content.CONFIG_FILE} first; nothing was fetched.")
     limits = Limits.from_settings(result.project.config.online)
     try:
-        reports, fetcher = watchlib.run(result.project, obj.root, only=only, limits=limits)
+        reports, fetcher = watchlib.run(result, obj.root, only=only, limits=limits)
     except watchlib.UnknownTarget as e:
         raise click.BadParameter(str(e), param_hint="ID|URL") from None
     if record:

@@ -111,12 +111,7 @@ class _Job:
 
 def _dependencies(post: Post, parsed: markdown.Parsed, project: Project) -> set[str]:
     """Snippets whose content can change this post's diagnostics or outputs."""
-    ids = set(post.claims)
-    for tok in parsed.every_token():
-        if tok["type"] == "citation":
-            ids.update(item["id"] for item in tok["attrs"]["items"])
-        elif tok["type"] == "claim":
-            ids.add(tok["attrs"]["id"])
+    ids = checks.relies_on(post, parsed)
     for snippet_id in list(ids):
         ids.update(checks.successors(project, snippet_id))
     return ids

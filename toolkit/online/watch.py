@@ -31,9 +31,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .. import document_register, urls
+from .. import checks, document_register, urls
 from ..model import CompanyDocument, Project, Snippet
 from ..output import write_file
+from ..pipeline import Checked
 from ..retry import bot_wall
 from . import sentences as sent
 from .fetch import Fetched, Fetcher, Limits
@@ -300,7 +301,7 @@ def _status(got: Fetched, url: str) -> str:
 
 
 def run(
-    project: Project,
+    checked: Checked,
     root: Path,
     *,
     only: Iterable[str] = (),
@@ -308,6 +309,7 @@ def run(
     fetcher: Fetcher | None = None,
 ) -> tuple[list[Report], Fetcher]:
     """Watch every page (or those `only` names); reports in the order of `pages`."""
+    project = checked.project
     chosen = pages(project, only)
     fetcher = fetcher or Fetcher(
         limits, archive_hosts=urls.archive_netlocs(project.config.wayback_url)
@@ -316,19 +318,19 @@ def run(
     workers = max(1, min(limits.connections, len(chosen)))
     with ThreadPoolExecutor(workers) as pool:
         reports = list(pool.map(watcher.watch, chosen))
-    citing = _citing(project)
+    citing = _citing(checked)
     for report in reports:
         report.posts = sorted({p for sid in report.snippets for p in citing.get(sid, ())})
     return reports, fetcher
 
 
-def _citing(project: Project) -> dict[str, set[str]]:
-    """Snippet id -> the published posts that rely on it."""
+def _citing(checked: Checked) -> dict[str, set[str]]:
+    """Snippet id -> the published posts that rely on it (listed, or cited in the text)."""
     out: dict[str, set[str]] = {}
-    for post in project.posts:
-        if post.published:
-            for claim in post.claims:
-                out.setdefault(claim, set()).add(post.path)
+    for post in checked.posts():
+        parsed = checked.parsed.get(post.path)
+        for sid in checks.relies_on(post, parsed) if parsed else post.claims:
+            out.setdefault(sid, set()).add(post.path)
     return out
 
 
