@@ -343,3 +343,33 @@ def test_a_post_citing_a_gone_quote_is_named_though_its_claims_list_forgets_it(s
         "posts/reports.md",
         "posts/updated.md",
     ]
+
+
+def test_a_framework_published_as_a_pdf_is_compared_by_its_text(site, origin, wayback):
+    """Most frameworks are PDFs: the archived copy and the live file are read as text
+    (pypdf), so a reworded sentence is a change and a new file with the same words is
+    not, and the snippet whose quote went is named."""
+    from servers.origin import make_pdf
+
+    pdf_url = origin.url_for("/framework.pdf")
+    text = "This framework says how we manage risk.\n" + QUOTED + "\nWe review every quarter."
+    wayback.add_capture(pdf_url, "20250301000000", make_pdf(text), "application/pdf")
+    (site.root / "documents.yaml").write_text(
+        site.documents
+        + f"\nxai-pdf:\n  lab: xai\n  title: The framework, as a PDF\n  url: {pdf_url}\n"
+        f"  archive: {wayback.snapshot_url('20250301000000', pdf_url)}\n  kind: framework\n"
+    )
+    (site.root / "snippets/xai-pdf-reports.md").write_text(
+        f'---\nlab: xai\ntitle: Reports (PDF)\nquote: "{QUOTED}"\nsource: xai-pdf\n---\n'
+    )
+    site.serve(framework())
+    # The same words in a file made again (other bytes, other line breaks): unchanged.
+    origin.page("/framework.pdf", make_pdf(text, width=40), "application/pdf")
+    _, reports = site.reports()
+    assert reports[pdf_url]["status"] == "unchanged", reports[pdf_url]
+    origin.page("/framework.pdf", make_pdf(text.replace(QUOTED, REWORDED)), "application/pdf")
+    _, reports = site.reports()
+    r = reports[pdf_url]
+    assert r["status"] == "changed" and r["document"] == "xai-pdf"
+    assert r["removed"] == [QUOTED] and r["added"] == [REWORDED]
+    assert r["snippets"] == ["xai-pdf-reports"]
