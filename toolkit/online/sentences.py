@@ -13,7 +13,7 @@ import hashlib
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from .text import normalize, pdf_text
+from .text import is_pdf, normalize, pdf_text
 
 # Elements that are page furniture, not the document.
 _FURNITURE = (
@@ -99,7 +99,7 @@ def sentences_of(blocks: list[str]) -> list[str]:
 def page_sentences(data: bytes, content_type: str | None, url: str = "") -> list[str]:
     """The sentences of a page or PDF, as `toolkit watch` compares them."""
     kind = (content_type or "").split(";")[0].strip().lower()
-    if kind == "application/pdf" or data[:5] == b"%PDF-" or url.lower().endswith(".pdf"):
+    if is_pdf(data, content_type, url):
         return sentences_of([pdf_text(data).replace("\n", " ")])
     encoding = None
     if content_type and "charset=" in content_type:

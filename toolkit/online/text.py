@@ -84,9 +84,16 @@ def pdf_text(data: bytes) -> str:
     return _HYPHEN_BREAK.sub(r"\1\2", "\n".join(pages))
 
 
+def is_pdf(data: bytes, content_type: str | None, url: str = "") -> bool:
+    """Whether an answer is a PDF: by its type, its first bytes or its name (servers
+    often send PDFs as application/octet-stream)."""
+    kind = (content_type or "").split(";")[0].strip().lower()
+    return kind == "application/pdf" or data[:5] == b"%PDF-" or url.lower().endswith(".pdf")
+
+
 def visible_text(data: bytes, content_type: str | None, url: str = "") -> str:
     kind = (content_type or "").split(";")[0].strip().lower()
-    if kind == "application/pdf" or data[:5] == b"%PDF-" or url.lower().endswith(".pdf"):
+    if is_pdf(data, content_type, url):
         return pdf_text(data)
     encoding = None
     if content_type and "charset=" in content_type:
