@@ -522,3 +522,15 @@ def test_a_run_killed_half_way_leaves_each_file_as_it_was_or_fully_updated(tmp_p
         assert found_file.read_text() == expected
         assert slow_file.read_bytes() == slow_before
         assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".tmp")]
+
+
+def test_a_link_posts_page_is_archived_like_a_link(repo, wayback):
+    url = "https://metr.org/blog/rsp-review"
+    wayback.add_capture(url, "20250110000000", PAGE)
+    repo.write("posts/p.md", f"---\ntitle: P\nlink: {url}\n---\nWhat it says.\n")
+    assert "P012" in repo.check().output
+    result = repo.run()
+    assert result.exit_code == 0, result.output
+    data = yaml.safe_load((repo.root / "archives.yaml").read_text())
+    assert data == {url: {"archive": wayback.snapshot_url("20250110000000", url)}}
+    assert "P012" not in repo.check().output

@@ -636,3 +636,23 @@ def test_rows_that_are_not_posts_are_skipped_with_a_line_each(tmp_path):
     assert "posts.csv:4: `No file` has no posts/151234570.no-file.html in the archive" in (
         result.output
     )
+
+
+def test_a_forums_link_post_keeps_its_link(tmp_path, forum):
+    """A link post's page is the forum's `url`: it becomes `link:`, shown on the site."""
+    link = "https://www.anthropic.com/rsp-updates"
+    forum.seed_post(
+        forum.user,
+        "The RSP update, annotated",
+        markdown="What changed, line by line.\n",
+        posted_at=dt.datetime(2025, 5, 1, tzinfo=UTC),
+        url=link,
+    )
+    _config(tmp_path, lesswrong=forum.graphql_url)
+    assert run(tmp_path, "import", "lesswrong", "--user", "alice").exit_code == 0
+    text = _imported(tmp_path)["the-rsp-update-annotated.md"]
+    assert f'link: "{link}"\n' in text
+    built = run(tmp_path, "build")
+    assert built.exit_code == 0, built.output
+    page = _page(tmp_path, "the-rsp-update-annotated")
+    assert link in [a.get("href") for a in page.iter("a")]

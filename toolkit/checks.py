@@ -384,7 +384,23 @@ def check_post(
                     where[1],
                 )
             )
-    out += _check_body(post, parsed, project, archives or project.archive_index())
+    archives = archives or project.archive_index()
+    out += _check_body(post, parsed, project, archives)
+    if post.link and needs_archive_copy(post.link, project.config):
+        entry = archives.get(post.link)  # a link post's page: as any link, kept archived
+        if entry is None or not entry.archive:
+            where = post.loaded.at(("link",))
+            out.append(
+                dg.make(
+                    "P012",
+                    post.path,
+                    where[0],
+                    f"{post.link} (the page this link post is about) has no archived copy "
+                    f"in {project.archives_path}; run `toolkit archive`, or add its host "
+                    "to [check] no_archive_needed",
+                    where[1],
+                )
+            )
     out += target_check.check_targets(post, parsed)
     out += image_check.check_images(post, parsed, project)
     return out

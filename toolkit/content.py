@@ -255,6 +255,7 @@ def load_post(
         targets=values["targets"],
         updated=values["updated"],
         reply_to=values["reply_to"],
+        link=values["link"],
         body=body,
         body_line=body_line,
         loaded=loaded,

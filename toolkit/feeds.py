@@ -31,7 +31,7 @@ from urllib.parse import quote, urlsplit
 from . import changes
 from .model import Config, Project
 from .render.html import absolute_fragments, rebase_media
-from .site import Group, Item, by_tag_key
+from .site import Group, Item, by_tag_key, link_post_html
 
 XML_BASE = "{http://www.w3.org/XML/1998/namespace}base"
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
@@ -100,6 +100,8 @@ def updated(item: Item) -> dt.datetime:
 def content_html(item: Item, config: Config) -> str:
     assert item.html is not None, "a feed's items are loaded with their HTML"
     html = rebase_media(item.html.full(), config.site_url)
+    if item.post.link:  # what the post is about comes first, as on its page
+        html = f"{link_post_html(item.post.link)}\n{html}"
     return absolute_fragments(html, page_url(item, config))
 
 
@@ -173,6 +175,8 @@ def json_feed(items: list[Item], config: Config, name: str, title: str) -> bytes
         }
         if item.summary:
             entry["summary"] = item.summary
+        if item.post.link:  # JSON Feed's own field for a link post's page
+            entry["external_url"] = item.post.link
         if item.post.tags:
             entry["tags"] = list(item.post.tags)
         feed["items"].append(entry)

@@ -134,6 +134,12 @@ POST = (
     ),
     Field("updated", "datetime", "When the post was last substantively changed."),
     Field(
+        "link",
+        "url",
+        "A link post: the page it is about, shown at its top (a link post on forums).",
+        example="https://www.anthropic.com/news/announcing-our-updated-responsible-scaling-policy",
+    ),
+    Field(
         "reply_to",
         "text",
         "Shortform on a forum: the comment it answers (its URL, or its id).",

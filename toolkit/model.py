@@ -145,6 +145,7 @@ class Post:
     digest: str  # sha256 of the file's bytes
     slim: bool = False  # body and YAML positions left out (as kept in the build cache)
     reply_to: str | None = None  # a forum comment (URL or id) this shortform answers
+    link: str | None = None  # a link post's page
     updates: tuple[Update, ...] = ()  # oldest first
     images: dict[str, LocalImage] | None = None  # local images by URL; None: not scanned
 

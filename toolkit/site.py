@@ -273,7 +273,11 @@ def article_parts(item: Item, project: Project) -> tuple[str, str]:
     ]
     if post.subtitle:
         head.append(f'<p class="subtitle">{esc(post.subtitle)}</p>')
-    head.append(f"{meta_html(post, root, project.config.author)}\n</header>\n")
+    head.append(f"{meta_html(post, root, project.config.author)}\n")
+    if post.link:
+        entry = project.archive_index().get(post.link)
+        head.append(f"{link_post_html(post.link, entry.archive if entry else None)}\n")
+    head.append("</header>\n")
     tail = []
     if item.claims:
         later = successors(project)
@@ -286,6 +290,13 @@ def article_parts(item: Item, project: Project) -> tuple[str, str]:
             )
         tail.append("</ul>\n</section>\n")
     return "".join(head), "".join(tail) + "</article>"
+
+
+def link_post_html(link: str, archive: str | None = None) -> str:
+    """The line that says what page a link post is about (site, feeds, paste page), with
+    its archived copy where there is one."""
+    copy = f' (<a class="archived" href="{esc(archive)}">archived</a>)' if archive else ""
+    return f'<p class="link-post">Link post: <a href="{esc(link)}">{esc(link)}</a>{copy}</p>'
 
 
 def _date_html(value: dt.date | None) -> str:

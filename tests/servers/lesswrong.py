@@ -453,9 +453,11 @@ class LessWrongServer(StandInServer):
         draft: bool = False,
         tags: tuple[str, ...] = (),
         coauthors: tuple[str, ...] = (),
+        url: str | None = None,
     ) -> dict[str, Any]:
         """A post written on the site in the past (published unless `draft`). With `html`
-        and no `markdown`, its revision has HTML only (the importer must convert it)."""
+        and no `markdown`, its revision has HTML only (the importer must convert it).
+        With `url`, a link post about that page."""
         with self.lock:
             when = iso(posted_at)
             post: dict[str, Any] = {
@@ -464,8 +466,8 @@ class LessWrongServer(StandInServer):
                 "title": title,
                 "slug": self._unused_slug(slugify(title)),
                 "draft": draft,
-                "url": None,
-                "postCategory": "post",
+                "url": url,
+                "postCategory": "linkpost" if url else "post",
                 "shortform": False,
                 "linkSharingKey": random_id(),
                 "createdAt": when,

@@ -42,6 +42,7 @@ class Item:
     tags: tuple[str, ...] = ()
     subtitle: str | None = None
     remote: dict = field(default_factory=dict)  # the `remote:` of the ledger entry
+    link: str | None = None  # a link post's page
 
 
 @dataclass
@@ -63,6 +64,8 @@ def front_matter(item: Item, target: str) -> str:
     ]
     if item.subtitle:
         lines.append(f"subtitle: {json.dumps(item.subtitle, ensure_ascii=False)}")
+    if item.link:
+        lines.append(f"link: {json.dumps(item.link, ensure_ascii=False)}")
     lines.append(f"tags: {json.dumps(list(item.tags), ensure_ascii=False)}")
     lines.append(f"targets: [{target}]")
     lines.append("---")

@@ -33,7 +33,7 @@ USER_BY_SLUG = (
 USER_POSTS = (
     "query ImportPosts($userId: String, $limit: Int, $offset: Int) { posts(selector: "
     '{userPosts: {userId: $userId, sortedBy: "new"}}, limit: $limit, offset: $offset) '
-    "{ results { _id userId title slug draft shortform postedAt pageUrl "
+    "{ results { _id userId title slug draft shortform postedAt pageUrl url "
     "tags { name slug } contents { markdown html } } } }"
 )
 USER_QUICK_TAKES = (
@@ -54,6 +54,7 @@ _ITEM = {
     "title": Maybe(str),
     "slug": Maybe(str),
     "pageUrl": Maybe(str),
+    "url": Maybe(str),  # a link post's page
     "tags": Maybe([{"name": Maybe(str)}]),
     "contents": Maybe({"markdown": Maybe(str), "html": Maybe(str)}),
 }
@@ -137,6 +138,7 @@ def items(target: Target, graphql_url: str, user_slug: str, since: dt.datetime |
                 kind="post",
                 body=markdown,
                 url=post.get("pageUrl") or "",
+                link=post.get("url") if fields.is_http_url(post.get("url") or "") else None,
                 tags=tuple(t["name"] for t in post.get("tags") or [] if t.get("name")),
                 remote={"content_hash": lwclient.content_hash(_stored(post), post["title"])},
             )

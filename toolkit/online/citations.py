@@ -140,6 +140,9 @@ def post_links(checked: Checked) -> dict[str, list[_Site]]:
             if url and checks.external_link(url, project.config):
                 where = loc.find(url)
                 found[url].append(_Site(post.path, where[0], where[1]))
+        if post.link and checks.external_link(post.link, project.config):
+            line, column = post.loaded.at(("link",))  # a link post's page, in front matter
+            found[post.link].append(_Site(post.path, line, column))
     return found
 
 

@@ -33,6 +33,7 @@ class Parts:
     prosemirror: dict[str, Any]  # Substack's editor document
     markdown: str  # ForumMagnum's Markdown
     paste_html: str  # a standalone page to paste into any editor
+    link: str | None = None  # a link post's page
 
 
 def render_parts(doc: Document, project: Project) -> Parts | None:
@@ -50,6 +51,7 @@ def render_parts(doc: Document, project: Project) -> Parts | None:
         ssrender.render(doc),
         forumrender.render(doc),
         paste_html(doc, project.config.site_url),
+        doc.post.link,
     )
 
 
@@ -58,6 +60,10 @@ def paste_html(doc: Document, site_url: str) -> str:
     page = htmlrender.rebase_media(rendered.full(), site_url)
     page = htmlrender.absolute_fragments(page, site_url + doc.path)
     subtitle = f"<h3>{htmlrender.escape(doc.post.subtitle)}</h3>\n" if doc.post.subtitle else ""
+    if doc.post.link:
+        from ..site import link_post_html
+
+        subtitle += link_post_html(doc.post.link) + "\n"
     return (
         f'<!doctype html>\n<html><head><meta charset="utf-8">'
         f"<title>{htmlrender.escape(doc.post.title)}</title></head><body>\n"
@@ -83,6 +89,7 @@ def request_body(parts: Parts, target: targets.Target, ledger: Ledger) -> dict[s
         parts.markdown,
         ledger.entry(parts.slug, target.name).get("id"),
         ledger.meta(target.name).get("feed_id"),
+        link=parts.link,
     )
 
 

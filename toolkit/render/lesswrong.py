@@ -177,7 +177,8 @@ def request(
     feed_id: str | None = None,
     parent: tuple[str, str] | None = None,
 ) -> dict:
-    return request_for(doc.post.kind, doc.post.title, render(doc), remote_id, feed_id, parent)
+    post = doc.post
+    return request_for(post.kind, post.title, render(doc), remote_id, feed_id, parent, post.link)
 
 
 def request_for(
@@ -187,6 +188,7 @@ def request_for(
     remote_id: str | None = None,
     feed_id: str | None = None,
     parent: tuple[str, str] | None = None,
+    link: str | None = None,
 ) -> dict:
     """The exact GraphQL request `toolkit publish` sends next for a post: a create (always
     `draft: true`: leaving it out publishes) or an update of the draft `remote_id` (which
@@ -225,17 +227,21 @@ def request_for(
             "query": CREATE_QUICK_TAKE,
             "variables": {"data": data},
         }
+    # A link post: the forum shows its page above the text (a quick take has none).
+    linked = {"url": link, "postCategory": "linkpost"} if link else {}
     if remote_id:
         return {
             "operationName": "UpdateDraft",
             "query": UPDATE_POST,
             "variables": {
                 "id": remote_id,
-                "data": {"title": title, "contents": contents(markdown)},
+                "data": {"title": title, "contents": contents(markdown), **linked},
             },
         }
     return {
         "operationName": "CreateDraft",
         "query": CREATE_POST,
-        "variables": {"data": {"title": title, "draft": True, "contents": contents(markdown)}},
+        "variables": {
+            "data": {"title": title, "draft": True, "contents": contents(markdown), **linked}
+        },
     }

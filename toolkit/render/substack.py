@@ -331,8 +331,16 @@ class ProseMirror:
         links, marks, math and anchors: a list or a quote is not flattened to words."""
         return _paragraphs_only(self.blocks(tokens))
 
+    def link_post(self) -> Nodes:
+        """A link post's page, first: Substack has no link posts of its own."""
+        link = self.doc.post.link
+        if not link:
+            return []
+        marks = [{"type": "link", "attrs": {"href": link}}]
+        return [{"type": "paragraph", "content": _text("Link post: ", []) + _text(link, marks)}]
+
     def render(self) -> Node:
-        content = self.updates() + self.blocks(self.doc.body)
+        content = self.link_post() + self.updates() + self.blocks(self.doc.body)
         content += [self.footnote(n) for n in self.doc.notes if n.number in self.footnotes]
         return {"type": "doc", "content": content}
 
