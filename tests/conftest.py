@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from servers.lesswrong import LessWrongServer
+from servers.origin import OriginServer
 from servers.substack import SubstackServer
 from servers.wayback import WaybackServer
 
@@ -202,6 +203,14 @@ def quick_forums():
     yield
     targets.TARGETS.clear()
     targets.TARGETS.update(saved)
+
+
+@pytest.fixture
+def origin():
+    """A stand-in company site (pages, redirects, faults) on 127.0.0.1."""
+    with OriginServer() as server:
+        yield server
+        assert server.handler_errors == []
 
 
 @pytest.fixture

@@ -27,13 +27,6 @@ QUOTE = (
 PAGE = f"<html><head><title>RMF</title></head><body><p>Intro.</p><p>{QUOTE}</p></body></html>"
 
 
-@pytest.fixture
-def origin():
-    with OriginServer() as server:
-        yield server
-        assert server.handler_errors == []
-
-
 class Site:
     """A content repository whose snippets cite pages on the stand-in servers."""
 

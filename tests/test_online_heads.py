@@ -18,13 +18,6 @@ from toolkit.online.fetch import Fetcher
 
 
 @pytest.fixture
-def origin():
-    with OriginServer() as server:
-        yield server
-        assert server.handler_errors == []
-
-
-@pytest.fixture
 def site(tmp_path, wayback, origin) -> Site:
     return Site(tmp_path, wayback, origin)
 

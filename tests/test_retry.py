@@ -13,7 +13,6 @@ import threading
 import pytest
 from click.testing import CliRunner
 from conftest import online_project
-from servers.origin import OriginServer
 
 from toolkit.cli import cli
 from toolkit.online.fetch import Fetcher, Limits
@@ -40,13 +39,6 @@ class FakeClock:
         with self._lock:
             self.sleeps.append(seconds)
             self.monotonic += max(0.0, seconds)
-
-
-@pytest.fixture
-def origin():
-    with OriginServer() as server:
-        yield server
-        assert server.handler_errors == []
 
 
 def exact(clock: FakeClock, **changes) -> RetryPolicy:

@@ -105,13 +105,6 @@ class Site:
 
 
 @pytest.fixture
-def origin():
-    with OriginServer() as server:
-        yield server
-        assert server.handler_errors == []
-
-
-@pytest.fixture
 def site(tmp_path, origin, wayback) -> Site:
     return Site(tmp_path, origin, wayback)
 
