@@ -226,6 +226,8 @@ def test_links_libcurl_would_refuse_are_asked_as_requests_encodes_them(site, ori
         ("https://web.archive.org/web/2024/https://example.org/", False),  # its own limit
         ("ftp://example.org/file", False),
         ("https:///no-host", False),
+        ("https://[::1/x", False),  # an unclosed IPv6 host: urlsplit refuses it
+        ("https://example.org:99999999999/x", False),
     ],
 )
 def test_which_links_libcurl_asks(url, here):

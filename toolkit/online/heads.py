@@ -34,7 +34,11 @@ _TIMEOUT = 28  # CURLE_OPERATION_TIMEDOUT
 
 def suits(url: str, fetcher: Fetcher) -> bool:
     """Whether a link is asked here: http(s) with a host, and not an archive's."""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:  # `https://[::1/x`: the fetcher says what is wrong with it
+        return False
     return (
         parts.scheme.lower() in ("http", "https")
         and bool(parts.hostname)
