@@ -347,8 +347,9 @@ def render_post(doc: document.Document, project: Project) -> PostPage:
 
 
 def nav_of(page: bytes) -> bytes:
-    """The links to older and newer posts in a post's page as written (b"" if none)."""
-    start = page.find(b'\n<nav class="neighbours"')
+    """The links to older and newer posts in a post's page as written (b"" if none):
+    the last such element, after the notes (the text before cannot end one early)."""
+    start = page.rfind(b'\n<nav class="neighbours"')
     end = page.find(b"</nav>", start)
     return page[start : end + len(b"</nav>")] if start >= 0 and end >= 0 else b""
 
