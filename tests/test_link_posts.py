@@ -96,3 +96,19 @@ def test_a_link_posts_page_needs_an_archived_copy_and_shows_it(site):
     page = html_doc(site / "site" / "posts" / PAPER / "index.html")
     [line_shown] = page.findall(".//article/header/p[@class='link-post']")
     assert [a.get("href") for a in line_shown.iter("a")] == [LINK, snapshot]
+
+
+def test_a_quick_take_with_a_link_carries_it_in_its_text(site):
+    """A quick take cannot be a forum link post: its link goes first in its text."""
+    name = "preparedness-page-redirects"
+    path = site / "posts" / f"{name}.md"
+    text = path.read_text(encoding="utf-8")
+    path.write_text(text.replace("kind: shortform\n", f"kind: shortform\nlink: {LINK}\n", 1))
+    result = run(site, "build")
+    assert result.exit_code == 0, result.output
+    request = json.loads((site / "drafts" / "lesswrong" / f"{name}.json").read_text())
+    data = request["variables"]["data"]
+    assert "url" not in data and "postCategory" not in data
+    markdown = data["contents"]["originalContents"]["data"]
+    assert markdown.startswith(f"Link post: <{LINK}>\n\n")
+    assert (site / "drafts" / "lesswrong" / f"{name}.md").read_text().startswith("Link post:")

@@ -140,6 +140,9 @@ def render(doc: Document) -> str:
     state = BlockState()
     state.env["ref_links"] = {}
     body = renderer.updates(doc, state)
+    if doc.post.link and doc.post.kind == "shortform":
+        # A quick take cannot be a link post (a post sends `url`: see request_for).
+        body = f"Link post: <{doc.post.link}>\n\n" + body
     body += renderer.render_tokens(doc.body, state).rstrip("\n") + "\n"
     notes = renderer.notes(doc, state)
     return body + ("\n" + notes if notes else "")
@@ -227,7 +230,8 @@ def request_for(
             "query": CREATE_QUICK_TAKE,
             "variables": {"data": data},
         }
-    # A link post: the forum shows its page above the text (a quick take has none).
+    # A link post: the forum shows its page above the text. (A quick take has no `url`:
+    # `render` writes its link into the text.)
     linked = {"url": link, "postCategory": "linkpost"} if link else {}
     if remote_id:
         return {
