@@ -233,3 +233,14 @@ def test_links_libcurl_would_refuse_are_asked_as_requests_encodes_them(site, ori
 def test_which_links_libcurl_asks(url, here):
     fetcher = Fetcher(archive_hosts={"web.archive.org"})
     assert heads.suits(url, fetcher) is here
+
+
+def test_a_link_posts_page_is_checked_at_its_front_matter_line(site, origin):
+    origin.gone("/announcement", 404)
+    origin.page("/fine", PAGE)
+    (site.root / "posts/p.md").write_text(
+        f"---\ntitle: P\nlink: {origin.url_for('/announcement')}\n---\n"
+        f"See [this]({origin.url_for('/fine')}).\n"
+    )
+    found = [d for d in site.diagnostics() if d["path"] == "posts/p.md"]
+    assert [(d["code"], d["line"]) for d in found] == [("L008", 3)]
