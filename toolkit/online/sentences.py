@@ -13,7 +13,7 @@ import hashlib
 import re
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from .text import is_pdf, normalize, pdf_text
+from .text import body_kind, normalize, parse_html, pdf_text
 
 # Elements that are page furniture, not the document.
 _FURNITURE = (
@@ -62,13 +62,8 @@ def clean_url(url: str) -> str:
 
 def html_blocks(data: bytes, encoding: str | None = None) -> list[str]:
     """The text of the page's main content, one string per block (paragraph, item...)."""
-    import lxml.html
-
-    try:
-        root = lxml.html.fromstring(
-            data, parser=lxml.html.HTMLParser(encoding=encoding, remove_comments=True)
-        )
-    except (ValueError, lxml.etree.ParserError):
+    root = parse_html(data, encoding)
+    if root is None:
         return []
     for bad in root.xpath(_FURNITURE):
         bad.drop_tree()
@@ -98,13 +93,10 @@ def sentences_of(blocks: list[str]) -> list[str]:
 
 def page_sentences(data: bytes, content_type: str | None, url: str = "") -> list[str]:
     """The sentences of a page or PDF, as `toolkit watch` compares them."""
-    kind = (content_type or "").split(";")[0].strip().lower()
-    if is_pdf(data, content_type, url):
+    kind, encoding = body_kind(data, content_type, url)
+    if kind == "pdf":
         return sentences_of([pdf_text(data).replace("\n", " ")])
-    encoding = None
-    if content_type and "charset=" in content_type:
-        encoding = content_type.split("charset=")[-1].split(";")[0].strip() or None
-    if kind.startswith("text/plain"):
+    if kind == "plain":
         return sentences_of(data.decode(encoding or "utf-8", errors="replace").split("\n\n"))
     return sentences_of(html_blocks(data, encoding))
 

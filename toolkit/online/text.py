@@ -56,15 +56,22 @@ def normalize(text: str) -> str:
     return _SPACE.sub(" ", text.casefold()).strip()
 
 
-def html_text(data: bytes, encoding: str | None = None) -> str:
-    """The text a reader sees: no scripts, styles, templates or hidden elements."""
+def parse_html(data: bytes, encoding: str | None = None):
+    """The page's element tree (lxml), comments left out; None if it cannot be read."""
     import lxml.html
 
     try:
-        root = lxml.html.fromstring(
+        return lxml.html.fromstring(
             data, parser=lxml.html.HTMLParser(encoding=encoding, remove_comments=True)
         )
     except (ValueError, lxml.etree.ParserError):
+        return None
+
+
+def html_text(data: bytes, encoding: str | None = None) -> str:
+    """The text a reader sees: no scripts, styles, templates or hidden elements."""
+    root = parse_html(data, encoding)
+    if root is None:
         return ""
     for bad in root.xpath("//script|//style|//template|//noscript|//*[@hidden]"):
         bad.drop_tree()
@@ -84,21 +91,24 @@ def pdf_text(data: bytes) -> str:
     return _HYPHEN_BREAK.sub(r"\1\2", "\n".join(pages))
 
 
-def is_pdf(data: bytes, content_type: str | None, url: str = "") -> bool:
-    """Whether an answer is a PDF: by its type, its first bytes or its name (servers
-    often send PDFs as application/octet-stream)."""
+def body_kind(data: bytes, content_type: str | None, url: str = "") -> tuple[str, str | None]:
+    """What an answer's body is, "pdf", "plain" or "html", and the charset it names. A
+    PDF is known by its type, its first bytes or its name (servers often send PDFs as
+    application/octet-stream)."""
     kind = (content_type or "").split(";")[0].strip().lower()
-    return kind == "application/pdf" or data[:5] == b"%PDF-" or url.lower().endswith(".pdf")
-
-
-def visible_text(data: bytes, content_type: str | None, url: str = "") -> str:
-    kind = (content_type or "").split(";")[0].strip().lower()
-    if is_pdf(data, content_type, url):
-        return pdf_text(data)
     encoding = None
     if content_type and "charset=" in content_type:
         encoding = content_type.split("charset=")[-1].split(";")[0].strip() or None
-    if kind.startswith("text/plain"):
+    if kind == "application/pdf" or data[:5] == b"%PDF-" or url.lower().endswith(".pdf"):
+        return "pdf", encoding
+    return ("plain" if kind.startswith("text/plain") else "html"), encoding
+
+
+def visible_text(data: bytes, content_type: str | None, url: str = "") -> str:
+    kind, encoding = body_kind(data, content_type, url)
+    if kind == "pdf":
+        return pdf_text(data)
+    if kind == "plain":
         return data.decode(encoding or "utf-8", errors="replace")
     return html_text(data, encoding)
 
