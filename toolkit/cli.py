@@ -364,6 +364,12 @@ CITE = click.option(
     shell_complete=_complete_snippets,
     help="A snippet to cite (repeatable): listed in claims, cited in the text.",
 )
+LAB = click.option(
+    "--lab",
+    required=True,
+    shell_complete=_complete_labs,
+    help="The company: a key of snippets/labs.yaml.",
+)
 
 
 @new.command("post")
@@ -385,12 +391,7 @@ def new_shortform(obj: Context, title: str, cite: tuple[str, ...]) -> None:
 
 
 @new.command("snippet")
-@click.option(
-    "--lab",
-    required=True,
-    shell_complete=_complete_labs,
-    help="The company: a key of snippets/labs.yaml.",
-)
+@LAB
 @click.option("--url", required=True, help="The source: the page or PDF the quote is from.")
 @click.option("--quote", help="The source's exact words.")
 @click.option("--title", help="What the claim is, in a few words (also names the file).")
@@ -408,12 +409,7 @@ def new_snippet(obj: Context, lab: str, url: str, quote: str | None, title: str 
 
 
 @new.command("document")
-@click.option(
-    "--lab",
-    required=True,
-    shell_complete=_complete_labs,
-    help="The company: a key of snippets/labs.yaml.",
-)
+@LAB
 @click.option("--url", required=True, help="Where the company publishes it (page or PDF).")
 @click.option("--title", required=True, help="The document's own title.")
 @click.option("--kind", help="framework, system card, policy page, blog post...")
