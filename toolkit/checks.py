@@ -419,7 +419,7 @@ def _check_body(
         for tok in update_parse.every_token()
         if tok["type"] == "citation"
     ]
-    relies_on = set(post.claims) | _cited_ids(tokens) | _cited_ids([t for _, t in in_updates])
+    depends = relies_on(post, parsed)
     defined = {d.key for d in parsed.definitions}
     referenced: set[str] = set()
     reported_refs: set[str] = set()
@@ -429,7 +429,7 @@ def _check_body(
 
     def cited(snippet_id: str, where: Place, how: str) -> Iterator[Diagnostic]:
         checked_claims.add(snippet_id)
-        yield from _check_citation(post, snippet_id, where, how, project, relies_on)
+        yield from _check_citation(post, snippet_id, where, how, project, depends)
 
     where: Place  # found lazily in the body, or a footnote definition's own position
     for tok in tokens:
@@ -527,7 +527,7 @@ def _check_body(
     for i, claim in enumerate(post.claims):
         if claim not in checked_claims and claim in project.snippets:
             yield from _status_problems(
-                post, claim, post.loaded.at(("claims", i)), "relies on", project, relies_on
+                post, claim, post.loaded.at(("claims", i)), "relies on", project, depends
             )
 
 
