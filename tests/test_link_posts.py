@@ -87,7 +87,10 @@ def test_a_link_posts_page_needs_an_archived_copy_and_shows_it(site):
     text = (site / "posts" / f"{PAPER}.md").read_text().splitlines()
     line = text.index(f"link: {LINK}") + 1
     result = run(site, "check")
-    assert f"posts/{PAPER}.md:{line}:1: warning P012 {LINK} (the page" in result.output
+    assert (
+        f"posts/{PAPER}.md:{line}:1: warning P012 {LINK} (the linked page) has no archived copy"
+        in result.output
+    )
     snapshot = f"https://web.archive.org/web/20250101000000/{LINK}"
     with (site / "archives.yaml").open("a", encoding="utf-8") as f:
         f.write(f"{LINK}:\n  archive: {snapshot}\n")

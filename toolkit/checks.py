@@ -386,21 +386,9 @@ def check_post(
             )
     archives = archives or project.archive_index()
     out += _check_body(post, parsed, project, archives)
-    if post.link and needs_archive_copy(post.link, project.config):
-        entry = archives.get(post.link)  # a link post's page: as any link, kept archived
-        if entry is None or not entry.archive:
-            where = post.loaded.at(("link",))
-            out.append(
-                dg.make(
-                    "P012",
-                    post.path,
-                    where[0],
-                    f"{post.link} (the page this link post is about) has no archived copy "
-                    f"in {project.archives_path}; run `toolkit archive`, or add its host "
-                    "to [check] no_archive_needed",
-                    where[1],
-                )
-            )
+    if post.link:  # a link post's page: as any link, kept archived
+        where = post.loaded.at(("link",))
+        out += _archived_copy(post, post.link, where, project, archives, " (the linked page)")
     out += target_check.check_targets(post, parsed)
     out += image_check.check_images(post, parsed, project)
     return out
@@ -725,16 +713,19 @@ def _check_link(
             where[1],
         )
         return
-    if not needs_archive_copy(url, project.config):
-        return
+    if needs_archive_copy(url, project.config):
+        yield from _archived_copy(post, url, loc.find(url), project, archives)
+
+
+def _archived_copy(
+    post: Post, url: str, where: Place, project: Project, archives: ArchiveIndex, what: str = ""
+) -> list[Diagnostic]:
+    """P012 at `where` unless archives.yaml has a copy of `url` (or none is needed)."""
     entry = archives.get(url)
-    if entry is None or not entry.archive:
-        where = loc.find(url)
-        yield dg.make(
-            "P012",
-            post.path,
-            where[0],
-            f"{url} has no archived copy in {project.archives_path}; run "
-            "`toolkit archive`, or add its host to [check] no_archive_needed",
-            where[1],
-        )
+    if not needs_archive_copy(url, project.config) or (entry is not None and entry.archive):
+        return []
+    message = (
+        f"{url}{what} has no archived copy in {project.archives_path}; run "
+        "`toolkit archive`, or add its host to [check] no_archive_needed"
+    )
+    return [dg.make("P012", post.path, where[0], message, where[1])]
