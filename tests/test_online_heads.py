@@ -244,3 +244,20 @@ def test_a_link_posts_page_is_checked_at_its_front_matter_line(site, origin):
     )
     found = [d for d in site.diagnostics() if d["path"] == "posts/p.md"]
     assert [(d["code"], d["line"]) for d in found] == [("L008", 3)]
+
+
+def test_links_not_reached_by_the_deadline_are_said_so_and_never_sent(tmp_path, wayback, origin):
+    """`[online] deadline`: once the run's time is up, no more requests are sent (by
+    either path), and the links left are reported as not reached, not as broken."""
+    site = Site(tmp_path, wayback, origin)
+    config = tmp_path / "toolkit.toml"
+    config.write_text(config.read_text().replace("deadline = 60", "deadline = 1\nper_host = 1"))
+    origin.latency = 0.4  # one host, one at a time: 12 links would take 4.8 s
+    for i in range(12):
+        origin.page(f"/page{i}", PAGE)
+    post_links(site, [origin.url_for(f"/page{i}") for i in range(12)])
+    found = site.diagnostics()
+    late = [d for d in found if "deadline" in d["message"]]
+    assert late and all(d["code"] == "L011" for d in late)
+    assert len(origin.requests) < 12  # the rest were never sent
+    assert not [d for d in found if d["code"] in ("L008", "L010")]
